@@ -1,0 +1,1 @@
+"""Problem domains (installed as `modulo.domains`), registered through entry points."""

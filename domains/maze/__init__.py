@@ -1,0 +1,1 @@
+"""Grid mazes with A* search traces (Searchformer and Beyond Semantics dialects)."""

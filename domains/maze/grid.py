@@ -1,0 +1,47 @@
+"""A grid maze: the problem description shared by the maze generators, formats and checks."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict
+
+Cell = tuple[int, int]
+"""(x, y): column, then row, both from 0 — the order Searchformer's tokens use."""
+
+
+class Maze(BaseModel):
+    """Width × height cells; walls block; moves go one cell up, down, left or right at cost 1."""
+
+    model_config = ConfigDict(frozen=True)
+
+    width: int
+    height: int
+    walls: frozenset[Cell]
+    start: Cell
+    goal: Cell
+
+    def in_bounds(self, cell: Cell) -> bool:
+        x, y = cell
+        return 0 <= x < self.width and 0 <= y < self.height
+
+    def is_free(self, cell: Cell) -> bool:
+        return self.in_bounds(cell) and cell not in self.walls
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """Free cells as nodes, 4-neighbour moves as edges of weight 1."""
+        graph = nx.Graph()
+        free = [(x, y) for x in range(self.width) for y in range(self.height) if (x, y) not in self.walls]
+        graph.add_nodes_from(free)
+        for x, y in free:
+            for nxt in ((x + 1, y), (x, y + 1)):
+                if self.is_free(nxt):
+                    graph.add_edge((x, y), nxt, weight=1)
+        return graph
+
+    def manhattan(self, cell: Cell, target: Cell | None = None) -> int:
+        """The admissible, consistent heuristic both published dialects use."""
+        tx, ty = target if target is not None else self.goal
+        return abs(cell[0] - tx) + abs(cell[1] - ty)

@@ -1,0 +1,1 @@
+"""Text generators, registered under the `modulo.generators` entry-point group."""

@@ -1,0 +1,114 @@
+"""The two extension points: problem domains and text generators.
+
+Domains depend on these protocols (and the data model); the core finds implementations only
+through the entry-point registry, never by import.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from modulo.model import ChatMessage, Instance, Trace, Verdicts
+
+
+@runtime_checkable
+class Domain(Protocol):
+    """A problem family: makes instances, prompts for them, reads and judges model output."""
+
+    name: str
+    """Registered name (the entry-point name)."""
+    description: str
+    """One line shown by `modulo domains`."""
+
+    def generate(self, count: int, seed: int, **params: Any) -> list[Instance]:
+        """Make `count` instances deterministically from `seed`; unknown params raise ValueError."""
+        ...
+
+    def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
+        """Chat messages asking a model to solve `instance` in the domain's output format."""
+        ...
+
+    def parse(self, text: str, instance: Instance) -> Trace:
+        """Read model output into steps and an answer. Total: never raises on model text."""
+        ...
+
+    def check(self, instance: Instance, trace: Trace) -> Verdicts:
+        """Judge every step and, independently, the answer."""
+        ...
+
+    def render(self, instance: Instance, trace: Trace | None = None) -> str:
+        """A plain-text picture of the instance (and the trace on it) for terminals."""
+        ...
+
+    def critique(self, verdicts: Verdicts) -> str:
+        """Feedback text for a back-prompt, built from failing verdicts."""
+        ...
+
+
+@runtime_checkable
+class OracleDomain(Domain, Protocol):
+    """A domain that can write reference outputs itself (exact, swapped, corrupted traces)."""
+
+    oracle_variants: tuple[str, ...]
+
+    def oracle(self, instance: Instance, variant: str, seed: int) -> str:
+        """Model-style output text for `instance` of the given variant."""
+        ...
+
+
+class SamplingParams(BaseModel):
+    """How to sample; generators ignore what they cannot honour and say so in their docs."""
+
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    seed: int | None = None
+    stop: list[str] = Field(default_factory=list)
+    logprobs: bool = False
+
+
+class GenerationRequest(BaseModel):
+    """One prompt to complete; `instance` lets domain-aware generators (oracle, replay) work."""
+
+    key: str
+    """Caller's identifier for the request (the sample id)."""
+    messages: list[ChatMessage]
+    instance: Instance
+    sampling: SamplingParams = Field(default_factory=SamplingParams)
+
+
+class Generation(BaseModel):
+    """A generator's answer to one request."""
+
+    key: str
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    logprobs: list[float] | None = None
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Turns batches of prompts into texts."""
+
+    name: str
+    """Identifies generator and model in stored samples, e.g. `oracle:exact`."""
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+        """One generation per request, in the same order."""
+        ...
+
+
+class GeneratorFactory(Protocol):
+    """What the `modulo.generators` entry points point at."""
+
+    def __call__(self, params: dict[str, Any], domains: DomainLookup) -> Generator: ...
+
+
+class DomainLookup(Protocol):
+    def __call__(self, name: str) -> Domain: ...

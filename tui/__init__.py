@@ -1,0 +1,1 @@
+"""Terminal UI (installed as `modulo.tui`): reads the store, never writes it."""

@@ -1,0 +1,1 @@
+"""Formal verifiers (installed as `modulo.verifiers`): no LLM, UI or domain imports."""
