@@ -200,6 +200,8 @@ class RunConfig(BaseModel):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     rounds: int = Field(default=1, ge=1)
     """LLM-Modulo rounds: 1 means generate once; k means up to k-1 back-prompts."""
+    retry_on: Literal["answer", "trace", "either"] = "answer"
+    """What sends a sample to another round: a wrong answer, an invalid trace, or either."""
     batch_size: int = Field(default=8, ge=1)
     """Prompts sent to the generator at once; at most this many samples are in flight."""
     tasks: list[TaskConfig] = Field(min_length=1)

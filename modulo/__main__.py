@@ -1,0 +1,5 @@
+"""`python -m modulo` runs the CLI."""
+
+from modulo.cli import app
+
+app()

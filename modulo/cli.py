@@ -1,0 +1,172 @@
+"""The `modulo` command line: run suites, verify foreign traces, report, list domains, export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from modulo.registry import RegistryError, domain_names, generator_names, get_domain
+from modulo.render import print_report
+from modulo.report import as_json, build_report
+from modulo.runner import ConfigError, Runner, load_config
+from modulo.store import Store, StoreError
+from modulo.verify import InputError, VerdictRecord, read_trace_records, verify_text
+
+app = typer.Typer(
+    help="LLM-Modulo generate-and-verify with formal, per-step verdicts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+DEFAULT_STORE = Path("modulo-runs.sqlite")
+StoreOption = Annotated[
+    Path, typer.Option("--store", envvar="MODULO_STORE", help="SQLite run store (created if missing).")
+]
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can fix into one clear line and exit status 2."""
+    try:
+        yield
+    except (ConfigError, RegistryError, StoreError, InputError, LookupError, ValueError) as exc:
+        fail(str(exc))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Benchmark suite (TOML).")],
+    store: StoreOption = DEFAULT_STORE,
+    limit: Annotated[int | None, typer.Option(help="At most this many instances per task.")] = None,
+    report: Annotated[bool, typer.Option(help="Print the report when done.")] = True,
+) -> None:
+    """Generate, verify and store a benchmark suite; re-running the same config resumes it."""
+    with user_errors():
+        suite = load_config(config)
+        with Store(store) as db:
+            runner = Runner(suite, db, limit=limit)
+            with _progress() as bar:
+                task = bar.add_task(f"{suite.name}", total=None)
+
+                def advance(phase: str, n: int) -> None:
+                    bar.update(task, advance=n, description=f"{suite.name} · {phase}")
+
+                summary = runner.run(progress=advance)
+            err.print(
+                f"run [bold]{summary.run.id}[/]: {summary.generated} generated, {summary.verified} verified, "
+                f"{summary.skipped} already stored · store {store}",
+                highlight=False,
+            )
+            if report:
+                print_report(out, build_report(summary.run, db.samples(summary.run.id)))
+
+
+@app.command()
+def verify(
+    traces: Annotated[Path, typer.Argument(help='JSONL: {"id", "domain", "instance", "text"} per line.')],
+    domain: Annotated[
+        str | None, typer.Option(help="Domain for every record (default: each record's own).")
+    ] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")] = None,
+) -> None:
+    """Verify traces produced elsewhere; writes one verdict record per input line."""
+    with user_errors():
+        sink = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
+        bad = 0
+        try:
+            for record in read_trace_records(traces):
+                if isinstance(record, InputError):
+                    bad += 1
+                    err.print(f"[yellow]skipped[/] {record}", highlight=False)
+                    continue
+                name = domain or record.domain
+                instance = record.to_instance().model_copy(update={"domain": name})
+                trace, verdicts = verify_text(get_domain(name), instance, record.text)
+                sink.write(VerdictRecord.build(record.id, name, trace, verdicts).model_dump_json() + "\n")
+        finally:
+            if out_path:
+                sink.close()
+        if bad:
+            fail(f"{bad} line(s) of {traces} could not be read (see above); the others were verified")
+
+
+@app.command("report")
+def report_cmd(
+    run_ref: Annotated[
+        str | None, typer.Argument(metavar="[RUN]", help="Run id, prefix or name (default: newest).")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+    as_json_flag: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Summarise a run: 2×2 trace-valid × answer-correct table, Wilson intervals, breakdowns."""
+    with user_errors():
+        if not store.exists():
+            fail(f"no store at {store}; run `modulo run CONFIG.toml --store {store}` first")
+        with Store(store) as db:
+            chosen = db.find_run(run_ref)
+            result = build_report(chosen, db.samples(chosen.id))
+        if as_json_flag:
+            print(json.dumps(as_json(result), indent=2))
+        else:
+            print_report(out, result)
+
+
+@app.command()
+def export(
+    run_ref: Annotated[
+        str | None, typer.Argument(metavar="[RUN]", help="Run id, prefix or name (default: newest).")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")] = None,
+) -> None:
+    """Export a run's verified samples as verdicts JSONL (the interchange format)."""
+    with user_errors():
+        with Store(store) as db:
+            samples = db.samples(db.find_run(run_ref).id, verified=True)
+        lines = [VerdictRecord.from_sample(s).model_dump_json() + "\n" for s in samples]
+        if out_path:
+            out_path.write_text("".join(lines), encoding="utf-8")
+            err.print(f"wrote {len(lines)} records to {out_path}")
+        else:
+            sys.stdout.writelines(lines)
+
+
+@app.command()
+def domains() -> None:
+    """List the installed domains and generators (a plugin that fails to load is shown, not hidden)."""
+    broken = 0
+    for name in domain_names():
+        try:
+            out.print(f"[bold]{name}[/]  {get_domain(name).description}", highlight=False)
+        except RegistryError as exc:
+            broken += 1
+            out.print(f"[bold red]{name}[/]  {exc}", highlight=False)
+    out.print(f"generators: {', '.join(generator_names())}", highlight=False)
+    if broken:
+        raise typer.Exit(1)

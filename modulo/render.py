@@ -1,0 +1,86 @@
+"""Printing a Report as terminal tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from modulo.report import Cell, Report
+from modulo.stats import Rate
+
+
+def fmt_rate(rate: Rate) -> str:
+    if rate.rate is None or rate.low is None or rate.high is None:
+        return "–"
+    return f"{rate.rate:6.1%} [{rate.low:.1%}, {rate.high:.1%}] ({rate.k}/{rate.n})"
+
+
+def _table_2x2(cell: Cell) -> Table:
+    t = cell.table
+    table = Table(title="first attempts: trace × answer", title_justify="left")
+    table.add_column("")
+    table.add_column("answer correct", justify="right")
+    table.add_column("answer not correct", justify="right")
+    table.add_row("trace valid", str(t.valid_correct), str(t.valid_incorrect))
+    table.add_row("trace invalid", str(t.invalid_correct), str(t.invalid_incorrect))
+    return table
+
+
+def _breakdown(title: str, cells: dict[str, Cell]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("group", "n", "trace valid (95% Wilson)", "answer correct (95% Wilson)", "phi"):
+        table.add_column(name, justify="left" if name == "group" else "right")
+    for key, cell in cells.items():
+        table.add_row(
+            key,
+            str(cell.samples),
+            fmt_rate(cell.trace_valid),
+            fmt_rate(cell.answer_correct),
+            "–" if cell.phi is None else f"{cell.phi:+.2f}",
+        )
+    return table
+
+
+def _counts(title: str, counts: dict[str, int] | dict[int, int], key_name: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(key_name)
+    table.add_column("count", justify="right")
+    for key, count in counts.items():
+        table.add_row(str(key), str(count))
+    return table
+
+
+def print_report(console: Console, report: Report) -> None:
+    """Everything in the report, as tables."""
+    console.print(
+        f"[bold]{report.run_name}[/] · run {report.run_id} · {report.created_at} · "
+        f"{report.samples} samples ({report.unverified} unverified)",
+        highlight=False,
+    )
+    console.print(_table_2x2(report.overall))
+    overall = {"all": report.overall}
+    console.print(_breakdown("rates", overall))
+    for title, cells in (
+        ("by domain", report.by_domain),
+        ("by generator", report.by_generator),
+        ("by difficulty", report.by_difficulty),
+    ):
+        if cells:
+            console.print(_breakdown(title, cells))
+    console.print(
+        f"P(correct | trace valid) = {fmt_rate(report.overall.correct_given_valid_trace)}    "
+        f"P(correct | trace invalid) = {fmt_rate(report.overall.correct_given_invalid_trace)}",
+        highlight=False,
+    )
+    if report.first_error_histogram:
+        console.print(_counts("first invalid step", report.first_error_histogram, "step"))
+    if report.rule_counts:
+        console.print(_counts("broken rules", report.rule_counts, "rule"))
+    console.print(_counts("answers", report.answer_details, "verdict"))
+    if len(report.loop) > 1:
+        loop = Table(title="LLM-Modulo rounds", title_justify="left")
+        for name in ("round", "attempted", "solved so far"):
+            loop.add_column(name, justify="right")
+        for r in report.loop:
+            loop.add_row(str(r.round), str(r.attempted), fmt_rate(r.solved_so_far))
+        console.print(loop)

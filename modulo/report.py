@@ -1,0 +1,154 @@
+"""The report of a stored run: the 2×2 table with Wilson intervals, breakdowns, histograms, loop progress.
+
+The 2×2 table and breakdowns count first attempts (round 0), so they describe the generator, not the
+loop; `loop` gives the cumulative share of (instance, sample) chains with a correct answer per round.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from modulo.model import Run, Sample, Verdicts
+from modulo.stats import Rate, Table2x2, histogram, phi, table_2x2, wilson
+
+
+class Cell(BaseModel):
+    """One group of samples: the 2×2 table and the rates read from it."""
+
+    samples: int
+    table: Table2x2
+    trace_valid: Rate
+    answer_correct: Rate
+    correct_given_valid_trace: Rate
+    correct_given_invalid_trace: Rate
+    phi: float | None
+
+
+class RoundProgress(BaseModel):
+    round: int
+    attempted: int
+    """Samples generated in this round."""
+    solved_so_far: Rate
+    """Chains with a correct answer in this round or an earlier one, over all chains."""
+
+
+class Report(BaseModel):
+    """What `modulo report --json` prints."""
+
+    run_id: str
+    run_name: str
+    created_at: str
+    samples: int
+    """Stored samples, all rounds."""
+    unverified: int
+    overall: Cell
+    by_domain: dict[str, Cell]
+    by_generator: dict[str, Cell]
+    by_difficulty: dict[str, Cell]
+    """Keyed `domain:measure=value`."""
+    first_error_histogram: dict[int, int]
+    """Position of the first invalid step, over first attempts whose trace is invalid."""
+    rule_counts: dict[str, int]
+    """Non-valid verdicts per rule id over first attempts."""
+    answer_details: dict[str, int]
+    loop: list[RoundProgress]
+    critics_fired: dict[str, int]
+    """Rule ids of the first error in samples that were sent back for another round."""
+
+
+def cell(verdicts: list[Verdicts]) -> Cell:
+    table = table_2x2((v.trace_valid, v.answer.status == "correct") for v in verdicts)
+    return Cell(
+        samples=table.total,
+        table=table,
+        trace_valid=wilson(table.valid_correct + table.valid_incorrect, table.total),
+        answer_correct=wilson(table.valid_correct + table.invalid_correct, table.total),
+        correct_given_valid_trace=wilson(table.valid_correct, table.valid_correct + table.valid_incorrect),
+        correct_given_invalid_trace=wilson(
+            table.invalid_correct, table.invalid_correct + table.invalid_incorrect
+        ),
+        phi=phi(table),
+    )
+
+
+def _grouped(samples: list[Sample], keys: Callable[[Sample], Iterable[str]]) -> dict[str, Cell]:
+    groups: dict[str, list[Verdicts]] = defaultdict(list)
+    for sample in samples:
+        assert sample.verdicts is not None
+        for key in keys(sample):
+            groups[key].append(sample.verdicts)
+    return {key: cell(groups[key]) for key in sorted(groups)}
+
+
+def _difficulty_keys(sample: Sample) -> list[str]:
+    return [f"{sample.instance.domain}:{k}={v}" for k, v in sorted(sample.instance.difficulty.items())]
+
+
+def _loop(samples: list[Sample]) -> tuple[list[RoundProgress], dict[str, int]]:
+    chains = {(s.instance.domain, s.instance.id, s.sample_index) for s in samples if s.round == 0}
+    solved: set[tuple[str, str, int]] = set()
+    fired: Counter[str] = Counter()
+    progress = []
+    rounds = sorted({s.round for s in samples})
+    for round_ in rounds:
+        in_round = [s for s in samples if s.round == round_]
+        for s in in_round:
+            assert s.verdicts is not None
+            chain = (s.instance.domain, s.instance.id, s.sample_index)
+            if s.verdicts.answer.status == "correct":
+                solved.add(chain)
+        progress.append(
+            RoundProgress(
+                round=round_, attempted=len(in_round), solved_so_far=wilson(len(solved & chains), len(chains))
+            )
+        )
+    parents = {s.parent_id for s in samples if s.parent_id}
+    for s in samples:
+        if s.id in parents and s.verdicts is not None:
+            fired.update(_first_rule(s.verdicts))
+    return progress, dict(fired)
+
+
+def _first_rule(verdicts: Verdicts) -> list[str]:
+    failing = [v for v in [*verdicts.steps, *verdicts.trace_checks] if v.status != "valid"]
+    if failing:
+        return [failing[0].rule or failing[0].status]
+    return [f"answer.{verdicts.answer.detail or verdicts.answer.status}"]
+
+
+def build_report(run: Run, samples: list[Sample]) -> Report:
+    """Summarise the verified samples of `run`."""
+    verified = [s for s in samples if s.verdicts is not None]
+    first = [s for s in verified if s.round == 0]
+    first_verdicts = [s.verdicts for s in first if s.verdicts is not None]
+    rules: Counter[str] = Counter()
+    for v in first_verdicts:
+        rules.update(v.rule_counts())
+    loop, fired = _loop(verified)
+    return Report(
+        run_id=run.id,
+        run_name=run.config.name,
+        created_at=run.created_at,
+        samples=len(samples),
+        unverified=len(samples) - len(verified),
+        overall=cell(first_verdicts),
+        by_domain=_grouped(first, lambda s: [s.instance.domain]),
+        by_generator=_grouped(first, lambda s: [s.generator]),
+        by_difficulty=_grouped(first, _difficulty_keys),
+        first_error_histogram=histogram(v.first_error for v in first_verdicts if v.first_error is not None),
+        rule_counts=dict(sorted(rules.items())),
+        answer_details=dict(
+            sorted(Counter(v.answer.detail or v.answer.status for v in first_verdicts).items())
+        ),
+        loop=loop,
+        critics_fired=fired,
+    )
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    """JSON-ready dict (integer histogram keys become strings, as JSON requires)."""
+    return report.model_dump(mode="json")

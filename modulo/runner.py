@@ -1,0 +1,251 @@
+"""Running a benchmark suite: generate, store, verify, and back-prompt failures for further rounds.
+
+Order of work per batch: generate → commit texts → parse and check → commit verdicts. Sample ids are
+deterministic, so running the same config into the same store again skips finished samples,
+verifies texts that were stored but not yet verified, and generates only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+import modulo
+from modulo.model import (
+    ChatMessage,
+    GeneratorConfig,
+    Instance,
+    Run,
+    RunConfig,
+    Sample,
+    TaskConfig,
+    TokenCounts,
+    Verdicts,
+)
+from modulo.protocols import Domain, GenerationRequest, Generator
+from modulo.registry import get_domain, get_generator
+from modulo.store import Store
+from modulo.verify import verify_text
+
+
+class ConfigError(ValueError):
+    """A benchmark config that cannot be read or does not fit the schema."""
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a TOML suite; errors name the file and the offending field."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path} does not describe a modulo run: {problems}") from exc
+
+
+def run_id_for(config: RunConfig) -> str:
+    """Same config, same id: this is what makes re-running a config resume it."""
+    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:10]
+    return f"{config.name}-{digest}"
+
+
+def sample_id(run_id: str, instance: Instance, sample_index: int, round_: int) -> str:
+    return f"{run_id}:{instance.domain}:{instance.id}:s{sample_index}:r{round_}"
+
+
+@dataclass
+class Job:
+    """One sample to produce: which instance, through which domain, generator and prompt."""
+
+    id: str
+    instance: Instance
+    domain: Domain
+    generator: Generator
+    sample_index: int
+    round: int
+    messages: list[ChatMessage]
+    parent_id: str | None = None
+
+
+ProgressFn = Callable[[str, int], None]
+"""Called with a phase description and the number of samples just finished."""
+
+
+@dataclass
+class RunSummary:
+    run: Run
+    generated: int = 0
+    verified: int = 0
+    skipped: int = 0
+
+
+class Runner:
+    """Executes a RunConfig against a Store."""
+
+    def __init__(self, config: RunConfig, store: Store, limit: int | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.limit = limit
+        self._generators: dict[str, Generator] = {}
+
+    def _generator(self, config: GeneratorConfig) -> Generator:
+        key = config.model_dump_json()
+        if key not in self._generators:
+            self._generators[key] = get_generator(config.name, config.params)
+        return self._generators[key]
+
+    def _task_instances(self, task: TaskConfig, domain: Domain) -> list[Instance]:
+        count = task.count if self.limit is None else min(task.count, self.limit)
+        try:
+            return domain.generate(count, task.seed, **task.params)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"domain {task.domain!r} rejected params {task.params}: {exc}") from exc
+
+    def plan_first_round(self, run_id: str) -> list[Job]:
+        """Round-0 jobs for every task, instance and sample index (stored or not)."""
+        jobs: list[Job] = []
+        for task in self.config.tasks:
+            domain = get_domain(task.domain)
+            generator = self._generator(task.generator or self.config.generator)
+            instances = self._task_instances(task, domain)
+            self.store.add_instances(run_id, instances)
+            for instance in instances:
+                messages = domain.prompt(instance, task.style)
+                for k in range(task.samples):
+                    jobs.append(
+                        Job(sample_id(run_id, instance, k, 0), instance, domain, generator, k, 0, messages)
+                    )
+        return jobs
+
+    def run(self, progress: ProgressFn | None = None) -> RunSummary:
+        """Run every round to completion, resuming whatever the store already holds."""
+        run = self.store.ensure_run(
+            Run(id=run_id_for(self.config), config=self.config, created_at=_now(), versions=_versions())
+        )
+        summary = RunSummary(run=run)
+        self._verify_pending(run.id, summary, progress)
+        jobs = self.plan_first_round(run.id)
+        for round_ in range(self.config.rounds):
+            if round_ > 0:
+                jobs = self._next_round(run.id, jobs, round_)
+            self._execute(run.id, jobs, summary, progress)
+        return summary
+
+    def _execute(
+        self, run_id: str, jobs: list[Job], summary: RunSummary, progress: ProgressFn | None
+    ) -> None:
+        done = self.store.sample_ids(run_id)
+        pending = [job for job in jobs if job.id not in done]
+        summary.skipped += len(jobs) - len(pending)
+        for batch in _batches(pending, self.config.batch_size):
+            samples = self._generate(run_id, batch)
+            self.store.add_generated(samples)
+            summary.generated += len(samples)
+            for job, sample in zip(batch, samples, strict=True):
+                self.store.set_verdicts(verify_sample(job.domain, sample))
+                summary.verified += 1
+            if progress:
+                progress(f"round {batch[0].round}", len(batch))
+
+    def _generate(self, run_id: str, batch: Sequence[Job]) -> list[Sample]:
+        by_generator: dict[int, list[Job]] = {}
+        for job in batch:
+            by_generator.setdefault(id(job.generator), []).append(job)
+        samples: dict[str, Sample] = {}
+        for group in by_generator.values():
+            requests = [GenerationRequest(key=j.id, messages=j.messages, instance=j.instance) for j in group]
+            generations = group[0].generator.generate(requests)
+            for job, gen in zip(group, generations, strict=True):
+                samples[job.id] = Sample(
+                    id=job.id,
+                    run_id=run_id,
+                    instance=job.instance,
+                    generator=job.generator.name,
+                    sample_index=job.sample_index,
+                    round=job.round,
+                    parent_id=job.parent_id,
+                    prompt=job.messages,
+                    text=gen.text,
+                    finish_reason=gen.finish_reason,
+                    tokens=TokenCounts(prompt=gen.prompt_tokens, completion=gen.completion_tokens),
+                    timings={"generate": gen.seconds},
+                    logprobs=gen.logprobs,
+                )
+        return [samples[job.id] for job in batch]
+
+    def _verify_pending(self, run_id: str, summary: RunSummary, progress: ProgressFn | None) -> None:
+        """Verify texts a killed run stored but did not get to verify."""
+        for sample in self.store.samples(run_id, verified=False):
+            self.store.set_verdicts(verify_sample(get_domain(sample.instance.domain), sample))
+            summary.verified += 1
+            if progress:
+                progress("verifying stored texts", 1)
+
+    def _next_round(self, run_id: str, previous: list[Job], round_: int) -> list[Job]:
+        """Back-prompt jobs for every previous-round sample whose verdicts call for another try."""
+        stored = {s.id: s for s in self.store.samples(run_id, verified=True) if s.round == round_ - 1}
+        jobs = []
+        for job in previous:
+            sample = stored.get(job.id)
+            if sample is None or sample.verdicts is None or not self._needs_retry(sample.verdicts):
+                continue
+            messages = [
+                *job.messages,
+                ChatMessage(role="assistant", content=sample.text),
+                ChatMessage(role="user", content=job.domain.critique(sample.verdicts)),
+            ]
+            jobs.append(
+                Job(
+                    sample_id(run_id, job.instance, job.sample_index, round_),
+                    job.instance,
+                    job.domain,
+                    job.generator,
+                    job.sample_index,
+                    round_,
+                    messages,
+                    parent_id=job.id,
+                )
+            )
+        return jobs
+
+    def _needs_retry(self, verdicts: Verdicts) -> bool:
+        wrong_answer = verdicts.answer.status != "correct"
+        return {
+            "answer": wrong_answer,
+            "trace": not verdicts.trace_valid,
+            "either": wrong_answer or not verdicts.trace_valid,
+        }[self.config.retry_on]
+
+
+def verify_sample(domain: Domain, sample: Sample) -> Sample:
+    """Parse and check one stored text; a crashing checker yields `unknown` verdicts, not a lost sample."""
+    started = time.perf_counter()
+    trace, verdicts = verify_text(domain, sample.instance, sample.text)
+    timings = {**sample.timings, "verify": time.perf_counter() - started}
+    return sample.model_copy(update={"trace": trace, "verdicts": verdicts, "timings": timings})
+
+
+def _batches(jobs: list[Job], size: int) -> Iterator[list[Job]]:
+    for start in range(0, len(jobs), size):
+        yield jobs[start : start + size]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str]:
+    return {"modulo": modulo.__version__, "python": platform.python_version()}
