@@ -13,7 +13,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from modulo.registry import RegistryError, domain_names, generator_names, get_domain
+from modulo.importing import import_file
+from modulo.registry import (
+    RegistryError,
+    domain_names,
+    generator_names,
+    get_domain,
+    get_importer,
+    importer_names,
+)
 from modulo.render import print_report
 from modulo.report import as_json, build_report
 from modulo.runner import ConfigError, Runner, load_config
@@ -25,7 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 DEFAULT_STORE = Path("modulo-runs.sqlite")
@@ -157,6 +165,51 @@ def export(
             sys.stdout.writelines(lines)
 
 
+@app.command(
+    "import",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def import_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Importer, e.g. planbench or logiclm (see `modulo domains`).")],
+    path: Annotated[Path, typer.Argument(help="The results or dataset file.")],
+    store: StoreOption = DEFAULT_STORE,
+    as_json_flag: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import a published results file, re-verify every record, and report agreement.
+
+    Importer options follow as `--name value` (e.g. `--dataset prontoqa`)."""
+    with user_errors():
+        importer = get_importer(name)
+        options = _options(ctx.args)
+        if not path.exists():
+            fail(f"{path} does not exist")
+        with Store(store) as db, _progress() as bar:
+            task = bar.add_task(f"import {name}", total=None)
+            run, summary = import_file(importer, path, options, db, lambda _, n: bar.update(task, advance=n))
+        if as_json_flag:
+            print(json.dumps(summary, indent=2, default=str))
+        else:
+            for key, value in summary.items():
+                if not isinstance(value, list):
+                    out.print(f"{key}: {value}", highlight=False)
+            for entry in summary.get("disagreements", [])[:50]:
+                out.print(f"  {entry}", highlight=False)
+            err.print(f"stored as run {run.id} in {store}; `modulo report {run.id}` summarises it")
+
+
+def _options(args: list[str]) -> dict[str, str]:
+    """`--key value` pairs after the positional arguments."""
+    options: dict[str, str] = {}
+    rest = list(args)
+    while rest:
+        flag = rest.pop(0)
+        if not flag.startswith("--") or not rest or rest[0].startswith("--"):
+            raise ValueError(f"expected `--option value` pairs after the file, got {flag!r}")
+        options[flag[2:].replace("_", "-")] = rest.pop(0)
+    return options
+
+
 @app.command()
 def domains() -> None:
     """List the installed domains and generators (a plugin that fails to load is shown, not hidden)."""
@@ -168,5 +221,6 @@ def domains() -> None:
             broken += 1
             out.print(f"[bold red]{name}[/]  {exc}", highlight=False)
     out.print(f"generators: {', '.join(generator_names())}", highlight=False)
+    out.print(f"importers: {', '.join(importer_names()) or 'none'}", highlight=False)
     if broken:
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ through the entry-point registry, never by import.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -112,3 +113,45 @@ class GeneratorFactory(Protocol):
 
 class DomainLookup(Protocol):
     def __call__(self, name: str) -> Domain: ...
+
+
+class ImportedItem(BaseModel):
+    """One record of a foreign results file: the problem, the text to verify, what the file recorded."""
+
+    instance: Instance
+    text: str
+    """The text to verify: a model's raw response, or a gold explanation chain."""
+    generator: str
+    """Where the text came from, e.g. `planbench:gpt-4_chat:zero_shot` or `gold`."""
+    recorded: dict[str, Any] = Field(default_factory=dict)
+    """The file's own verdicts or labels, for the agreement report (e.g. `{"correct": True}`)."""
+
+
+class ImportProblem(BaseModel):
+    """A record of the file that could not be turned into an ImportedItem (kept, reported, not fatal)."""
+
+    record: str
+    """Which record: its id or position."""
+    reason: str
+
+
+@runtime_checkable
+class Importer(Protocol):
+    """Reads a published results/dataset format; registered under the `modulo.importers` entry-point group."""
+
+    name: str
+    description: str
+    options: dict[str, str]
+    """Accepted `--option value` names (without dashes, `-` not `_`) and their help text."""
+    required: tuple[str, ...]
+    """Options that must be given."""
+
+    def read(self, path: Path, options: dict[str, str]) -> list[ImportedItem | ImportProblem]:
+        """Every record of the file, in order. Raises ValueError only if the file as a whole is unusable."""
+        ...
+
+    def summarise(
+        self, results: list[tuple[ImportedItem, Trace, Verdicts]], problems: list[ImportProblem]
+    ) -> dict[str, Any]:
+        """The importer's JSON summary: agreement of our verdicts with the recorded ones."""
+        ...

@@ -9,10 +9,11 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from modulo.protocols import Domain, Generator
+from modulo.protocols import Domain, Generator, Importer
 
 DOMAIN_GROUP = "modulo.domains"
 GENERATOR_GROUP = "modulo.generators"
+IMPORTER_GROUP = "modulo.importers"
 
 
 class RegistryError(LookupError):
@@ -66,3 +67,16 @@ def get_generator(name: str, params: dict[str, Any]) -> Generator:
     if not isinstance(generator, Generator):
         raise RegistryError(f"generator {name!r} does not implement the modulo Generator protocol")
     return generator
+
+
+def importer_names() -> list[str]:
+    """Names of every installed importer, sorted."""
+    return sorted(_entry_points(IMPORTER_GROUP))
+
+
+def get_importer(name: str) -> Importer:
+    """The importer registered as `name`."""
+    importer = _load(IMPORTER_GROUP, "importer", name)()
+    if not isinstance(importer, Importer):
+        raise RegistryError(f"importer {name!r} does not implement the modulo Importer protocol")
+    return importer

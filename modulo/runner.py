@@ -133,7 +133,7 @@ class Runner:
     def run(self, progress: ProgressFn | None = None) -> RunSummary:
         """Run every round to completion, resuming whatever the store already holds."""
         run = self.store.ensure_run(
-            Run(id=run_id_for(self.config), config=self.config, created_at=_now(), versions=_versions())
+            Run(id=run_id_for(self.config), config=self.config, created_at=now(), versions=versions())
         )
         summary = RunSummary(run=run)
         self._verify_pending(run.id, summary, progress)
@@ -243,9 +243,9 @@ def _batches(jobs: list[Job], size: int) -> Iterator[list[Job]]:
         yield jobs[start : start + size]
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     return {"modulo": modulo.__version__, "python": platform.python_version()}

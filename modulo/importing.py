@@ -1,0 +1,69 @@
+"""Importing foreign results: store every record, re-verify it, compare with what the file recorded."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, Verdicts
+from modulo.protocols import ImportedItem, Importer, ImportProblem
+from modulo.registry import get_domain
+from modulo.runner import ProgressFn, now, run_id_for, sample_id, verify_sample, versions
+from modulo.store import Store
+
+
+def check_options(importer: Importer, options: dict[str, str]) -> None:
+    """Unknown or missing options raise ValueError naming what the importer accepts."""
+    unknown = sorted(set(options) - set(importer.options))
+    missing = sorted(set(importer.required) - set(options))
+    accepted = ", ".join(f"--{name}" for name in importer.options) or "none"
+    if unknown:
+        raise ValueError(f"importer {importer.name!r} has no option(s) {unknown}; it accepts: {accepted}")
+    if missing:
+        raise ValueError(f"importer {importer.name!r} needs {', '.join('--' + m for m in missing)}")
+
+
+def import_file(
+    importer: Importer, path: Path, options: dict[str, str], store: Store, progress: ProgressFn | None = None
+) -> tuple[Run, dict[str, Any]]:
+    """Store and verify every record; re-importing the same file and options resumes, never duplicates."""
+    check_options(importer, options)
+    records = importer.read(path, options)
+    items = [r for r in records if isinstance(r, ImportedItem)]
+    problems = [r for r in records if isinstance(r, ImportProblem)]
+    domains = sorted({item.instance.domain for item in items}) or ["none"]
+    config = RunConfig(
+        name=f"import-{importer.name}-{path.stem}",
+        description=f"{importer.name} import of {path}",
+        generator=GeneratorConfig(
+            name=f"import:{importer.name}", params={"file": str(path.resolve()), **options}
+        ),
+        tasks=[TaskConfig(domain=d, count=max(1, len(items))) for d in domains],
+    )
+    run = store.ensure_run(Run(id=run_id_for(config), config=config, created_at=now(), versions=versions()))
+    store.add_instances(run.id, [item.instance for item in items])
+    stored = {s.id: s for s in store.samples(run.id)}
+    seen: Counter[tuple[str, str]] = Counter()
+    results: list[tuple[ImportedItem, Trace, Verdicts]] = []
+    for item in items:
+        key = (item.instance.domain, item.instance.id)
+        sid = sample_id(run.id, item.instance, seen[key], 0)
+        sample = stored.get(sid) or Sample(
+            id=sid,
+            run_id=run.id,
+            instance=item.instance,
+            generator=item.generator,
+            sample_index=seen[key],
+            text=item.text,
+        )
+        seen[key] += 1
+        if sample.verdicts is None:
+            store.add_generated([sample])
+            sample = verify_sample(get_domain(item.instance.domain), sample)
+            store.set_verdicts(sample)
+        assert sample.trace is not None and sample.verdicts is not None
+        results.append((item, sample.trace, sample.verdicts))
+        if progress:
+            progress("verifying", 1)
+    return run, importer.summarise(results, problems)
