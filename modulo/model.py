@@ -20,7 +20,13 @@ AnswerStatus = Literal["correct", "incorrect", "unparsed", "unknown"]
 JSONScalar = str | int | float | bool | None
 
 
-class Instance(BaseModel):
+class Model(BaseModel):
+    """Base of every modulo model: attribute docstrings become field descriptions (JSON schema, docs)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+class Instance(Model):
     """One problem of a domain, fully described by JSON-able data."""
 
     model_config = ConfigDict(frozen=True)
@@ -37,7 +43,7 @@ class Instance(BaseModel):
     """Domain-specific problem description; only the owning domain interprets it."""
 
 
-class Step(BaseModel):
+class Step(Model):
     """One step of a reasoning trace as the model wrote it."""
 
     index: int
@@ -48,7 +54,7 @@ class Step(BaseModel):
     """The domain's structured reading of the step, or None if it could not be read."""
 
 
-class Trace(BaseModel):
+class Trace(Model):
     """A model output split into steps and a final answer by `Domain.parse`."""
 
     steps: list[Step] = Field(default_factory=list)
@@ -61,7 +67,7 @@ class Trace(BaseModel):
     """Problems met while reading the output that are not tied to one step."""
 
 
-class StepVerdict(BaseModel):
+class StepVerdict(Model):
     """The judgement of one step (or of the trace as a whole) against the domain's rules."""
 
     index: int
@@ -73,7 +79,7 @@ class StepVerdict(BaseModel):
     """Human-readable explanation: what was claimed and why it breaks the rule."""
 
 
-class AnswerVerdict(BaseModel):
+class AnswerVerdict(Model):
     """The judgement of the final answer against the problem alone."""
 
     status: AnswerStatus
@@ -84,7 +90,7 @@ class AnswerVerdict(BaseModel):
     """Further independent judgements, e.g. `trace_plan_consistent`."""
 
 
-class Verdicts(BaseModel):
+class Verdicts(Model):
     """Everything a domain's `check` says about one trace: steps and answer, independently."""
 
     steps: list[StepVerdict] = Field(default_factory=list)
@@ -124,19 +130,19 @@ class Verdicts(BaseModel):
         return dict(Counter(v.rule or v.status for v in self._all() if v.status != "valid"))
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(Model):
     """One message of a chat prompt."""
 
     role: Literal["system", "user", "assistant"]
     content: str
 
 
-class TokenCounts(BaseModel):
+class TokenCounts(Model):
     prompt: int = 0
     completion: int = 0
 
 
-class Sample(BaseModel):
+class Sample(Model):
     """One generation for one instance in one round, with its verdicts once verified."""
 
     id: str
@@ -162,7 +168,7 @@ class Sample(BaseModel):
     verdicts: Verdicts | None = None
 
 
-class GeneratorConfig(BaseModel):
+class GeneratorConfig(Model):
     """Which generator produces the texts, and its settings."""
 
     model_config = ConfigDict(extra="forbid")
@@ -172,7 +178,7 @@ class GeneratorConfig(BaseModel):
     """Generator-specific settings (model path, temperature, oracle variant, ...)."""
 
 
-class TaskConfig(BaseModel):
+class TaskConfig(Model):
     """One block of a benchmark suite: a domain, its generation parameters and a count."""
 
     model_config = ConfigDict(extra="forbid")
@@ -190,7 +196,7 @@ class TaskConfig(BaseModel):
     """Overrides the suite's generator for this task."""
 
 
-class RunConfig(BaseModel):
+class RunConfig(Model):
     """A benchmark suite as written in a TOML file."""
 
     model_config = ConfigDict(extra="forbid")
@@ -207,7 +213,7 @@ class RunConfig(BaseModel):
     tasks: list[TaskConfig] = Field(min_length=1)
 
 
-class Run(BaseModel):
+class Run(Model):
     """A stored run: a config plus what produced it."""
 
     id: str
