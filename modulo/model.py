@@ -208,6 +208,8 @@ class RunConfig(Model):
     """LLM-Modulo rounds: 1 means generate once; k means up to k-1 back-prompts."""
     retry_on: Literal["answer", "trace", "either"] = "answer"
     """What sends a sample to another round: a wrong answer, an invalid trace, or either."""
+    critique: Literal["all", "first-error"] = "all"
+    """Back-prompt with every failing hard critic, or only the first error (format problems always first)."""
     batch_size: int = Field(default=8, ge=1)
     """Prompts sent to the generator at once; at most this many samples are in flight."""
     tasks: list[TaskConfig] = Field(min_length=1)

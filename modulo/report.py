@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
 from modulo.stats import Rate, Table2x2, histogram, phi, table_2x2, wilson
 
@@ -109,15 +110,8 @@ def _loop(samples: list[Sample]) -> tuple[list[RoundProgress], dict[str, int]]:
     parents = {s.parent_id for s in samples if s.parent_id}
     for s in samples:
         if s.id in parents and s.verdicts is not None:
-            fired.update(_first_rule(s.verdicts))
+            fired[first_critic(s.verdicts)] += 1
     return progress, dict(fired)
-
-
-def _first_rule(verdicts: Verdicts) -> list[str]:
-    failing = [v for v in [*verdicts.steps, *verdicts.trace_checks] if v.status != "valid"]
-    if failing:
-        return [failing[0].rule or failing[0].status]
-    return [f"answer.{verdicts.answer.detail or verdicts.answer.status}"]
 
 
 def build_report(run: Run, samples: list[Sample]) -> Report:

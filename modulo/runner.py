@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 import modulo
+from modulo.loop import back_prompt, needs_retry
 from modulo.model import (
     ChatMessage,
     GeneratorConfig,
@@ -28,7 +29,6 @@ from modulo.model import (
     Sample,
     TaskConfig,
     TokenCounts,
-    Verdicts,
 )
 from modulo.protocols import Domain, GenerationRequest, Generator
 from modulo.registry import get_domain, get_generator
@@ -200,13 +200,13 @@ class Runner:
         jobs = []
         for job in previous:
             sample = stored.get(job.id)
-            if sample is None or sample.verdicts is None or not self._needs_retry(sample.verdicts):
+            if sample is None or sample.verdicts is None:
                 continue
-            messages = [
-                *job.messages,
-                ChatMessage(role="assistant", content=sample.text),
-                ChatMessage(role="user", content=job.domain.critique(sample.verdicts)),
-            ]
+            if not needs_retry(sample.verdicts, self.config.retry_on):
+                continue
+            messages = back_prompt(
+                job.domain, job.messages, sample.text, sample.verdicts, self.config.critique
+            )
             jobs.append(
                 Job(
                     sample_id(run_id, job.instance, job.sample_index, round_),
@@ -220,14 +220,6 @@ class Runner:
                 )
             )
         return jobs
-
-    def _needs_retry(self, verdicts: Verdicts) -> bool:
-        wrong_answer = verdicts.answer.status != "correct"
-        return {
-            "answer": wrong_answer,
-            "trace": not verdicts.trace_valid,
-            "either": wrong_answer or not verdicts.trace_valid,
-        }[self.config.retry_on]
 
 
 def verify_sample(domain: Domain, sample: Sample) -> Sample:
