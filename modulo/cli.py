@@ -211,6 +211,16 @@ def _options(args: list[str]) -> dict[str, str]:
 
 
 @app.command()
+def tui(store: StoreOption = DEFAULT_STORE) -> None:
+    """Browse a store in the terminal: runs, the trace × answer table, samples and step verdicts."""
+    if not store.exists():
+        fail(f"no store at {store}; run `modulo run CONFIG.toml --store {store}` first")
+    from modulo.tui.app import ModuloApp  # textual is heavy: import only when the UI starts
+
+    ModuloApp(store).run()
+
+
+@app.command()
 def domains() -> None:
     """List the installed domains and generators (a plugin that fails to load is shown, not hidden)."""
     broken = 0

@@ -21,8 +21,17 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip install --target` of examples/modulo-sums: a real third-party distribution with an entry point."""
     target = tmp_path_factory.mktemp("plugin")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--target", str(target), str(EXAMPLE)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
         check=True,
     )
     return target

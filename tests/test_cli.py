@@ -47,8 +47,13 @@ def test_report_json_matches_interchange(stored_run: tuple[dict[str, str], Path]
     report = json.loads(modulo(env, "report", "--json", "--store", str(store)).stdout)
     assert report["run_name"] == "cli-test" and report["samples"] == 7
     table = report["overall"]["table"]
-    assert table == {"valid_correct": 3, "valid_incorrect": 0, "invalid_correct": 0, "invalid_incorrect": 4,
-                     "total": 7}
+    assert table == {
+        "valid_correct": 3,
+        "valid_incorrect": 0,
+        "invalid_correct": 0,
+        "invalid_incorrect": 4,
+        "total": 7,
+    }
     rate = report["overall"]["answer_correct"]
     assert (rate["k"], rate["n"]) == (3, 7) and rate["low"] < 3 / 7 < rate["high"]
     assert report["overall"]["phi"] == pytest.approx(1.0)
@@ -68,13 +73,27 @@ def test_export_then_verify_round_trip(stored_run: tuple[dict[str, str], Path], 
     assert {"index", "text", "status", "rule", "message"} <= set(exported[0]["steps"][0])
 
     traces = tmp_path / "traces.jsonl"
-    traces.write_text("\n".join([
-        json.dumps({"id": "a", "domain": "sums", "instance": {"numbers": [1, 2, 3]},
-                    "text": "Step 1: 1 + 2 = 3\nStep 2: 3 + 3 = 6\nAnswer: 6"}),
-        "{not json",
-        json.dumps({"id": "b", "domain": "sums", "instance": {"numbers": [1, 2]}, "text": "no steps here"}),
-        json.dumps({"id": "c", "text": "missing fields"}),
-    ]) + "\n", encoding="utf-8")
+    traces.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "id": "a",
+                        "domain": "sums",
+                        "instance": {"numbers": [1, 2, 3]},
+                        "text": "Step 1: 1 + 2 = 3\nStep 2: 3 + 3 = 6\nAnswer: 6",
+                    }
+                ),
+                "{not json",
+                json.dumps(
+                    {"id": "b", "domain": "sums", "instance": {"numbers": [1, 2]}, "text": "no steps here"}
+                ),
+                json.dumps({"id": "c", "text": "missing fields"}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "verdicts.jsonl"
     done = modulo(env, "verify", str(traces), "--out", str(out), ok=False)
     assert done.returncode == 2 and "2 line(s)" in done.stderr

@@ -12,7 +12,10 @@ from modulo.store import SCHEMA_VERSION, Store, StoreError
 
 
 def verdicts(statuses: list[str], end: str | None = None) -> Verdicts:
-    steps = [StepVerdict(index=i, status=s, rule=None if s == "valid" else "x.rule") for i, s in enumerate(statuses)]
+    steps = [
+        StepVerdict(index=i, status=s, rule=None if s == "valid" else "x.rule")
+        for i, s in enumerate(statuses)
+    ]
     checks = [] if end is None else [StepVerdict(index=len(statuses), status=end, rule="x.end")]
     return Verdicts(steps=steps, trace_checks=checks, answer=AnswerVerdict(status="correct"))  # type: ignore[arg-type]
 

@@ -29,8 +29,13 @@ def test_plugin_registered_and_usable(with_plugin: dict[str, str]) -> None:
 
 
 def test_cli_lists_plugin(with_plugin: dict[str, str]) -> None:
-    listing = subprocess.run([sys.executable, "-m", "modulo", "domains"], env=with_plugin,
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        [sys.executable, "-m", "modulo", "domains"],
+        env=with_plugin,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "sums" in listing and "maze" in listing
 
 
