@@ -12,7 +12,7 @@ from modulo.stats import Rate
 def fmt_rate(rate: Rate) -> str:
     if rate.rate is None or rate.low is None or rate.high is None:
         return "–"
-    return f"{rate.rate:6.1%} [{rate.low:.1%}, {rate.high:.1%}] ({rate.k}/{rate.n})"
+    return f"{rate.rate:.1%} [{rate.low:.1%}–{rate.high:.1%}] {rate.k}/{rate.n}"
 
 
 def _table_2x2(cell: Cell) -> Table:
@@ -28,8 +28,8 @@ def _table_2x2(cell: Cell) -> Table:
 
 def _breakdown(title: str, cells: dict[str, Cell]) -> Table:
     table = Table(title=title, title_justify="left")
-    for name in ("group", "n", "trace valid (95% Wilson)", "answer correct (95% Wilson)", "phi"):
-        table.add_column(name, justify="left" if name == "group" else "right")
+    for name in ("group", "n", "trace valid [95% CI]", "answer correct [95% CI]", "phi"):
+        table.add_column(name, justify="left" if name == "group" else "right", no_wrap=name != "group")
     for key, cell in cells.items():
         table.add_row(
             key,

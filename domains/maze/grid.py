@@ -32,7 +32,7 @@ class Maze(BaseModel):
     @cached_property
     def graph(self) -> nx.Graph:
         """Free cells as nodes, 4-neighbour moves as edges of weight 1."""
-        graph = nx.Graph()
+        graph: nx.Graph = nx.Graph()
         free = [(x, y) for x in range(self.width) for y in range(self.height) if (x, y) not in self.walls]
         graph.add_nodes_from(free)
         for x, y in free:
