@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
+
 from modulo.domains.maze.grid import Cell, Maze
 
 MIN_SIZE = 5

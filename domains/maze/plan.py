@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import networkx as nx
-from modulo.domains.maze.grid import Cell, Maze
-from modulo.verifiers.search_events import SearchEvent
 
+from modulo.domains.maze.grid import Cell, Maze
 from modulo.model import AnswerVerdict, JSONScalar
+from modulo.verifiers.search_events import SearchEvent
 
 INVALID_REASONS = ("wrong-start", "off-grid", "wall", "not-adjacent", "wrong-goal")
 """Reasons in `invalid:<reason>`, in the order they are checked along the plan."""
