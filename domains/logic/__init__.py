@@ -1,0 +1,1 @@
+"""Logic domains: deduction (PrOntoQA / ProofWriter) with Z3 step checking."""

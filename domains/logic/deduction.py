@@ -1,0 +1,248 @@
+"""Deductive reasoning (PrOntoQA / ProofWriter): is a statement True, False or Unknown given a context?
+
+Output format: one statement per line (a fact or a rule in the datasets' English), then a final
+line `Answer: True`, `Answer: False` or `Answer: Unknown`. Steps are judged by Z3 against the
+context and the earlier steps (see `steps.py`); the answer against the context alone.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from modulo.domains.logic.english import EnglishError, parse_sentence
+from modulo.domains.logic.ontology import NAMES, answer_options, ontology
+from modulo.domains.logic.steps import is_rule, judge_steps, proof_path, read_trace
+from modulo.domains.logic.theory import (
+    Theory,
+    decide,
+    forward_proof,
+    negate,
+    read_theory,
+    render_literal,
+    split_sentences,
+)
+from modulo.model import AnswerStatus, AnswerVerdict, ChatMessage, Instance, StepVerdict, Trace, Verdicts
+from modulo.verifiers.smt import Atom, Const, Formula, Not, SmtChecker
+
+INSTRUCTIONS = (
+    "Reason step by step. Write one statement per line, each a fact or a rule in the same English as the "
+    "context (for example 'Max is a dumpus.' or 'Every dumpus is cold.'), stating each rule you use before "
+    "the fact it gives. Finish with one line 'Answer: {choices}'."
+)
+FEW_SHOT = (
+    "Context: Every wumpus is a yumpus. Yumpuses are not cold. Rex is a wumpus.\n"
+    "Is the following statement {question}? Rex is cold.",
+    "Rex is a wumpus.\nEvery wumpus is a yumpus.\nRex is a yumpus.\n"
+    "Yumpuses are not cold.\nRex is not cold.\n"
+    "Answer: False",
+)
+
+
+class DeductionDomain:
+    """Fictional-ontology and rule-base deduction with per-step Z3 entailment checks."""
+
+    name = "deduction"
+    description = "PrOntoQA / ProofWriter deduction: every step checked for entailment by Z3"
+    oracle_variants = ("gold", "skip-hop", "negated", "wrong-individual")
+
+    def __init__(self, timeout_ms: int = 2000) -> None:
+        self.timeout_ms = timeout_ms
+
+    def generate(self, count: int, seed: int, **params: Any) -> list[Instance]:
+        known = {"hops": 3, "distractors": 1, "negation": True, "world": "closed"}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown deduction params {unknown}; known: {', '.join(known)}")
+        settings = {**known, **params}
+        hops, world = int(settings["hops"]), str(settings["world"])
+        if not 1 <= hops <= 5 or world not in ("open", "closed"):
+            raise ValueError("hops must be 1..5 and world 'open' or 'closed'")
+        rng = random.Random(seed)
+        out = []
+        for k in range(count):
+            payload = ontology(rng, hops, int(settings["distractors"]), bool(settings["negation"]), world)
+            out.append(
+                Instance(
+                    domain=self.name,
+                    id=f"deduction-{world}-h{hops}-{seed}-{k}",
+                    seed=seed,
+                    difficulty={"hops": hops, "world": world},
+                    payload={"dataset": "generated", **payload},
+                )
+            )
+        return out
+
+    def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
+        choices = answer_options(instance.payload.get("world", "open"))
+        question = "true, false, or unknown" if "Unknown" in choices else "true or false"
+        system = INSTRUCTIONS.format(choices="|".join(choices))
+        user = (
+            f"Context: {instance.payload['context']}\nIs the following statement {question}? "
+            f"{instance.payload['statement']}"
+        )
+        messages = [ChatMessage(role="system", content=system)]
+        if style == "few-shot":
+            example, answer = FEW_SHOT
+            messages += [
+                ChatMessage(role="user", content=example.format(question=question)),
+                ChatMessage(role="assistant", content=answer),
+            ]
+        elif style != "zero-shot":
+            raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot")
+        return [*messages, ChatMessage(role="user", content=user)]
+
+    def parse(self, text: str, instance: Instance) -> Trace:
+        words = {a.lower(): a for a in answer_options(instance.payload.get("world", "open"))}
+        letters = {chr(ord("a") + i): a for i, a in enumerate(words.values())}
+        return read_trace(text, {**words, **letters})
+
+    def check(self, instance: Instance, trace: Trace) -> Verdicts:
+        theory = read_theory(instance.payload["context"])
+        checker = theory.checker(timeout_ms=self.timeout_ms)
+        strict = bool(instance.payload.get("strict", True))
+        answer = self._answer(instance, theory, checker, trace)
+        judged = judge_steps(checker, theory.formulas, trace, strict=strict)
+        off_path = self._off_path(instance, trace, judged.verdicts, judged.judgements)
+        if off_path is not None:
+            answer.extras["valid_steps_off_path"] = len(off_path)
+            for index in off_path:
+                verdict = judged.verdicts[index]
+                verdict.message += "; not on the path to the conclusion"
+        return Verdicts(steps=judged.verdicts, answer=answer)
+
+    def _answer(self, instance: Instance, theory: Theory, checker: SmtChecker, trace: Trace) -> AnswerVerdict:
+        """Judged against the premises alone (the checker has no trace steps yet)."""
+        world = instance.payload.get("world", "open")
+        extras: dict[str, Any] = {"dataset_answer": instance.payload.get("answer")}
+        if theory.unparsed:
+            extras["unparsed_premises"] = len(theory.unparsed)
+        try:
+            statement = parse_sentence(instance.payload["statement"]).formula
+        except EnglishError as error:
+            return AnswerVerdict(
+                status="unknown", detail="statement-unparsed", message=str(error), extras=extras
+            )
+        if checker.premises_consistent() is False:
+            return AnswerVerdict(
+                status="unknown",
+                detail="inconsistent-premises",
+                extras=extras,
+                message="the premises contradict each other, so every statement follows",
+            )
+        expected = decide(statement, checker, world)
+        extras["expected"] = expected
+        if expected is None:
+            return AnswerVerdict(
+                status="unknown", detail="timeout", message="the solver timed out", extras=extras
+            )
+        if trace.answer is None:
+            return AnswerVerdict(
+                status="unparsed",
+                detail=f"expected {expected}",
+                extras=extras,
+                message="no 'Answer: True|False|Unknown' line",
+            )
+        status: AnswerStatus = "correct" if trace.answer == expected else "incorrect"
+        message = "" if status == "correct" else f"the statement is {expected}, not {trace.answer}"
+        return AnswerVerdict(
+            status=status, detail=f"expected {expected}, given {trace.answer}", message=message, extras=extras
+        )
+
+    @staticmethod
+    def _off_path(
+        instance: Instance, trace: Trace, verdicts: list[StepVerdict], judgements: list[Any]
+    ) -> set[int] | None:
+        """Valid steps the conclusion does not rest on, if the trace concludes the statement (or not)."""
+        try:
+            statement = parse_sentence(instance.payload["statement"]).formula
+        except EnglishError:
+            return None
+        targets = {statement, negate(statement)}
+        concluding = [
+            s.index for s in trace.steps if s.parsed in targets and verdicts[s.index].status == "valid"
+        ]
+        if not concluding:
+            return None
+        path = proof_path(judgements, concluding[-1])
+        return {v.index for v in verdicts if v.status == "valid" and v.index not in path}
+
+    def render(self, instance: Instance, trace: Trace | None = None) -> str:
+        lines = split_sentences(instance.payload["context"])
+        lines += ["", f"Statement: {instance.payload['statement']}"]
+        if trace is not None:
+            lines += ["", *(f"{s.index + 1}. {s.text}" for s in trace.steps), f"Answer: {trace.answer}"]
+        return "\n".join(lines)
+
+    def critique(self, verdicts: Verdicts) -> str:
+        wrong = [f"Step {v.index + 1}: {v.message}" for v in verdicts.steps if v.status != "valid"]
+        if verdicts.answer.status != "correct" and verdicts.answer.message:
+            wrong.append(f"Answer: {verdicts.answer.message}")
+        return "Your reasoning has problems:\n" + "\n".join(wrong or ["none found"]) + "\nTry again."
+
+    def oracle(self, instance: Instance, variant: str, seed: int) -> str:
+        if variant not in self.oracle_variants:
+            raise ValueError(f"unknown variant {variant!r}; known: {', '.join(self.oracle_variants)}")
+        theory = read_theory(instance.payload["context"])
+        statement = parse_sentence(instance.payload["statement"]).formula
+        checker = theory.checker(timeout_ms=self.timeout_ms, minimize=False)
+        answer = decide(statement, checker, instance.payload.get("world", "open")) or "Unknown"
+        lines = gold_lines(instance, theory, statement, answer)
+        if variant != "gold":
+            lines = mutate(lines, variant, theory, random.Random(seed))
+        return "\n".join([*lines, f"Answer: {answer}"])
+
+
+def gold_lines(instance: Instance, theory: Theory, statement: Formula, answer: str) -> list[str]:
+    """The dataset's explanation chain when it has one, else a forward-chaining proof in the same style."""
+    if instance.payload.get("explanation"):
+        return list(instance.payload["explanation"])
+    goal = statement if answer == "True" else negate(statement) if answer == "False" else None
+    proof = forward_proof(theory, goal) if goal is not None else None
+    if proof is None:
+        facts = [
+            s for s, f in zip(theory.sentences, theory.formulas, strict=True) if isinstance(f, Atom | Not)
+        ]
+        return facts[:1]
+    return [theory.sentences[i] if i is not None else render_literal(f, theory.nouns) for i, f in proof]
+
+
+def mutate(lines: list[str], variant: str, theory: Theory, rng: random.Random) -> list[str]:
+    """Corrupt a gold chain: negate the last derived fact, move it to a stranger, or drop a hop."""
+    parsed = [_formula(line) for line in lines]
+    premises = set(theory.formulas)
+    derived = [i for i, f in enumerate(parsed) if isinstance(f, Atom | Not) and f not in premises]
+    if not derived:
+        return lines
+    out = list(lines)
+    last = derived[-1]
+    literal = parsed[last]
+    assert literal is not None
+    if variant == "negated":
+        out[last] = render_literal(negate(literal), theory.nouns)
+    elif variant == "wrong-individual":
+        names = set(theory.constants)
+        stranger = next(n for n in rng.sample(NAMES + ["Zed"], len(NAMES) + 1) if n.lower() not in names)
+        out[last] = render_literal(_rename(literal, stranger.lower()), theory.nouns)
+    else:  # skip-hop: drop a rule and the fact it gives, when a later derived fact needs them
+        droppable = [
+            i for i in derived[:-1] if i > 0 and (rule := parsed[i - 1]) is not None and is_rule(rule)
+        ]
+        if droppable:
+            drop = rng.choice(droppable)
+            del out[drop - 1 : drop + 1]
+    return out
+
+
+def _formula(line: str) -> Formula | None:
+    try:
+        return parse_sentence(line).formula
+    except EnglishError:
+        return None
+
+
+def _rename(literal: Formula, name: str) -> Formula:
+    if isinstance(literal, Not):
+        return Not(_rename(literal.body, name))
+    assert isinstance(literal, Atom)
+    return Atom(literal.pred, (Const(name), *literal.args[1:]))

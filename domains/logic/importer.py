@@ -1,0 +1,135 @@
+"""`modulo import logiclm FILE --dataset prontoqa|proofwriter`: Logic-LM's preprocessed JSON (and the
+original PrOntoQA JSON), stored as deduction instances whose gold explanation chain is re-verified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from modulo.domains.logic.theory import question_statement
+from modulo.model import Instance, Trace, Verdicts
+from modulo.protocols import ImportedItem, ImportProblem
+
+LETTERS = {"A": "True", "B": "False", "C": "Unknown"}
+DATASETS = ("prontoqa", "proofwriter")
+
+
+class LogicLMImporter:
+    """Logic-LM's `{id, context, question, options, answer[, explanation]}` lists, or PrOntoQA's own JSON."""
+
+    name = "logiclm"
+    description = (
+        "Logic-LM preprocessed ProntoQA / ProofWriter JSON (or original PrOntoQA JSON); re-verifies gold"
+    )
+    options = {"dataset": f"which dataset the file holds: {' | '.join(DATASETS)}"}
+    required = ("dataset",)
+
+    def read(self, path: Path, options: dict[str, str]) -> list[ImportedItem | ImportProblem]:
+        dataset = options["dataset"].lower()
+        if dataset not in DATASETS:
+            raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not a readable JSON file: {error}") from None
+        records = _records(data)
+        if records is None:
+            raise ValueError(f"{path}: expected a JSON list of Logic-LM records or a PrOntoQA JSON object")
+        return [_item(position, record, dataset) for position, record in enumerate(records)]
+
+    def summarise(
+        self, results: list[tuple[ImportedItem, Trace, Verdicts]], problems: list[ImportProblem]
+    ) -> dict[str, Any]:
+        disagreements: list[dict[str, Any]] = []
+        parsed = agree = gold_steps = gold_valid = 0
+        for item, _trace, verdicts in results:
+            extras = verdicts.answer.extras
+            readable = not extras.get("unparsed_premises") and verdicts.answer.detail != "statement-unparsed"
+            parsed += readable and all(s.status != "unparsed" for s in verdicts.steps)
+            if verdicts.answer.status == "correct":
+                agree += 1
+            else:
+                disagreements.append(
+                    {
+                        "id": item.instance.id,
+                        "gold": item.recorded.get("answer"),
+                        "z3": extras.get("expected"),
+                        "status": verdicts.answer.status,
+                        "detail": verdicts.answer.detail,
+                        "message": verdicts.answer.message,
+                    }
+                )
+            if item.instance.payload.get("explanation"):
+                gold_steps += len(verdicts.steps)
+                gold_valid += sum(1 for s in verdicts.steps if s.status == "valid")
+        disagreements += [{"id": p.record, "problem": p.reason} for p in problems]
+        return {
+            "total": len(results) + len(problems),
+            "parsed": parsed,
+            "answer_agree": agree,
+            "gold_steps": gold_steps,
+            "gold_steps_valid": gold_valid,
+            "disagreements": disagreements,
+        }
+
+
+def _records(data: Any) -> list[Any] | None:
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):  # PrOntoQA: {"example1": {"test_example": {...}, ...}, ...}
+        return [
+            {"id": key, **(value.get("test_example", value) if isinstance(value, dict) else {})}
+            for key, value in data.items()
+        ]
+    return None
+
+
+def _item(position: int, record: Any, dataset: str) -> ImportedItem | ImportProblem:
+    """One record as a deduction instance; anything malformed is an ImportProblem, not an exception."""
+    if not isinstance(record, dict):
+        return ImportProblem(record=str(position), reason="record is not a JSON object")
+    rid = str(record.get("id", position))
+    context = record.get("context", record.get("question") if "query" in record else None)
+    question = record.get("query") if "query" in record else record.get("question")
+    answer = _answer(record.get("answer"))
+    if not isinstance(context, str) or not isinstance(question, str) or answer is None:
+        return ImportProblem(
+            record=rid, reason="needs string context and question and an answer A/B/C or True/False"
+        )
+    explanation = record.get("explanation", record.get("chain_of_thought")) or []
+    if not isinstance(explanation, list) or not all(isinstance(s, str) for s in explanation):
+        return ImportProblem(record=rid, reason="explanation must be a list of sentences")
+    world = "closed" if "-CWA-" in rid else "open"
+    statement = question_statement(question).removeprefix("True or false:").strip()
+    instance = Instance(
+        domain="deduction",
+        id=rid,
+        difficulty={"dataset": dataset, "world": world, **_depth(rid)},
+        payload={
+            "dataset": dataset,
+            "context": context,
+            "statement": statement,
+            "world": world,
+            "answer": answer,
+            "explanation": explanation,
+            "options": record.get("options", []),
+        },
+    )
+    text = "\n".join([*explanation, f"Answer: {answer}"])
+    return ImportedItem(instance=instance, text=text, generator="gold", recorded={"answer": answer})
+
+
+def _answer(value: Any) -> str | None:
+    text = str(value).strip()
+    if text.upper() in LETTERS:
+        return LETTERS[text.upper()]
+    return text.capitalize() if text.lower() in ("true", "false", "unknown") else None
+
+
+def _depth(rid: str) -> dict[str, int]:
+    """ProofWriter ids carry the depth of the theory, e.g. `...-OWA-D5-1041_Q1`."""
+    for part in rid.split("-"):
+        if part[:1] == "D" and part[1:].isdigit():
+            return {"depth": int(part[1:])}
+    return {}

@@ -1,0 +1,129 @@
+"""Reading logic traces (one statement per line, then `Answer: ...`) and judging their steps with Z3.
+
+A derived step must follow from the premises and the trace's earlier (non-invalid) steps. With
+`strict` (the default) it must also use at most one rule — a universal or conditional sentence,
+stated in the trace or only in the premises — so that a step which silently chains several rules
+("skips a hop") is `unsupported` under rule `logic.hop` rather than valid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from modulo.domains.logic.english import EnglishError, parse_sentence
+from modulo.domains.logic.theory import split_sentences
+from modulo.model import Step, StepVerdict, Trace
+from modulo.verifiers.smt import Atom, Formula, Judgement, Not, SmtChecker, judge_trace
+
+ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
+
+
+def read_trace(text: str, answer_of: dict[str, str]) -> Trace:
+    """Steps are the sentences before the answer line; `answer_of` maps lower-case answer words to answers."""
+    steps: list[Step] = []
+    answer, answer_text, errors = None, None, []
+    for line in text.splitlines():
+        match = ANSWER.match(line)
+        if match:
+            answer_text = match.group(0).strip()
+            word = re.sub(r"[\s.)]+$", "", match.group(1).strip().lower()).strip("() ")
+            answer = answer_of.get(word)
+            if answer is None:
+                errors.append(f"answer {match.group(1)!r} is none of {sorted(set(answer_of.values()))}")
+            continue
+        for sentence in split_sentences(line):
+            try:
+                parsed: Formula | str = parse_sentence(sentence).formula
+            except EnglishError as error:
+                parsed = str(error)
+            steps.append(Step(index=len(steps), text=sentence, parsed=parsed))
+    return Trace(steps=steps, answer=answer, answer_text=answer_text, parse_errors=errors)
+
+
+def is_rule(formula: Formula) -> bool:
+    """A universal or conditional sentence (anything but a fact)."""
+    return not isinstance(formula, Atom | Not)
+
+
+@dataclass(frozen=True)
+class StepJudgements:
+    verdicts: list[StepVerdict]
+    judgements: list[Judgement | None]
+
+
+def judge_steps(
+    checker: SmtChecker, premises: tuple[Formula, ...], trace: Trace, strict: bool = True
+) -> StepJudgements:
+    """One verdict per step; rules `logic.parse`, `logic.entailment`, `logic.hop`, `logic.contradiction`,
+    `logic.timeout`."""
+    claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
+    judgements = judge_trace(checker, claims)
+    verdicts = []
+    for step, claim, judgement in zip(trace.steps, claims, judgements, strict=True):
+        verdicts.append(_verdict(step, claim, judgement, premises, claims, strict))
+    return StepJudgements(verdicts, judgements)
+
+
+def _support(judgement: Judgement) -> str:
+    parts = [f"premise {p + 1}" for p in judgement.premises] + [f"step {s + 1}" for s in judgement.steps]
+    return ", ".join(parts) or "nothing"
+
+
+def _verdict(
+    step: Step,
+    claim: Formula | None,
+    judgement: Judgement | None,
+    premises: tuple[Formula, ...],
+    claims: list[Formula | None],
+    strict: bool,
+) -> StepVerdict:
+    index = step.index
+    if claim is None or judgement is None:
+        reason = step.parsed if isinstance(step.parsed, str) else "could not be read"
+        return StepVerdict(index=index, status="unparsed", rule="logic.parse", message=reason)
+    if judgement.status == "unknown":
+        return StepVerdict(
+            index=index,
+            status="unknown",
+            rule="logic.timeout",
+            message="the solver timed out before deciding this step",
+        )
+    if judgement.status == "invalid":
+        return StepVerdict(
+            index=index,
+            status="invalid",
+            rule="logic.contradiction",
+            message=f"{step.text!r} contradicts {_support(judgement)}",
+        )
+    if judgement.status == "unsupported":
+        return StepVerdict(
+            index=index,
+            status="unsupported",
+            rule="logic.entailment",
+            message=f"{step.text!r} does not follow from the premises and earlier steps",
+        )
+    rules = [premises[p] for p in judgement.premises] + [claims[s] for s in judgement.steps]
+    used = sum(1 for r in rules if r is not None and is_rule(r))
+    if strict and used > 1:
+        return StepVerdict(
+            index=index,
+            status="unsupported",
+            rule="logic.hop",
+            message=f"{step.text!r} follows only by chaining {used} rules ({_support(judgement)}); "
+            "state the intermediate steps",
+        )
+    return StepVerdict(index=index, status="valid", message=f"follows from {_support(judgement)}")
+
+
+def proof_path(judgements: list[Judgement | None], conclusion: int) -> set[int]:
+    """The steps the conclusion step rests on, transitively (itself included)."""
+    path, todo = set(), [conclusion]
+    while todo:
+        index = todo.pop()
+        if index in path:
+            continue
+        path.add(index)
+        judgement = judgements[index]
+        todo += list(judgement.steps) if judgement else []
+    return path

@@ -1,0 +1,92 @@
+"""The Z3 step verifier: statuses, cores, fresh individuals, timeouts and the light-import rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from modulo.verifiers.smt import (
+    Atom,
+    Cmp,
+    Const,
+    Fn,
+    ForAll,
+    Implies,
+    IntRange,
+    Not,
+    Num,
+    SmtChecker,
+    Var,
+    judge_trace,
+)
+
+X = Var("x")
+MAX = Const("max")
+
+
+def atom(pred: str, who: Const | Var = MAX) -> Atom:
+    return Atom(pred, (who,))
+
+
+def rule(a: str, b: str, negated: bool = False) -> ForAll:
+    return ForAll(X, Implies(atom(a, X), Not(atom(b, X)) if negated else atom(b, X)))
+
+
+PREMISES = [rule("yumpus", "dumpus"), rule("dumpus", "sour", negated=True), atom("yumpus")]
+
+
+def test_statuses_and_cores() -> None:
+    checker = SmtChecker(PREMISES, ["max"])
+    dumpus, not_sour = atom("dumpus"), Not(atom("sour"))
+    verdicts = judge_trace(checker, [dumpus, not_sour, atom("sour"), atom("red"), None])
+    assert [v.status if v else None for v in verdicts] == ["valid", "valid", "invalid", "unsupported", None]
+    assert verdicts[0] is not None and verdicts[0].premises == (0, 2)
+    # the core names the trace's own earlier step where it can stand in for a premise
+    assert verdicts[1] is not None and verdicts[1].steps == (0,) and verdicts[1].premises == (1,)
+    assert verdicts[2] is not None and verdicts[2].steps == (1,)
+
+
+def test_invalid_steps_are_not_context_but_unsupported_ones_are() -> None:
+    checker = SmtChecker(PREMISES, ["max"])
+    verdicts = judge_trace(
+        checker,
+        [Not(atom("yumpus")), atom("sour"), atom("red"), Implies(atom("red"), atom("blue")), atom("blue")],
+    )
+    assert [v.status for v in verdicts if v] == ["invalid", "invalid", "unsupported", "unsupported", "valid"]
+
+
+def test_universal_claims_are_not_proved_by_the_named_individuals_alone() -> None:
+    checker = SmtChecker([atom("yumpus"), atom("dumpus")], ["max"])
+    assert checker.judge(rule("yumpus", "dumpus")).status == "unsupported"
+    assert (
+        SmtChecker(PREMISES, ["max"])
+        .judge(ForAll(X, Implies(atom("yumpus", X), Not(atom("sour", X)))))
+        .status
+        == "valid"
+    )
+
+
+def test_new_individuals_are_grounded_in_the_premises() -> None:
+    stella = Const("stella")
+    checker = SmtChecker(PREMISES, ["max"])
+    assert checker.judge(Implies(atom("yumpus", stella), atom("dumpus", stella))).status == "valid"
+    assert checker.judge(atom("dumpus", stella)).status == "unsupported"
+
+
+def test_inconsistent_premises_are_reported() -> None:
+    assert SmtChecker([atom("a"), Not(atom("a"))], ["max"]).premises_consistent() is False
+    assert SmtChecker(PREMISES, ["max"]).premises_consistent() is True
+
+
+def test_integer_positions() -> None:
+    pos = {n: Fn("pos", (Const(n),)) for n in "abc"}
+    premises = [Cmp("<", pos["a"], pos["b"]), Cmp("<", pos["b"], pos["c"])]
+    checker = SmtChecker(premises, "abc", ranges={"pos": IntRange(1, 3)}, generic=0)
+    assert checker.judge(Cmp("==", pos["a"], Num(1))).status == "valid"
+    assert checker.judge(Cmp("==", pos["c"], Num(2))).status == "invalid"
+
+
+def test_importing_the_verifier_does_not_import_z3() -> None:
+    code = "import sys, modulo.verifiers.smt, modulo.domains.logic.deduction; print('z3' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
