@@ -108,15 +108,18 @@ def verify(
         sink = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
         bad = 0
         try:
-            for record in read_trace_records(traces):
-                if isinstance(record, InputError):
-                    bad += 1
-                    err.print(f"[yellow]skipped[/] {record}", highlight=False)
-                    continue
-                name = domain or record.domain
-                instance = record.to_instance().model_copy(update={"domain": name})
-                trace, verdicts = verify_text(get_domain(name), instance, record.text)
-                sink.write(VerdictRecord.build(record.id, name, trace, verdicts).model_dump_json() + "\n")
+            with _progress() as bar:
+                task = bar.add_task(f"verify {traces.name}", total=None)
+                for record in read_trace_records(traces):
+                    bar.advance(task)
+                    if isinstance(record, InputError):
+                        bad += 1
+                        bar.console.print(f"[yellow]skipped[/] {record}", highlight=False)
+                        continue
+                    name = domain or record.domain
+                    instance = record.to_instance().model_copy(update={"domain": name})
+                    trace, verdicts = verify_text(get_domain(name), instance, record.text)
+                    sink.write(VerdictRecord.build(record.id, name, trace, verdicts).model_dump_json() + "\n")
         finally:
             if out_path:
                 sink.close()
