@@ -6,6 +6,7 @@ import random
 
 import networkx as nx
 import pytest
+
 from modulo.domains.maze.generators import (
     MAZE_KINDS,
     PERFECT_KINDS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from modulo.domains.maze.generators import MAZE_KINDS, make_maze, shortest_plan
 from modulo.domains.maze.grid import Cell, Maze
 from modulo.domains.maze.plan import INVALID_REASONS, check_plan, plan_matches_trace
