@@ -25,16 +25,27 @@ class SumsDomain:
             raise ValueError(f"unknown sums params {sorted(params)}; known: length")
         rng = random.Random(seed)
         return [
-            Instance(domain=self.name, id=f"sums-{seed}-{k}", seed=seed, difficulty={"length": length},
-                     payload={"numbers": [rng.randint(1, 99) for _ in range(length)]})
+            Instance(
+                domain=self.name,
+                id=f"sums-{seed}-{k}",
+                seed=seed,
+                difficulty={"length": length},
+                payload={"numbers": [rng.randint(1, 99) for _ in range(length)]},
+            )
             for k in range(count)
         ]
 
     def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
         numbers = " ".join(map(str, instance.payload["numbers"]))
-        return [ChatMessage(role="user", content=(
-            f"Add these numbers one at a time: {numbers}\n"
-            "Write one line per addition as 'Step N: a + b = c', then 'Answer: total'."))]
+        return [
+            ChatMessage(
+                role="user",
+                content=(
+                    f"Add these numbers one at a time: {numbers}\n"
+                    "Write one line per addition as 'Step N: a + b = c', then 'Answer: total'."
+                ),
+            )
+        ]
 
     def parse(self, text: str, instance: Instance) -> Trace:
         steps = []
@@ -44,17 +55,23 @@ class SumsDomain:
                 parsed = [int(g) for g in match.groups()] if match else None
                 steps.append(Step(index=len(steps), text=line.strip(), parsed=parsed))
         answer = ANSWER.search(text)
-        return Trace(steps=steps, answer=int(answer.group(1)) if answer else None,
-                     answer_text=answer.group(0) if answer else None)
+        return Trace(
+            steps=steps,
+            answer=int(answer.group(1)) if answer else None,
+            answer_text=answer.group(0) if answer else None,
+        )
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         numbers = instance.payload["numbers"]
         claims = [tuple(s.parsed) if s.parsed else None for s in trace.steps]
         steps = check_steps(numbers, claims)  # type: ignore[arg-type]
         complete = len(trace.steps) == len(numbers) - 1
-        end = StepVerdict(index=len(steps), status="valid" if complete else "invalid",
-                          rule=None if complete else "sums.length",
-                          message="" if complete else f"{len(steps)} steps for {len(numbers)} numbers")
+        end = StepVerdict(
+            index=len(steps),
+            status="valid" if complete else "invalid",
+            rule=None if complete else "sums.length",
+            message="" if complete else f"{len(steps)} steps for {len(numbers)} numbers",
+        )
         if trace.answer is None:
             answer = AnswerVerdict(status="unparsed", message="no 'Answer: N' line")
         elif trace.answer == sum(numbers):

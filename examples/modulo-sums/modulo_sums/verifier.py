@@ -15,17 +15,32 @@ def check_steps(numbers: list[int], claims: list[tuple[int, int, int] | None]) -
     previous = numbers[0] if numbers else 0
     for index, claim in enumerate(claims):
         if claim is None:
-            verdicts.append(StepVerdict(index=index, status="unparsed", rule="sums.parse",
-                                        message="expected 'Step N: a + b = c'"))
+            verdicts.append(
+                StepVerdict(
+                    index=index, status="unparsed", rule="sums.parse", message="expected 'Step N: a + b = c'"
+                )
+            )
             continue
         a, b, total = claim
         expected_b = numbers[index + 1] if index + 1 < len(numbers) else None
         if (a, b) != (previous, expected_b):
-            verdicts.append(StepVerdict(index=index, status="invalid", rule="sums.operand",
-                                        message=f"adds {a} + {b}; expected {previous} + {expected_b}"))
+            verdicts.append(
+                StepVerdict(
+                    index=index,
+                    status="invalid",
+                    rule="sums.operand",
+                    message=f"adds {a} + {b}; expected {previous} + {expected_b}",
+                )
+            )
         elif a + b != total:
-            verdicts.append(StepVerdict(index=index, status="invalid", rule="sums.arithmetic",
-                                        message=f"{a} + {b} is {a + b}, not {total}"))
+            verdicts.append(
+                StepVerdict(
+                    index=index,
+                    status="invalid",
+                    rule="sums.arithmetic",
+                    message=f"{a} + {b} is {a + b}, not {total}",
+                )
+            )
         else:
             verdicts.append(StepVerdict(index=index, status="valid"))
         previous = total
