@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Static
 
 from modulo.model import Sample
@@ -100,7 +101,7 @@ class ModuloApp(App[None]):
         samples = self.query_one("#samples", DataTable)
         samples.add_columns("instance", "generator", "round", "trace", "first error", "answer")
         if runs.row_count:
-            self.show_run(str(runs.coordinate_to_cell_key((0, 0)).row_key.value))
+            self.show_run(str(runs.coordinate_to_cell_key(Coordinate(0, 0)).row_key.value))
 
     def show_run(self, run_id: str) -> None:
         with Store(self.store_path) as store:
@@ -149,5 +150,5 @@ class ModuloApp(App[None]):
         self.filter = names[(names.index(self.filter) + 1) % len(names)]
         runs = self.query_one("#runs", DataTable)
         if runs.row_count:
-            row_key = runs.coordinate_to_cell_key((runs.cursor_row, 0)).row_key.value
+            row_key = runs.coordinate_to_cell_key(Coordinate(runs.cursor_row, 0)).row_key.value
             self.show_run(str(row_key))
