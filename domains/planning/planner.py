@@ -1,0 +1,42 @@
+"""Optimal plan lengths: breadth-first search for small problems, Fast Downward (optional) beyond.
+
+Fast Downward runs through `up-fast-downward` (unified-planning's `fast-downward-opt` engine, an
+A* with an admissible heuristic); without it, or past its time limit, the length is unknown (None).
+"""
+
+from __future__ import annotations
+
+from modulo.verifiers.strips import PlanAction, StripsProblem
+
+from .search import optimal_plan
+
+BFS_BUDGET = 20_000
+"""States breadth-first search may visit before handing over to Fast Downward."""
+
+
+def shortest_plan(
+    problem: StripsProblem, domain_pddl: str, problem_pddl: str, timeout: float = 10.0
+) -> list[PlanAction] | None:
+    """An optimal plan, or None if neither search nor Fast Downward finds one in budget."""
+    return optimal_plan(problem, BFS_BUDGET) or fast_downward_plan(domain_pddl, problem_pddl, timeout)
+
+
+def fast_downward_plan(domain_pddl: str, problem_pddl: str, timeout: float) -> list[PlanAction] | None:
+    """An optimal plan from Fast Downward (None if `up-fast-downward` is missing or it times out)."""
+    try:
+        from unified_planning.engines import PlanGenerationResultStatus as Status
+        from unified_planning.io import PDDLReader
+        from unified_planning.shortcuts import OneshotPlanner, get_environment
+    except ImportError:
+        return None
+    get_environment().credits_stream = None
+    problem = PDDLReader().parse_problem_string(domain_pddl, problem_pddl)
+    try:
+        with OneshotPlanner(name="fast-downward-opt") as planner:
+            result = planner.solve(problem, timeout=timeout)
+    except Exception:  # engine not installed (up-fast-downward missing) or failed to start
+        return None
+    # the opt engine's plans are optimal; it reports them as SOLVED_SATISFICING all the same
+    if result.status in (Status.SOLVED_OPTIMALLY, Status.SOLVED_SATISFICING) and result.plan is not None:
+        return [(a.action.name, *(str(p) for p in a.actual_parameters)) for a in result.plan.actions]
+    return None

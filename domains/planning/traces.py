@@ -1,0 +1,246 @@
+"""Reading planning traces (plans, state-tracking chains) with templates, and judging them.
+
+Two trace kinds. A *plan*: each action line is a step. A *state-tracking* trace: numbered steps of
+"Current State / Action / Reason / Resulting State" (PlanBench's state-tracking prompt). In both,
+the answer is the plan made of the actions read, in order, judged on its own against the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from modulo.model import AnswerVerdict, Step, StepStatus, StepVerdict, Trace, Verdicts
+from modulo.verifiers.strips import (
+    PlanAction,
+    State,
+    StripsProblem,
+    apply,
+    fmt_atom,
+    ground,
+    state_difference,
+    unmet,
+    validate_plan,
+)
+
+from .templates import Templates
+
+FIELD = re.compile(
+    r"^\s*(?:\d+[.)]\s*)?(current state|action|reason|resulting state|final state)\s*:\s*(.*)$", re.I
+)
+NUMBERED = re.compile(r"^\s*(?:\d+[.):]|[-*•]|step\s*\d+\s*[:.])\s*\S", re.I)
+STOP = re.compile(r"\[(?:cost|plan end)\]", re.I)
+
+
+def parse_trace(text: str, templates: Templates) -> Trace:
+    """Total: every line that states (or, numbered, should state) an action becomes a step."""
+    if any((m := FIELD.match(line)) and m.group(1).lower() == "action" for line in text.splitlines()):
+        steps = _state_tracking_steps(text, templates)
+    else:
+        steps = _plan_steps(text, templates)
+    plan = [s.parsed["action"] for s in steps if s.parsed and s.parsed.get("action")]
+    return Trace(
+        steps=steps,
+        answer=plan or None,
+        answer_text="\n".join(fmt_atom(tuple(a)) for a in plan) or None,
+        parse_errors=[] if plan else ["no action could be read from the response"],
+    )
+
+
+def _plan_steps(text: str, templates: Templates) -> list[Step]:
+    steps: list[Step] = []
+    for line in text.splitlines():
+        if STOP.search(line):
+            break
+        read = templates.read_action(line)
+        if read.action is not None:
+            parsed: dict[str, Any] | None = {
+                "kind": "action",
+                "action": list(read.action),
+                "exact": read.exact,
+            }
+        elif NUMBERED.match(line):
+            parsed = None
+        else:
+            continue
+        steps.append(Step(index=len(steps), text=line.strip(), parsed=parsed))
+    return steps
+
+
+def _state_tracking_steps(text: str, templates: Templates) -> list[Step]:
+    steps: list[Step] = []
+    current: dict[str, Any] = {}
+    lines: list[str] = []
+
+    def close() -> None:
+        if "action" in current:
+            steps.append(
+                Step(index=len(steps), text="\n".join(lines), parsed={"kind": "transition", **current})
+            )
+
+    for line in text.splitlines():
+        if STOP.search(line):
+            break
+        match = FIELD.match(line)
+        if not match:
+            continue
+        name, body = match.group(1).lower(), match.group(2)
+        if name == "current state" or (name == "action" and "action" in current):
+            close()
+            current, lines = {}, []
+        if name == "final state":
+            continue
+        lines.append(line.strip())
+        if name == "action":
+            read = templates.read_action(body)
+            current["action"] = list(read.action) if read.action else None
+            current["exact"] = read.exact
+        elif name in ("current state", "resulting state"):
+            atoms, unread = templates.read_state(body)
+            key = "current" if name == "current state" else "result"
+            current[key] = sorted(list(a) for a in atoms)
+            current.setdefault("unread", []).extend(unread)
+    close()
+    return steps
+
+
+def _atoms(value: Any) -> State | None:
+    return None if value is None else frozenset(tuple(a) for a in value)
+
+
+def _plan_of(trace: Trace) -> list[PlanAction | None]:
+    return [tuple(s.parsed["action"]) if s.parsed and s.parsed.get("action") else None for s in trace.steps]
+
+
+def check_trace(problem: StripsProblem, trace: Trace, optimal: int | None) -> Verdicts:
+    """Steps judged by kind; the goal as a whole-trace check; the answer judged on its own."""
+    if any(s.parsed and s.parsed.get("kind") == "transition" for s in trace.steps):
+        steps = _check_transitions(problem, trace)
+    else:
+        steps = _check_actions(problem, trace)
+    report = validate_plan(problem, _plan_of(trace))
+    goal = StepVerdict(index=len(trace.steps), status="valid")
+    if report.unmet_goals:
+        goal = StepVerdict(
+            index=len(trace.steps),
+            status="invalid",
+            rule="strips.goal",
+            message=f"goals unmet at the end: {', '.join(report.unmet_goals)}",
+        )
+    return Verdicts(steps=steps, trace_checks=[goal], answer=judge_answer(problem, trace.answer, optimal))
+
+
+def _check_actions(problem: StripsProblem, trace: Trace) -> list[StepVerdict]:
+    report = validate_plan(problem, _plan_of(trace))
+    out = []
+    for step in report.steps:
+        if step.rule is None:
+            note = ""
+            if step.claimed_unmet:
+                note = (
+                    f"applicable in the true state; in the state the plan claims (earlier inapplicable "
+                    f"steps applied) unmet: {', '.join(step.claimed_unmet)}"
+                )
+            out.append(StepVerdict(index=step.index, status="valid", message=note))
+            continue
+        message = step.message
+        if step.rule == "strips.precondition" and step.claimed_unmet == ():
+            message += (
+                " (applicable in the state the plan claims, where earlier inapplicable steps took effect)"
+            )
+        status: StepStatus = "unparsed" if step.rule == "strips.parse" else "invalid"
+        out.append(StepVerdict(index=step.index, status=status, rule=step.rule, message=message))
+    return out
+
+
+def _check_transitions(problem: StripsProblem, trace: Trace) -> list[StepVerdict]:
+    """Each claimed state against the true progression from the trace's own previous claim."""
+    out = []
+    previous: State = problem.init
+    for step in trace.steps:
+        parsed = step.parsed or {}
+        problems: list[tuple[str, str]] = []
+        current = _atoms(parsed.get("current"))
+        if current is None:
+            current = previous
+        else:
+            problems += _difference("current state", current, previous)
+        action = parsed.get("action")
+        expected: State | None = None
+        if action is None:
+            problems.append(("strips.parse", "the action could not be read"))
+        else:
+            ground_action = ground(problem, tuple(action))
+            if isinstance(ground_action, tuple):
+                problems.append(ground_action)
+            else:
+                missing = unmet(ground_action.pre, current)
+                if missing:
+                    problems.append(
+                        (
+                            "strips.precondition",
+                            f"{ground_action.text} is not applicable in the "
+                            f"claimed current state: unmet {', '.join(missing)}",
+                        )
+                    )
+                expected = apply(ground_action, current)
+        result = _atoms(parsed.get("result"))
+        if result is not None and expected is not None:
+            problems += _difference("resulting state", result, expected)
+        if parsed.get("unread"):
+            problems.append(("strips.parse", f"unread text in a state: {'; '.join(parsed['unread'])}"))
+        previous = result if result is not None else (expected if expected is not None else current)
+        if not problems:
+            out.append(StepVerdict(index=step.index, status="valid"))
+        else:
+            rule = problems[0][0]
+            out.append(
+                StepVerdict(
+                    index=step.index,
+                    status="unparsed" if rule == "strips.parse" else "invalid",
+                    rule=rule,
+                    message="; ".join(m for _, m in problems),
+                )
+            )
+    return out
+
+
+def _difference(what: str, claimed: State, expected: State) -> list[tuple[str, str]]:
+    missing, extra = state_difference(claimed, expected)
+    out = []
+    if missing:
+        out.append(("strips.state_missing", f"{what} leaves out {', '.join(missing)}"))
+    if extra:
+        out.append(("strips.state_extra", f"{what} claims {', '.join(extra)}, which do not hold"))
+    return out
+
+
+def judge_answer(problem: StripsProblem, answer: Any, optimal: int | None) -> AnswerVerdict:
+    """Executable, reaches the goal, and how its length compares with the optimum."""
+    if not answer:
+        return AnswerVerdict(status="unparsed", message="no plan could be read from the response")
+    plan = [tuple(a) for a in answer]
+    report = validate_plan(problem, plan)
+    extras: dict[str, int | None] = {"plan_length": len(plan), "optimal_length": optimal}
+    failure = next((s for s in report.steps if s.rule is not None), None)
+    if failure is not None:
+        return AnswerVerdict(
+            status="incorrect",
+            detail="not-executable",
+            extras=dict(extras),
+            message=f"step {failure.index + 1}: {failure.message}",
+        )
+    if report.unmet_goals:
+        return AnswerVerdict(
+            status="incorrect",
+            detail="goal-not-reached",
+            extras=dict(extras),
+            message=f"goals unmet at the end: {', '.join(report.unmet_goals)}",
+        )
+    detail = "valid" if optimal is None else "valid-optimal" if len(plan) <= optimal else "valid-suboptimal"
+    return AnswerVerdict(
+        status="correct",
+        detail=detail,
+        extras=dict(extras),
+        message="" if optimal is None else f"{len(plan)} actions; optimal is {optimal}",
+    )

@@ -1,0 +1,142 @@
+"""Reading PDDL domain and problem text into a `StripsProblem` with the `pddl` package.
+
+Supported: `:strips`, `:typing`, `:negative-preconditions`, `:equality` (conjunctive preconditions
+and goals, add/delete effects). Anything else raises `UnsupportedPddl` naming what is missing.
+The `pddl` parser is slow (~0.1 s a file), so results are cached by the texts' content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import Any
+
+from modulo.verifiers.strips import ActionSchema, Atom, Condition, StripsProblem
+
+SUPPORTED = {":strips", ":typing", ":negative-preconditions", ":equality"}
+
+
+class UnsupportedPddl(ValueError):
+    """The PDDL uses a feature beyond STRIPS with typing, negative preconditions and equality."""
+
+
+class PddlSyntaxError(ValueError):
+    """The `pddl` parser rejected the text."""
+
+
+def load_problem(domain_text: str, problem_text: str) -> StripsProblem:
+    """Parse (cached by content) and convert a domain/problem pair."""
+    return _load(_digest(domain_text), domain_text, _digest(problem_text), problem_text)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@lru_cache(maxsize=4096)
+def _load(domain_key: str, domain_text: str, problem_key: str, problem_text: str) -> StripsProblem:
+    domain = _parse_domain(domain_key, domain_text)
+    try:
+        from pddl.parser.problem import ProblemParser
+
+        problem = ProblemParser()(problem_text)
+    except Exception as exc:  # the parser raises lark and its own errors alike
+        raise PddlSyntaxError(f"cannot parse the PDDL problem: {exc}") from exc
+    return _convert(domain, problem)
+
+
+@lru_cache(maxsize=64)
+def _parse_domain(key: str, text: str) -> Any:
+    try:
+        from pddl.parser.domain import DomainParser
+
+        return DomainParser()(text)
+    except Exception as exc:
+        raise PddlSyntaxError(f"cannot parse the PDDL domain: {exc}") from exc
+
+
+def _convert(domain: Any, problem: Any) -> StripsProblem:
+    unsupported = sorted(str(r) for r in domain.requirements if str(r) not in SUPPORTED)
+    if unsupported:
+        raise UnsupportedPddl(
+            f"domain {domain.name} requires {', '.join(unsupported)}; "
+            f"supported: {', '.join(sorted(SUPPORTED))}"
+        )
+    parents = {str(t): (str(p) if p else "object") for t, p in domain.types.items()}
+    ancestors = {t: _ancestors(t, parents) for t in [*parents, "object"]}
+    objects = {str(o.name): _type_of(o) for o in [*domain.constants, *problem.objects]}
+    actions = {}
+    for action in domain.actions:
+        where = f"action {action.name}"
+        add: list[Atom] = []
+        delete: list[Atom] = []
+        for lit in _conjuncts(action.effect, where):
+            (add if lit.positive else delete).append(lit.atom)
+            if lit.atom[0] == "=":
+                raise UnsupportedPddl(f"{where}: equality in an effect is not STRIPS")
+        actions[str(action.name)] = ActionSchema(
+            name=str(action.name),
+            params=tuple(f"?{v.name}" for v in action.parameters),
+            types=tuple(_type_of(v) for v in action.parameters),
+            pre=tuple(_conjuncts(action.precondition, where)),
+            add=tuple(add),
+            delete=tuple(delete),
+        )
+    return StripsProblem(
+        domain_name=str(domain.name),
+        name=str(problem.name),
+        actions=actions,
+        objects=objects,
+        ancestors=ancestors,
+        init=frozenset(_literal(a, "init").atom for a in problem.init),
+        goal=tuple(_conjuncts(problem.goal, "goal")),
+        predicates={str(p.name): p.arity for p in sorted(domain.predicates, key=lambda p: str(p.name))},
+    )
+
+
+def _ancestors(type_name: str, parents: dict[str, str]) -> frozenset[str]:
+    seen = {type_name, "object"}
+    while type_name in parents and parents[type_name] not in seen:
+        type_name = parents[type_name]
+        seen.add(type_name)
+    return frozenset(seen)
+
+
+def _type_of(term: Any) -> str:
+    tags = sorted(str(t) for t in term.type_tags)
+    if len(tags) > 1:
+        raise UnsupportedPddl(f"{term.name} has (either ...) types {tags}; only single types are supported")
+    return tags[0] if tags else "object"
+
+
+def _conjuncts(formula: Any, where: str) -> list[Condition]:
+    """The literals of a conjunction (or a single literal); anything else is unsupported."""
+    from pddl.logic.base import And
+
+    if formula is None:
+        return []
+    if isinstance(formula, And):
+        return [_literal(op, where) for op in formula.operands]
+    return [_literal(formula, where)]
+
+
+def _literal(formula: Any, where: str) -> Condition:
+    from pddl.logic.base import Not
+    from pddl.logic.predicates import EqualTo, Predicate
+
+    positive = not isinstance(formula, Not)
+    inner = formula if positive else formula.argument
+    if isinstance(inner, Predicate):
+        return Condition((str(inner.name), *(_term(t) for t in inner.terms)), positive)
+    if isinstance(inner, EqualTo):
+        return Condition(("=", _term(inner.left), _term(inner.right)), positive)
+    raise UnsupportedPddl(
+        f"{where}: {type(inner).__name__} ({inner}) is not STRIPS; "
+        f"supported: {', '.join(sorted(SUPPORTED))} with conjunctive conditions"
+    )
+
+
+def _term(term: Any) -> str:
+    from pddl.logic.terms import Variable
+
+    return f"?{term.name}" if isinstance(term, Variable) else str(term.name)

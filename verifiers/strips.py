@@ -1,0 +1,244 @@
+"""A STRIPS plan validator with per-step diagnostics (typing, negative preconditions, equality).
+
+The problem is plain data (`StripsProblem`, built from PDDL by `modulo.verifiers.pddl_load`); states
+are frozensets of ground atoms such as `("on", "a", "b")`. Actions are grounded one at a time as the
+plan names them, so validating needs no full grounding; `ground_all` exists for search.
+
+Rules (stable ids) a plan step can break, checked in this order:
+
+| rule id                 | the step ...                                                       |
+|-------------------------|--------------------------------------------------------------------|
+| `strips.parse`          | could not be read (None); status `unparsed`                        |
+| `strips.unknown_action` | names an action the domain does not have                           |
+| `strips.arity`          | gives the wrong number of arguments                                |
+| `strips.unknown_object` | names an object the problem does not have, or one of the wrong type|
+| `strips.precondition`   | is not applicable: the unmet preconditions are named               |
+| `strips.goal`           | (whole plan) the final state misses goals: they are named          |
+
+Each step is judged twice: in the *true* state (every applicable earlier step applied, inapplicable
+ones skipped, as an executor that refuses them would) and in the *claimed* state (every earlier
+well-formed step's effects applied, as the plan asserts). The verdict uses the true state; the
+claimed-state judgement is reported beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+
+Atom = tuple[str, ...]
+"""A ground atom `(predicate, arg, ...)`; in action schemas, arguments starting with `?` are variables."""
+State = frozenset[Atom]
+PlanAction = tuple[str, ...]
+"""A plan step as written: `(action name, arg, ...)`."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A literal of a precondition or goal; predicate `=` is equality."""
+
+    atom: Atom
+    positive: bool = True
+
+
+@dataclass(frozen=True)
+class ActionSchema:
+    name: str
+    params: tuple[str, ...]
+    """Parameter variables, with their leading `?`."""
+    types: tuple[str, ...]
+    """The type of each parameter (`object` when untyped)."""
+    pre: tuple[Condition, ...]
+    add: tuple[Atom, ...]
+    delete: tuple[Atom, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class StripsProblem:
+    """A grounded-on-demand STRIPS problem: domain schemas plus the problem's objects, init and goal.
+
+    Compared and hashed by identity: `load_problem` returns one object per distinct PDDL text."""
+
+    domain_name: str
+    name: str
+    actions: Mapping[str, ActionSchema]
+    objects: Mapping[str, str]
+    """Object (and domain constant) name -> its declared type."""
+    ancestors: Mapping[str, frozenset[str]]
+    """Type -> itself and every supertype (always including `object`)."""
+    init: State
+    goal: tuple[Condition, ...]
+    predicates: Mapping[str, int] = field(default_factory=dict)
+    """Predicate name -> arity, in declaration order."""
+
+    def is_a(self, obj: str, type_name: str) -> bool:
+        """Whether object `obj` belongs to `type_name` (through the type hierarchy)."""
+        own = self.objects.get(obj)
+        return own is not None and type_name in self.ancestors.get(own, frozenset({own, "object"}))
+
+
+@dataclass(frozen=True)
+class GroundAction:
+    name: str
+    args: tuple[str, ...]
+    pre: tuple[Condition, ...]
+    add: frozenset[Atom]
+    delete: frozenset[Atom]
+
+    @property
+    def text(self) -> str:
+        return fmt_atom((self.name, *self.args))
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """The judgement of one plan step."""
+
+    index: int
+    action: str
+    """The step as written, e.g. `(unstack b c)` (empty if unreadable)."""
+    rule: str | None
+    """None when applicable in the true state, else the first rule broken."""
+    message: str = ""
+    unmet: tuple[str, ...] = ()
+    """Unmet preconditions in the true state."""
+    claimed_unmet: tuple[str, ...] | None = None
+    """Unmet preconditions in the claimed state (None if the step is not well formed)."""
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    steps: list[StepReport]
+    final_state: State
+    """True state after the executable steps."""
+    unmet_goals: tuple[str, ...]
+    """Goals unmet in the true final state."""
+
+    @property
+    def executable(self) -> bool:
+        return all(step.rule is None for step in self.steps)
+
+    @property
+    def valid(self) -> bool:
+        """Executable and reaches the goal: the classical notion of a valid plan."""
+        return self.executable and not self.unmet_goals
+
+
+def fmt_atom(atom: Atom) -> str:
+    return "(" + " ".join(atom) + ")"
+
+
+def fmt_condition(cond: Condition) -> str:
+    return fmt_atom(cond.atom) if cond.positive else f"(not {fmt_atom(cond.atom)})"
+
+
+def holds(cond: Condition, state: State) -> bool:
+    if cond.atom[0] == "=":
+        return (cond.atom[1] == cond.atom[2]) == cond.positive
+    return (cond.atom in state) == cond.positive
+
+
+def unmet(conditions: Sequence[Condition], state: State) -> tuple[str, ...]:
+    """The conditions that do not hold in `state`, formatted."""
+    return tuple(fmt_condition(c) for c in conditions if not holds(c, state))
+
+
+def apply(action: GroundAction, state: State) -> State:
+    """PDDL semantics: delete effects first, then add effects."""
+    return (state - action.delete) | action.add
+
+
+def _bind(atom: Atom, binding: Mapping[str, str]) -> Atom:
+    return tuple(binding.get(term, term) for term in atom)
+
+
+def instantiate(schema: ActionSchema, args: Sequence[str]) -> GroundAction:
+    binding = dict(zip(schema.params, args, strict=True))
+    return GroundAction(
+        name=schema.name,
+        args=tuple(args),
+        pre=tuple(Condition(_bind(c.atom, binding), c.positive) for c in schema.pre),
+        add=frozenset(_bind(a, binding) for a in schema.add),
+        delete=frozenset(_bind(a, binding) for a in schema.delete),
+    )
+
+
+def ground(problem: StripsProblem, step: PlanAction) -> GroundAction | tuple[str, str]:
+    """The ground action a plan step names, or `(rule, message)` if it is not well formed."""
+    name, *args = step
+    schema = problem.actions.get(name)
+    if schema is None:
+        known = ", ".join(problem.actions)
+        return "strips.unknown_action", f"{fmt_atom(step)}: no action {name!r} (the domain has {known})"
+    if len(args) != len(schema.params):
+        return "strips.arity", (
+            f"{fmt_atom(step)}: {name} takes {len(schema.params)} argument(s) "
+            f"{' '.join(schema.params)}, got {len(args)}"
+        )
+    for arg, param, type_name in zip(args, schema.params, schema.types, strict=True):
+        if arg not in problem.objects:
+            return "strips.unknown_object", f"{fmt_atom(step)}: no object {arg!r} in the problem"
+        if not problem.is_a(arg, type_name):
+            return "strips.unknown_object", (
+                f"{fmt_atom(step)}: {arg} is a {problem.objects[arg]}, but {param} must be a {type_name}"
+            )
+    return instantiate(schema, args)
+
+
+def validate_plan(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> PlanReport:
+    """Judge every step in the true and in the claimed state, then the goals in the true final state."""
+    true_state = claimed = problem.init
+    reports = []
+    for index, step in enumerate(plan):
+        if step is None:
+            reports.append(StepReport(index, "", "strips.parse", "the step could not be read as an action"))
+            continue
+        action = ground(problem, step)
+        if isinstance(action, tuple):
+            reports.append(StepReport(index, fmt_atom(step), *action))
+            continue
+        missing = unmet(action.pre, true_state)
+        claimed_missing = unmet(action.pre, claimed)
+        claimed = apply(action, claimed)
+        if missing:
+            message = f"{action.text} is not applicable: unmet {', '.join(missing)}"
+            reports.append(
+                StepReport(index, action.text, "strips.precondition", message, missing, claimed_missing)
+            )
+        else:
+            true_state = apply(action, true_state)
+            reports.append(StepReport(index, action.text, None, "", (), claimed_missing))
+    return PlanReport(reports, true_state, unmet(problem.goal, true_state))
+
+
+def execute(problem: StripsProblem, plan: Sequence[PlanAction]) -> list[State] | None:
+    """States init, s1, ..., sn along an executable plan; None if a step is ill-formed or inapplicable."""
+    states = [problem.init]
+    for step in plan:
+        action = ground(problem, step)
+        if isinstance(action, tuple) or unmet(action.pre, states[-1]):
+            return None
+        states.append(apply(action, states[-1]))
+    return states
+
+
+def ground_all(problem: StripsProblem) -> list[GroundAction]:
+    """Every well-typed ground action whose equality preconditions hold (for search)."""
+    out = []
+    for schema in problem.actions.values():
+        choices = [[o for o in problem.objects if problem.is_a(o, t)] for t in schema.types]
+        for args in product(*choices):
+            action = instantiate(schema, args)
+            if all(holds(c, frozenset()) for c in action.pre if c.atom[0] == "="):
+                out.append(action)
+    return out
+
+
+def applicable(actions: Sequence[GroundAction], state: State) -> Iterator[GroundAction]:
+    return (a for a in actions if all(holds(c, state) for c in a.pre))
+
+
+def state_difference(claimed: State, expected: State) -> tuple[list[str], list[str]]:
+    """(missing, extra): facts of `expected` the claim leaves out, and facts it adds that do not hold."""
+    return sorted(map(fmt_atom, expected - claimed)), sorted(map(fmt_atom, claimed - expected))
