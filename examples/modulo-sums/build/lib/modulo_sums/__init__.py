@@ -1,1 +1,0 @@
-"""Worked example of a modulo domain living in its own package (see docs/writing-a-domain.md)."""
