@@ -12,7 +12,7 @@ from modulo.stats import Rate
 def fmt_rate(rate: Rate) -> str:
     if rate.rate is None or rate.low is None or rate.high is None:
         return "–"
-    return f"{rate.rate:.1%} [{rate.low:.1%}–{rate.high:.1%}] {rate.k}/{rate.n}"
+    return f"{rate.rate:.1%} [{rate.low * 100:.1f}–{rate.high * 100:.1f}] {rate.k}/{rate.n}"
 
 
 def _table_2x2(cell: Cell) -> Table:
@@ -29,7 +29,10 @@ def _table_2x2(cell: Cell) -> Table:
 def _breakdown(title: str, cells: dict[str, Cell]) -> Table:
     table = Table(title=title, title_justify="left")
     for name in ("group", "n", "trace valid [95% CI]", "answer correct [95% CI]", "phi"):
-        table.add_column(name, justify="left" if name == "group" else "right", no_wrap=name != "group")
+        if name == "group":
+            table.add_column(name, overflow="fold")
+        else:
+            table.add_column(name, justify="right", no_wrap=True)
     for key, cell in cells.items():
         table.add_row(
             key,
