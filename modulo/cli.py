@@ -26,7 +26,7 @@ from modulo.render import print_report
 from modulo.report import as_json, build_report
 from modulo.runner import ConfigError, Runner, load_config
 from modulo.store import Store, StoreError
-from modulo.verify import InputError, VerdictRecord, read_trace_records, verify_text
+from modulo.verify import InputError, TraceRecord, VerdictRecord, read_trace_records, verify_text
 
 app = typer.Typer(
     help="LLM-Modulo generate-and-verify with formal, per-step verdicts.",
@@ -154,13 +154,17 @@ def export(
         str | None, typer.Argument(metavar="[RUN]", help="Run id, prefix or name (default: newest).")
     ] = None,
     store: StoreOption = DEFAULT_STORE,
-    out_path: Annotated[Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="JSONL file (default: stdout).")] = None,
+    traces: Annotated[
+        bool, typer.Option("--traces", help="Write traces-in records (prompt, instance, text) instead.")
+    ] = False,
 ) -> None:
-    """Export a run's verified samples as verdicts JSONL (the interchange format)."""
+    """Export a run as verdicts JSONL, or with --traces as traces JSONL (a dataset; replayable)."""
     with user_errors():
         with Store(store) as db:
-            samples = db.samples(db.find_run(run_ref).id, verified=True)
-        lines = [VerdictRecord.from_sample(s).model_dump_json() + "\n" for s in samples]
+            samples = db.samples(db.find_run(run_ref).id, verified=None if traces else True)
+        records = [TraceRecord.from_sample(s) if traces else VerdictRecord.from_sample(s) for s in samples]
+        lines = [record.model_dump_json() + "\n" for record in records]
         if out_path:
             out_path.write_text("".join(lines), encoding="utf-8")
             err.print(f"wrote {len(lines)} records to {out_path}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from modulo.model import AnswerVerdict, Instance, Sample, StepVerdict, Trace, Verdicts
+from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
 from modulo.protocols import Domain
 
 
@@ -43,13 +43,25 @@ def _crashed(reason: str, steps: list[Any]) -> Verdicts:
 class TraceRecord(BaseModel):
     """One line of the traces-in interchange: `{"id", "domain", "instance": {...}, "text"}`.
 
-    `instance` is either a full Instance object or just its payload.
+    `instance` is either a full Instance object or just its payload. `prompt` (optional) is the chat
+    the text answers, so exported records double as a training set.
     """
 
     id: str
     domain: str
     instance: dict[str, Any]
     text: str
+    prompt: list[ChatMessage] | None = None
+
+    @classmethod
+    def from_sample(cls, sample: Sample) -> TraceRecord:
+        return cls(
+            id=sample.id,
+            domain=sample.instance.domain,
+            instance=sample.instance.model_dump(mode="json", exclude={"domain"}),
+            text=sample.text,
+            prompt=sample.prompt,
+        )
 
     def to_instance(self) -> Instance:
         if "payload" in self.instance:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,40 @@ def test_errors_tell_the_user_what_to_do(with_plugin: dict[str, str], tmp_path: 
     not_sqlite.write_text("hello", encoding="utf-8")
     broken = modulo(with_plugin, "report", "--store", str(not_sqlite), ok=False)
     assert broken.returncode == 2 and "not a usable modulo store" in broken.stderr
+
+
+def test_export_traces_then_replay(tmp_path: Path) -> None:
+    """Traces exported from one run replay into another with identical verdicts (maze, no plugin)."""
+    env = dict(os.environ)
+    store = tmp_path / "runs.sqlite"
+    first = tmp_path / "first.toml"
+    first.write_text(
+        'name = "first"\n[generator]\nname = "oracle"\nparams = { variant = "wrong_h" }\n'
+        '[[tasks]]\ndomain = "maze"\ncount = 3\nparams = { kind = "prim", width = 7 }\n',
+        encoding="utf-8",
+    )
+    modulo(env, "run", str(first), "--store", str(store), "--no-report")
+    traces = tmp_path / "traces.jsonl"
+    modulo(env, "export", "first", "--traces", "--out", str(traces), "--store", str(store))
+    records = [json.loads(line) for line in traces.read_text().splitlines()]
+    assert len(records) == 3 and records[0]["prompt"][-1]["role"] == "user"
+    replay = tmp_path / "replay.toml"
+    replay.write_text(
+        first.read_text()
+        .replace('name = "first"', 'name = "replayed"')
+        .replace(
+            'name = "oracle"\nparams = { variant = "wrong_h" }',
+            f'name = "replay"\nparams = {{ path = "{traces}" }}',
+        ),
+        encoding="utf-8",
+    )
+    modulo(env, "run", str(replay), "--store", str(store), "--no-report")
+    verdicts = {
+        name: [
+            {k: r[k] for k in ("trace_valid", "first_error", "rule_counts", "answer_status")}
+            for r in map(json.loads, modulo(env, "export", name, "--store", str(store)).stdout.splitlines())
+        ]
+        for name in ("first", "replayed")
+    }
+    assert verdicts["first"] == verdicts["replayed"]
+    assert all(v["rule_counts"].get("astar.wrong_h") for v in verdicts["first"])

@@ -21,7 +21,8 @@ class ReplayGenerator:
         for record in read_trace_records(path):
             if isinstance(record, InputError):
                 raise ValueError(str(record))
-            self._texts[(record.domain, record.id)] = record.text
+            instance = record.to_instance()
+            self._texts[(instance.domain, instance.id)] = record.text
 
     def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
         out = []
