@@ -4,7 +4,10 @@ solver per step (the pattern of Logic-LM's code), same traces, same statuses, in
     python benchmarks/smt_steps.py [--data ../shared/data/logic/ProofWriter/dev.json] [--limit 600]
 
 Traces are the deduction oracle's gold traces (each used fact and rule restated, then the fact it
-gives). Parsing is done before timing; both sides encode formulas with the same grounding.
+gives). Parsing English is done before timing; the timed work per problem is everything from formulas
+to statuses: both sides build the Z3 encoding once per problem (same grounding, same content cache)
+and then judge every step, the naive side with a fresh solver per step. `incremental+cores` also
+extracts and minimises each verdict's unsat core, as the deduction domain does.
 """
 
 from __future__ import annotations
@@ -24,32 +27,35 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "logic" / "Proo
 
 
 def naive(theory: Theory, claims: list[Formula]) -> list[str]:
-    """A fresh solver per step holding the premises and the earlier accepted steps."""
+    """Logic-LM's pattern: the problem encoded once, then a fresh solver per step holding the premises and
+    the earlier accepted steps."""
     import z3
 
-    accepted: list[Formula] = []
+    names = [*theory.constants, *(c for f in claims for c in constants_of(f)), "?0"]
+    encoder = _Encoder(z3, tuple(dict.fromkeys(names)), {})
+    premises = [encoder.formula(f) for f in theory.formulas]
+    accepted: list[Any] = []
     statuses = []
     for claim in claims:
-        names = [*theory.constants, *(c for f in [claim, *accepted] for c in constants_of(f)), "?0"]
-        encoder = _Encoder(z3, tuple(dict.fromkeys(names)), {})
+        encoded = encoder.formula(claim)
         solver = z3.Solver()
-        solver.add(*[encoder.formula(f) for f in [*theory.formulas, *accepted]])
+        solver.add(*premises, *accepted)
         solver.push()
-        solver.add(z3.Not(encoder.formula(claim)))
+        solver.add(z3.Not(encoded))
         if solver.check() == z3.unsat:
             status = "valid"
         else:
             solver.pop()
-            solver.add(encoder.formula(claim))
+            solver.add(encoded)
             status = "invalid" if solver.check() == z3.unsat else "unsupported"
         if status != "invalid":
-            accepted.append(claim)
+            accepted.append(encoded)
         statuses.append(status)
     return statuses
 
 
-def incremental(theory: Theory, claims: list[Formula], minimize: bool) -> list[str]:
-    checker = SmtChecker(theory.formulas, theory.constants, minimize=minimize)
+def incremental(theory: Theory, claims: list[Formula], cores: bool) -> list[str]:
+    checker = SmtChecker(theory.formulas, theory.constants, cores=cores, minimize=cores)
     return [j.status if j else "unparsed" for j in judge_trace(checker, list(claims))]
 
 

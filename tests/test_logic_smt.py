@@ -5,16 +5,22 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from modulo.verifiers.smt import (
+    And,
     Atom,
     Cmp,
     Const,
     Fn,
     ForAll,
+    Formula,
     Implies,
     IntRange,
+    Judgement,
     Not,
     Num,
+    Or,
     SmtChecker,
     Var,
     judge_trace,
@@ -90,3 +96,40 @@ def test_importing_the_verifier_does_not_import_z3() -> None:
     code = "import sys, modulo.verifiers.smt, modulo.domains.logic.deduction; print('z3' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def pigeonhole(pigeons: int) -> list[Formula]:
+    """`pigeons` pigeons in one hole fewer: unsatisfiable, and exponentially hard for resolution."""
+    holes = range(pigeons - 1)
+    at = lambda p, h: Atom("in", (Const(f"p{p}"), Const(f"h{h}")))  # noqa: E731
+    some = [Or(tuple(at(p, h) for h in holes)) for p in range(pigeons)]
+    alone = [Not(And((at(p, h), at(q, h)))) for h in holes for p in range(pigeons) for q in range(p)]
+    return [*some, *alone]
+
+
+def test_a_timed_out_check_is_unknown_never_valid() -> None:
+    checker = SmtChecker(pigeonhole(11), [], timeout_ms=1, cores=False)
+    assert checker.judge(atom("red")).status == "unknown"
+    assert checker.premises_consistent() is None
+
+
+def test_an_unknown_solver_result_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    import z3
+
+    checker = SmtChecker(PREMISES, ["max"])
+    monkeypatch.setattr(checker, "_solver", _Unknown(z3.unknown))
+    assert checker.judge(atom("dumpus")).status == "unknown"
+    assert judge_trace(checker, [atom("dumpus")])[0] == Judgement("unknown")
+
+
+class _Unknown:
+    """A solver stand-in whose every check gives up."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+    def check(self, *assumptions: object) -> object:
+        return self.result
+
+    def add(self, *constraints: object) -> None:
+        pass

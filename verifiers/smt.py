@@ -6,8 +6,9 @@ model wrote. Universal quantifiers range over a finite domain: the named individ
 (Herbrand): a universal claim ∀x φ holds iff φ holds of a fresh individual nothing is known about.
 
 One `SmtChecker` serves one problem: the premises are encoded once, each behind an assumption
-literal, and every claim is two incremental `check` calls under assumption literals (entailed?
-contradicted?). Unsat cores say which premises and earlier steps a verdict rests on.
+literal, and every claim is at most two incremental `check` calls under assumption literals (entailed?
+contradicted?). Encodings are cached by content, so a claim restated or re-judged is grounded once.
+Unsat cores, when asked for, say which premises and earlier steps a verdict rests on.
 z3 is imported lazily so that importing this module stays light.
 """
 
@@ -15,10 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    pass
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -142,9 +140,22 @@ class _Encoder:
     bools: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
     ints: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
     bounds: list[Any] = field(default_factory=list)
+    memo: dict[Formula, Any] = field(default_factory=dict)
+    """Closed formulas already encoded over the current `constants` (cleared when they change)."""
+
+    def regrounded(self, constants: tuple[str, ...]) -> None:
+        """Quantify over `constants` from now on; cached encodings of quantified formulas are stale."""
+        self.constants = constants
+        self.memo = {f: e for f, e in self.memo.items() if not has_forall(f)}
 
     def formula(self, f: Formula, env: dict[str, str] | None = None) -> Any:
-        env = env or {}
+        if env:
+            return self._encode(f, env)
+        if f not in self.memo:
+            self.memo[f] = self._encode(f, {})
+        return self.memo[f]
+
+    def _encode(self, f: Formula, env: dict[str, str]) -> Any:
         z3 = self.z3
         if isinstance(f, Atom):
             key = (f.pred, tuple(self._term(a, env) for a in f.args))
@@ -194,9 +205,10 @@ class _Encoder:
 class SmtChecker:
     """Incremental entailment checks of claims against fixed premises plus accepted trace steps.
 
-    `timeout_ms` bounds each solver call; a call that runs out yields `unknown`. `minimize` shrinks
-    cores (one extra call per core member) preferring earlier steps over premises, so that a step's
-    support names the trace's own earlier claims where they suffice.
+    `timeout_ms` bounds each solver call; a call that runs out yields `unknown`. `cores` fills each
+    judgement's support from the unsat core; `minimize` then shrinks it (one extra call per core member)
+    preferring earlier steps over premises, so that a step's support names the trace's own earlier claims
+    where they suffice.
     """
 
     def __init__(
@@ -207,6 +219,7 @@ class SmtChecker:
         generic: int = 1,
         ranges: dict[str, IntRange] | None = None,
         timeout_ms: int = 2000,
+        cores: bool = True,
         minimize: bool = True,
     ) -> None:
         import z3
@@ -217,10 +230,12 @@ class SmtChecker:
         self._enc = _Encoder(z3, (*self._named, *self._generic), dict(ranges or {}))
         self._solver = z3.Solver()
         self._solver.set("timeout", int(timeout_ms))
+        self.cores = cores
         self.minimize = minimize
         self._premise_lits: list[Any] = []
         self._step_lits: list[Any] = []
         self._guarded: list[tuple[Any, Formula]] = []
+        self._guards: dict[tuple[Formula, bool], Any] = {}
         self._steps = 0
         self._origin: dict[int, tuple[str, int]] = {}
         self._fresh = 0
@@ -241,13 +256,25 @@ class SmtChecker:
         self._flush_bounds()
         return lit
 
-    def _guard(self, formula: Formula, negate: bool) -> Any:
-        """A fresh literal that, when assumed, asserts `formula` (or its negation)."""
-        encoded = self._enc.formula(formula)
-        lit = self._literal("g", ("guard", self._fresh))
-        self._solver.add(self._z3.Implies(lit, self._z3.Not(encoded) if negate else encoded))
-        self._flush_bounds()
-        return lit
+    def _probe(self, formula: Formula, negate: bool) -> Any:
+        """A literal that, when assumed, asserts `formula` (or its negation).
+
+        A ground atom is its own literal; anything else gets a guard literal, made once per content
+        (until new individuals change the grounding) and left in the solver, harmless while not assumed.
+        """
+        z3 = self._z3
+        if isinstance(formula, Atom):
+            encoded = self._enc.formula(formula)
+            return z3.Not(encoded) if negate else encoded
+        if isinstance(formula, Not) and isinstance(formula.body, Atom):
+            return self._probe(formula.body, not negate)
+        key = (formula, negate)
+        if key not in self._guards:
+            encoded = self._enc.formula(formula)
+            lit = self._guards[key] = self._literal("g", ("guard", self._fresh))
+            self._solver.add(z3.Implies(lit, z3.Not(encoded) if negate else encoded))
+            self._flush_bounds()
+        return self._guards[key]
 
     def _flush_bounds(self) -> None:
         for bound in self._enc.bounds:
@@ -263,7 +290,8 @@ class SmtChecker:
         if not new:
             return
         self._named += new
-        self._enc.constants = (*self._named, *self._generic)
+        self._enc.regrounded((*self._named, *self._generic))
+        self._guards.clear()
         for lit, old in self._guarded:
             if has_forall(old):
                 self._solver.add(self._z3.Implies(lit, self._enc.formula(old)))
@@ -278,17 +306,37 @@ class SmtChecker:
         z3 = self._z3
         context = self._premise_lits + (self._step_lits if use_steps else [])
         self._extend(claim)
-        negated, asserted = self._guard(claim, True), self._guard(claim, False)
+        negated = self._probe(claim, True)
+        first = self._solver.check(*context, negated)
+        if first == z3.unsat:
+            return self._explain("valid", context, negated)
+        asserted = self._probe(claim, False)
+        second = self._solver.check(*context, asserted)
+        if second == z3.unsat:
+            return self._explain("invalid", context, asserted)
+        return Judgement("unknown" if z3.unknown in (first, second) else "unsupported")
+
+    def models(self, terms: Sequence[IntTerm], limit: int = 2) -> list[tuple[int, ...]] | None:
+        """Up to `limit` distinct value tuples that `terms` take in models of the premises and accepted
+        steps (an empty list if there is none); None when the solver timed out."""
+        z3 = self._z3
+        encoded = [self._enc._int(t, {}) for t in terms]
+        self._flush_bounds()
+        context = self._premise_lits + self._step_lits
+        found: list[tuple[int, ...]] = []
+        self._solver.push()
         try:
-            first = self._solver.check(*context, negated)
-            if first == z3.unsat:
-                return self._explain("valid", context, negated)
-            second = self._solver.check(*context, asserted)
-            if second == z3.unsat:
-                return self._explain("invalid", context, asserted)
-            return Judgement("unknown" if z3.unknown in (first, second) else "unsupported")
+            while len(found) < limit:
+                result = self._solver.check(*context)
+                if result != z3.sat:
+                    return None if result == z3.unknown else found
+                model = self._solver.model()
+                values = tuple(model.eval(e, model_completion=True).as_long() for e in encoded)
+                found.append(values)
+                self._solver.add(z3.Or([e != v for e, v in zip(encoded, values, strict=True)]))
         finally:
-            self._solver.add(z3.Not(negated), z3.Not(asserted))
+            self._solver.pop()
+        return found
 
     def accept(self, claim: Formula) -> int:
         """Add `claim` as the next trace step (context for later judgements); returns its step index."""
@@ -301,6 +349,8 @@ class SmtChecker:
         return self._steps - 1
 
     def _explain(self, status: Status, context: list[Any], probe: Any) -> Judgement:
+        if not self.cores:
+            return Judgement(status)
         origin = self._origin
         core = [c for c in self._solver.unsat_core() if c.get_id() in origin and not c.eq(probe)]
         if self.minimize:

@@ -1,5 +1,6 @@
-"""`modulo import logiclm FILE --dataset prontoqa|proofwriter`: Logic-LM's preprocessed JSON (and the
-original PrOntoQA JSON), stored as deduction instances whose gold explanation chain is re-verified."""
+"""`modulo import logiclm FILE --dataset prontoqa|proofwriter|logicaldeduction`: Logic-LM's preprocessed
+JSON (and the original PrOntoQA JSON), stored as deduction instances whose gold explanation chain is
+re-verified, or as ordering instances whose gold option is re-derived (LogicalDeduction has no chain)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from modulo.model import Instance, Trace, Verdicts
 from modulo.protocols import ImportedItem, ImportProblem
 
 LETTERS = {"A": "True", "B": "False", "C": "Unknown"}
-DATASETS = ("prontoqa", "proofwriter")
+UNREADABLE = ("statement-unparsed", "options-unparsed", "puzzle-unparsed")
+DATASETS = ("prontoqa", "proofwriter", "logicaldeduction")
 
 
 class LogicLMImporter:
@@ -20,7 +22,8 @@ class LogicLMImporter:
 
     name = "logiclm"
     description = (
-        "Logic-LM preprocessed ProntoQA / ProofWriter JSON (or original PrOntoQA JSON); re-verifies gold"
+        "Logic-LM preprocessed ProntoQA / ProofWriter / LogicalDeduction JSON (or original PrOntoQA JSON); "
+        "re-verifies gold"
     )
     options = {"dataset": f"which dataset the file holds: {' | '.join(DATASETS)}"}
     required = ("dataset",)
@@ -45,7 +48,7 @@ class LogicLMImporter:
         parsed = agree = gold_steps = gold_valid = 0
         for item, _trace, verdicts in results:
             extras = verdicts.answer.extras
-            readable = not extras.get("unparsed_premises") and verdicts.answer.detail != "statement-unparsed"
+            readable = not extras.get("unparsed_premises") and verdicts.answer.detail not in UNREADABLE
             parsed += readable and all(s.status != "unparsed" for s in verdicts.steps)
             if verdicts.answer.status == "correct":
                 agree += 1
@@ -90,6 +93,8 @@ def _item(position: int, record: Any, dataset: str) -> ImportedItem | ImportProb
     if not isinstance(record, dict):
         return ImportProblem(record=str(position), reason="record is not a JSON object")
     rid = str(record.get("id", position))
+    if dataset == "logicaldeduction":
+        return _ordering_item(rid, record)
     context = record.get("context", record.get("question") if "query" in record else None)
     question = record.get("query") if "query" in record else record.get("question")
     answer = _answer(record.get("answer"))
@@ -118,6 +123,31 @@ def _item(position: int, record: Any, dataset: str) -> ImportedItem | ImportProb
     )
     text = "\n".join([*explanation, f"Answer: {answer}"])
     return ImportedItem(instance=instance, text=text, generator="gold", recorded={"answer": answer})
+
+
+def _ordering_item(rid: str, record: dict[str, Any]) -> ImportedItem | ImportProblem:
+    """A LogicalDeduction record as an ordering instance; the gold text is only its answer line."""
+    context, question, options = record.get("context"), record.get("question"), record.get("options")
+    answer = str(record.get("answer", "")).strip().strip("()").upper()
+    if not isinstance(context, str) or not isinstance(question, str) or not isinstance(options, list):
+        return ImportProblem(record=rid, reason="needs string context and question and a list of options")
+    if len(answer) != 1 or not answer.isalpha():
+        return ImportProblem(record=rid, reason="answer must be an option letter")
+    instance = Instance(
+        domain="ordering",
+        id=rid,
+        difficulty={"dataset": "logicaldeduction", "objects": len(options)},
+        payload={
+            "dataset": "logicaldeduction",
+            "context": context,
+            "question": question,
+            "options": [str(o) for o in options],
+            "answer": answer,
+        },
+    )
+    return ImportedItem(
+        instance=instance, text=f"Answer: ({answer})", generator="gold", recorded={"answer": answer}
+    )
 
 
 def _answer(value: Any) -> str | None:

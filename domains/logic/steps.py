@@ -9,6 +9,7 @@ stated in the trace or only in the premises — so that a step which silently ch
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from modulo.domains.logic.english import EnglishError, parse_sentence
@@ -19,25 +20,39 @@ from modulo.verifiers.smt import Atom, Formula, Judgement, Not, SmtChecker, judg
 ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
 
 
-def read_trace(text: str, answer_of: dict[str, str]) -> Trace:
-    """Steps are the sentences before the answer line; `answer_of` maps lower-case answer words to answers."""
+def read_english(sentence: str) -> Formula | str:
+    """A sentence of the PrOntoQA / ProofWriter grammar as a formula, or the reason it is not one."""
+    try:
+        return parse_sentence(sentence).formula
+    except EnglishError as error:
+        return str(error)
+
+
+def answer_word(text: str) -> str:
+    """`(B).` -> `b`, `True` -> `true`: the lower-case answer token of an answer line."""
+    return re.sub(r"[\s.)]+$", "", text.strip().lower()).strip("() ")
+
+
+def read_trace(
+    text: str,
+    answer_of: dict[str, str],
+    read_step: Callable[[str], Formula | str] = read_english,
+    word_of: Callable[[str], str] = answer_word,
+) -> Trace:
+    """Steps are the sentences before the answer line, read by `read_step` (a formula or why not);
+    `answer_of` maps the answer line's word (`word_of`) to answers."""
     steps: list[Step] = []
     answer, answer_text, errors = None, None, []
     for line in text.splitlines():
         match = ANSWER.match(line)
         if match:
             answer_text = match.group(0).strip()
-            word = re.sub(r"[\s.)]+$", "", match.group(1).strip().lower()).strip("() ")
-            answer = answer_of.get(word)
+            answer = answer_of.get(word_of(match.group(1)))
             if answer is None:
                 errors.append(f"answer {match.group(1)!r} is none of {sorted(set(answer_of.values()))}")
             continue
         for sentence in split_sentences(line):
-            try:
-                parsed: Formula | str = parse_sentence(sentence).formula
-            except EnglishError as error:
-                parsed = str(error)
-            steps.append(Step(index=len(steps), text=sentence, parsed=parsed))
+            steps.append(Step(index=len(steps), text=sentence, parsed=read_step(sentence)))
     return Trace(steps=steps, answer=answer, answer_text=answer_text, parse_errors=errors)
 
 

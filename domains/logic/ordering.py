@@ -1,0 +1,314 @@
+"""Ordering puzzles (BIG-Bench logical_deduction): which option about n ordered objects is true?
+
+Output format: one deduction per line in the puzzle's English ('The owl is the second from the left.'),
+then a final line `Answer: (X)`. Each deduction is judged by Z3 against the puzzle and the earlier
+deductions (rules `ordering.parse`, `ordering.entailment`, `ordering.contradiction`, `logic.timeout`); the
+answer against the puzzle alone: the expected option is the one option the puzzle entails.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from modulo.domains.logic.ordering_gen import THEMES, puzzle, rank_phrase, say
+from modulo.domains.logic.puzzle import OrderingError, Puzzle, pos, read_puzzle
+from modulo.domains.logic.steps import read_trace
+from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
+from modulo.verifiers.smt import Formula, Judgement, SmtChecker, judge_trace
+
+INSTRUCTIONS = (
+    "Solve the puzzle step by step. Write one deduction per line, each a single statement about the "
+    "objects in the same English as the puzzle (for example 'The owl is the second from the left.' or "
+    "'The robin is to the left of the raven.'). Finish with one line 'Answer: (X)' giving the letter of "
+    "the true option."
+)
+FEW_SHOT = (
+    "The following paragraphs each describe a set of three objects arranged in a fixed order. The "
+    "statements are logically consistent within each paragraph.\n\nOn a shelf, there are three books: a red "
+    "book, a green book, and a blue book. The red book is the rightmost. The blue book is to the right of "
+    "the green book.\nWhich of the following is true?\nA) The red book is the second from the left.\n"
+    "B) The green book is the second from the left.\nC) The blue book is the second from the left.",
+    "The red book is the rightmost.\nThe green book is the leftmost.\nThe blue book is the second from the "
+    "left.\nAnswer: (C)",
+)
+OPTION = re.compile(r"^\s*\(?([A-Ia-i])\)\s*(.+)$")
+
+
+def options(instance: Instance) -> list[tuple[str, str]]:
+    """(letter, sentence) of each option `A) The owl is the leftmost.`; unreadable ones are skipped."""
+    found = [OPTION.match(str(o)) for o in instance.payload.get("options", [])]
+    return [(m.group(1).upper(), m.group(2).strip()) for m in found if m]
+
+
+def option_letter(text: str) -> str:
+    """`(B)`, `B)`, `b.`, `(B) The owl is the leftmost.` -> `b`."""
+    match = re.match(r"^\W*([a-i])\b", text.strip().lower())
+    return match.group(1) if match else text.strip().lower()
+
+
+class OrderingDomain:
+    """Ordering puzzles with every deduction checked for entailment by Z3 over integer positions."""
+
+    name = "ordering"
+    description = "BIG-Bench logical_deduction ordering puzzles: every deduction checked for entailment by Z3"
+    oracle_variants = ("gold", "wrong-deduction", "wrong-option")
+
+    def __init__(self, timeout_ms: int = 2000) -> None:
+        self.timeout_ms = timeout_ms
+
+    def generate(self, count: int, seed: int, **params: Any) -> list[Instance]:
+        known: dict[str, Any] = {"objects": 5, "theme": "any"}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"unknown ordering params {unknown}; known: {', '.join(known)}")
+        settings = {**known, **params}
+        n, theme = int(settings["objects"]), str(settings["theme"])
+        if not 3 <= n <= 7 or theme not in (*THEMES, "any"):
+            raise ValueError(f"objects must be 3..7 and theme one of {', '.join(THEMES)}, any")
+        rng = random.Random(seed)
+        out = []
+        for k in range(count):
+            chosen = rng.choice(sorted(THEMES)) if theme == "any" else theme
+            out.append(
+                Instance(
+                    domain=self.name,
+                    id=f"ordering-{chosen}-n{n}-{seed}-{k}",
+                    seed=seed,
+                    difficulty={"objects": n, "theme": chosen},
+                    payload={"dataset": "generated", **puzzle(rng, n, chosen)},
+                )
+            )
+        return out
+
+    def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
+        payload = instance.payload
+        user = "\n".join([payload["context"], payload["question"], *payload["options"]])
+        messages = [ChatMessage(role="system", content=INSTRUCTIONS)]
+        if style == "few-shot":
+            example, answer = FEW_SHOT
+            messages += [
+                ChatMessage(role="user", content=example),
+                ChatMessage(role="assistant", content=answer),
+            ]
+        elif style != "zero-shot":
+            raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot")
+        return [*messages, ChatMessage(role="user", content=user)]
+
+    def parse(self, text: str, instance: Instance) -> Trace:
+        letters = {letter.lower(): letter for letter, _ in options(instance)}
+        try:
+            read = read_puzzle(instance.payload["context"])
+        except OrderingError as error:
+            reason = f"the puzzle could not be read: {error}"
+            return read_trace(text, letters, lambda _: reason, option_letter)
+        return read_trace(text, letters, _reader(read), option_letter)
+
+    def check(self, instance: Instance, trace: Trace) -> Verdicts:
+        try:
+            read = read_puzzle(instance.payload["context"])
+        except OrderingError as error:
+            verdicts = [_verdict(s, None) for s in trace.steps]
+            answer = AnswerVerdict(status="unknown", detail="puzzle-unparsed", message=str(error))
+            return Verdicts(steps=verdicts, answer=answer)
+        checker = self.checker(read)
+        answer = self._answer(instance, read, checker, trace)
+        claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
+        judgements = judge_trace(checker, claims)
+        steps = [_verdict(s, j, read) for s, j in zip(trace.steps, judgements, strict=True)]
+        return Verdicts(steps=steps, answer=answer)
+
+    def checker(self, read: Puzzle) -> SmtChecker:
+        return SmtChecker(
+            read.premises,
+            read.objects,
+            generic=0,
+            ranges=read.ranges,
+            timeout_ms=self.timeout_ms,
+            minimize=False,
+        )
+
+    def _answer(self, instance: Instance, read: Puzzle, checker: SmtChecker, trace: Trace) -> AnswerVerdict:
+        """The one option the puzzle entails, judged before any trace step is context."""
+        extras: dict[str, Any] = {"dataset_answer": instance.payload.get("answer")}
+        if read.unparsed:
+            extras["unparsed_premises"] = len(read.unparsed)
+        expected = entailed_option(instance, read, checker, extras)
+        if isinstance(expected, AnswerVerdict):
+            return expected
+        extras["expected"] = expected
+        if trace.answer is None:
+            return AnswerVerdict(
+                status="unparsed",
+                detail=f"expected ({expected})",
+                extras=extras,
+                message="no 'Answer: (X)' line",
+            )
+        if trace.answer == expected:
+            return AnswerVerdict(status="correct", detail=f"expected ({expected})", extras=extras)
+        return AnswerVerdict(
+            status="incorrect",
+            detail=f"expected ({expected}), given ({trace.answer})",
+            message=f"the puzzle entails option ({expected}), not ({trace.answer})",
+            extras=extras,
+        )
+
+    def render(self, instance: Instance, trace: Trace | None = None) -> str:
+        payload = instance.payload
+        lines = [payload["context"].split("\n\n")[-1], "", payload["question"], *payload["options"]]
+        if trace is not None:
+            lines += ["", *(f"{s.index + 1}. {s.text}" for s in trace.steps), f"Answer: ({trace.answer})"]
+        return "\n".join(lines)
+
+    def critique(self, verdicts: Verdicts) -> str:
+        wrong = [f"Step {v.index + 1}: {v.message}" for v in verdicts.steps if v.status != "valid"]
+        if verdicts.answer.status != "correct" and verdicts.answer.message:
+            wrong.append(f"Answer: {verdicts.answer.message}")
+        return "Your reasoning has problems:\n" + "\n".join(wrong or ["none found"]) + "\nTry again."
+
+    def oracle(self, instance: Instance, variant: str, seed: int) -> str:
+        if variant not in self.oracle_variants:
+            raise ValueError(f"unknown variant {variant!r}; known: {', '.join(self.oracle_variants)}")
+        read = read_puzzle(instance.payload["context"])
+        checker = self.checker(read)
+        expected = entailed_option(instance, read, checker, {})
+        if isinstance(expected, AnswerVerdict):
+            raise ValueError(f"{instance.id}: no single option follows ({expected.detail})")
+        lines = gold_lines(instance, read, checker, expected)
+        rng = random.Random(seed)
+        if variant == "wrong-deduction":
+            lines = wrong_deduction(instance, read, checker, lines, rng)
+        letters = [letter for letter, _ in options(instance)]
+        if variant == "wrong-option":
+            expected = rng.choice([letter for letter in letters if letter != expected])
+        return "\n".join([*lines, f"Answer: ({expected})"])
+
+
+def _reader(read: Puzzle) -> Any:
+    def step(text: str) -> Formula | str:
+        try:
+            return read.claim(text)
+        except OrderingError as error:
+            return str(error)
+
+    return step
+
+
+def entailed_option(
+    instance: Instance, read: Puzzle, checker: SmtChecker, extras: dict[str, Any]
+) -> str | AnswerVerdict:
+    """The letter of the one option entailed by the puzzle alone, or the AnswerVerdict saying why not."""
+    given = options(instance)
+    entailed, unread = [], []
+    for letter, text in given:
+        try:
+            claim = read.claim(text)
+        except OrderingError as error:
+            unread.append(f"({letter}) {error}")
+            continue
+        status = checker.judge(claim, use_steps=False).status
+        if status == "unknown":
+            return AnswerVerdict(
+                status="unknown", detail="timeout", message="the solver timed out", extras=extras
+            )
+        if status == "valid":
+            entailed.append(letter)
+    if unread or not given:
+        extras["unparsed_options"] = len(unread) or 1
+        message = "; ".join(unread) or "no options 'A) ...'"
+        return AnswerVerdict(status="unknown", detail="options-unparsed", message=message, extras=extras)
+    if checker.premises_consistent() is False:
+        return AnswerVerdict(
+            status="unknown",
+            detail="inconsistent-premises",
+            message="the constraints contradict each other, so every option follows",
+            extras=extras,
+        )
+    if len(entailed) != 1:
+        extras["entailed_options"] = "".join(entailed)
+        return AnswerVerdict(
+            status="unknown",
+            detail="no-unique-option",
+            message=f"the puzzle entails {len(entailed)} options ({', '.join(entailed) or 'none'}), not one",
+            extras=extras,
+        )
+    return entailed[0]
+
+
+def solution(read: Puzzle, checker: SmtChecker) -> list[tuple[int, str]] | None:
+    """(position, object) from the start of the scale, if the puzzle fixes the whole order."""
+    found = checker.models([pos(o) for o in read.objects], limit=2)
+    return sorted(zip(found[0], read.objects, strict=True)) if found and len(found) == 1 else None
+
+
+def say_position(read: Puzzle, obj: str, where: int) -> str:
+    label = read.labels[read.objects.index(obj)]
+    return say(read.scale, label, rank_phrase(read.scale, where, len(read.objects)))
+
+
+def gold_lines(instance: Instance, read: Puzzle, checker: SmtChecker, expected: str) -> list[str]:
+    """Every object's position (when the puzzle fixes them all), from the start of the scale, then the
+    true option."""
+    lines = [say_position(read, o, where) for where, o in solution(read, checker) or []]
+    option = dict(options(instance))[expected]
+    return [line for line in lines if line != option] + [option]
+
+
+def wrong_deduction(
+    instance: Instance, read: Puzzle, checker: SmtChecker, lines: list[str], rng: random.Random
+) -> list[str]:
+    """Put one object of a gold chain at a position it does not hold (a false option if the puzzle
+    leaves the order open)."""
+    fixed = solution(read, checker)
+    if not fixed:
+        false = [
+            t
+            for _, t in options(instance)
+            if checker.judge(read.claim(t), use_steps=False).status == "invalid"
+        ]
+        return [*lines[:-1], rng.choice(false)] if false else lines
+    index = rng.randrange(len(lines))
+    where, obj = next((w, o) for w, o in fixed if say_position(read, o, w) == lines[index])
+    elsewhere = rng.choice([k for k in range(1, len(fixed) + 1) if k != where])
+    return [*lines[:index], say_position(read, obj, elsewhere), *lines[index + 1 :]]
+
+
+def _verdict(step: Step, judgement: Judgement | None, read: Puzzle | None = None) -> StepVerdict:
+    index = step.index
+    if judgement is None:
+        reason = step.parsed if isinstance(step.parsed, str) else "could not be read"
+        return StepVerdict(index=index, status="unparsed", rule="ordering.parse", message=reason)
+    if judgement.status == "unknown":
+        return StepVerdict(
+            index=index, status="unknown", rule="logic.timeout", message="the solver timed out on this step"
+        )
+    support = _support(judgement, read)
+    if judgement.status == "invalid":
+        return StepVerdict(
+            index=index,
+            status="invalid",
+            rule="ordering.contradiction",
+            message=f"{step.text!r} contradicts {support}",
+        )
+    if judgement.status == "unsupported":
+        return StepVerdict(
+            index=index,
+            status="unsupported",
+            rule="ordering.entailment",
+            message=f"{step.text!r} does not follow from the puzzle and earlier steps",
+        )
+    return StepVerdict(index=index, status="valid", message=f"follows from {support}")
+
+
+def _support(judgement: Judgement, read: Puzzle | None) -> str:
+    sentences = read.sentences if read else ()
+    parts = [
+        "all positions differ"
+        if p == 0
+        else repr(sentences[p - 1])
+        if p <= len(sentences)
+        else f"premise {p}"
+        for p in judgement.premises
+    ]
+    return ", ".join(parts + [f"step {s + 1}" for s in judgement.steps]) or "the puzzle"

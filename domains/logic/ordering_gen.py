@@ -1,0 +1,166 @@
+"""Seeded BIG-Bench-style ordering puzzles whose solution Z3 proves unique, and English for positions.
+
+A puzzle is a random order of n objects of one theme; true constraints are sampled until Z3 finds
+exactly one order, then constraints the others already imply are dropped. The question asks which
+object holds one position, with one option per object.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from modulo.domains.logic.puzzle import NUMBERS, ORDINALS, Scale, pos, read_puzzle
+from modulo.verifiers.smt import SmtChecker
+
+PREAMBLE = (
+    "The following paragraphs each describe a set of {count} objects arranged in a fixed order. "
+    "The statements are logically consistent within each paragraph."
+)
+THEMES: dict[str, tuple[str, Scale, list[str]]] = {
+    "books": (
+        "On a shelf, there are {count} books",
+        "lr",
+        ["red", "blue", "green", "white", "black", "gray", "brown", "orange", "purple", "yellow"],
+    ),
+    "birds": (
+        "On a branch, there are {count} birds",
+        "lr",
+        ["owl", "robin", "raven", "crow", "hawk", "quail", "falcon", "cardinal", "blue jay", "hummingbird"],
+    ),
+    "golfers": (
+        "In a golf tournament, there were {count} golfers",
+        "finish",
+        ["Ada", "Amy", "Ana", "Dan", "Eli", "Eve", "Joe", "Mel", "Mya", "Rob"],
+    ),
+    "vehicles": (
+        "In an antique car show, there are {count} vehicles",
+        "age",
+        [
+            "bus",
+            "truck",
+            "sedan",
+            "tractor",
+            "minivan",
+            "hatchback",
+            "limousine",
+            "convertible",
+            "station wagon",
+        ],
+    ),
+    "fruits": (
+        "A fruit stand sells {count} fruits",
+        "price",
+        ["apples", "pears", "plums", "kiwis", "mangoes", "peaches", "oranges", "loquats", "watermelons"],
+    ),
+}
+LETTERS = "ABCDEFGHI"
+
+
+def article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def listing(theme: str, objects: list[str]) -> str:
+    """The sentence that introduces the objects."""
+    intro, _, _ = THEMES[theme]
+    count = next(w for w, n in NUMBERS.items() if n == len(objects))
+    if theme == "books":
+        items = [f"a {o} book" for o in objects]
+    elif theme in ("birds", "vehicles"):
+        items = [f"{article(o)} {o}" for o in objects]
+    else:
+        items = list(objects)
+    return f"{intro.format(count=count)}: {', '.join(items[:-1])}, and {items[-1]}."
+
+
+def label(theme: str, name: str) -> str:
+    """How sentences name an object: `the red book`, `the owl`, `Ada`."""
+    if theme == "golfers":
+        return name
+    return f"the {name} book" if theme == "books" else f"the {name}"
+
+
+def say(scale: Scale, subject: str, phrase: str, other: str | None = None) -> str:
+    """One sentence from object labels; price puzzles sell plural fruit (`are`)."""
+    if scale == "price":
+        phrase = phrase.replace("is ", "are ", 1)
+    tail = f" {other}" if other else ""
+    return f"{subject[:1].upper()}{subject[1:]} {phrase}{tail}."
+
+
+def rank_phrase(scale: Scale, where: int, n: int) -> str:
+    """`is the second from the left`, `finished last`, `is the third-newest` for position `where` of n."""
+    from_end = where > (n + 1) // 2
+    k = n + 1 - where if from_end else where
+    ordinal = ORDINALS[k - 1]
+    if scale == "finish":
+        return "finished " + (
+            "last" if from_end and k == 1 else f"{ordinal}-to-last" if from_end else ordinal
+        )
+    if scale == "lr":
+        if k == 1:
+            return "is the " + ("rightmost" if from_end else "leftmost")
+        return f"is the {ordinal} from the {'right' if from_end else 'left'}"
+    start, end = ("oldest", "newest") if scale == "age" else ("cheapest", "most expensive")
+    word = end if from_end else start
+    return f"is the {word}" if k == 1 else f"is the {ordinal}-{word}"
+
+
+def relation_phrase(scale: Scale, before: bool) -> str:
+    return {
+        "lr": ("is to the left of", "is to the right of"),
+        "finish": ("finished above", "finished below"),
+        "age": ("is older than", "is newer than"),
+        "price": ("is less expensive than", "is more expensive than"),
+    }[scale][0 if before else 1]
+
+
+def puzzle(rng: random.Random, n: int, theme: str) -> dict[str, Any]:
+    """A payload `{context, question, options, answer}` in Logic-LM's LogicalDeduction format."""
+    _, scale, pool = THEMES[theme]
+    objects = rng.sample(pool, n)
+    order = rng.sample(objects, n)  # order[i] is at position i + 1
+    where = {o: i + 1 for i, o in enumerate(order)}
+    name = {o: label(theme, o) for o in objects}
+    candidates = [say(scale, name[o], rank_phrase(scale, where[o], n)) for o in objects]
+    candidates += [
+        say(scale, name[a], relation_phrase(scale, where[a] < where[b]), name[b])
+        for a in objects
+        for b in objects
+        if a != b and rng.random() < 0.5
+    ]
+    rng.shuffle(candidates)
+    head = [PREAMBLE.format(count=next(w for w, k in NUMBERS.items() if k == n)), listing(theme, objects)]
+    chosen: list[str] = []
+    for candidate in candidates:
+        chosen.append(candidate)
+        if _unique(head, chosen):
+            break
+    for candidate in list(chosen):  # drop what the rest already implies, in the order they were drawn
+        trial = [c for c in chosen if c != candidate]
+        if _unique(head, trial):
+            chosen = trial
+    stated = set(chosen)
+    asked = [
+        p for p in range(1, n + 1) if say(scale, name[order[p - 1]], rank_phrase(scale, p, n)) not in stated
+    ]
+    target = rng.choice(asked or list(range(1, n + 1)))
+    options = [
+        f"{LETTERS[i]}) {say(scale, name[o], rank_phrase(scale, target, n))}" for i, o in enumerate(objects)
+    ]
+    return {
+        "context": f"{head[0]}\n\n{head[1]} {' '.join(chosen)}",
+        "question": "Which of the following is true?",
+        "options": options,
+        "answer": LETTERS[objects.index(order[target - 1])],
+        "order": order,
+    }
+
+
+def _unique(head: list[str], constraints: list[str]) -> bool:
+    """Whether the constraints pin down exactly one order (checked with Z3)."""
+    read = read_puzzle(f"{head[0]}\n\n{head[1]} {' '.join(constraints)}")
+    checker = SmtChecker(read.premises, read.objects, generic=0, ranges=read.ranges, cores=False)
+    found = checker.models([pos(o) for o in read.objects], limit=2)
+    return found is not None and len(found) == 1
