@@ -2,6 +2,8 @@
 
 Supported: `:strips`, `:typing`, `:negative-preconditions`, `:equality` (conjunctive preconditions
 and goals, add/delete effects). Anything else raises `UnsupportedPddl` naming what is missing.
+PDDL names are case-insensitive, so every name is lower-cased (IPC files write `LOAD-TRUCK`, PlanBench
+configs `load-truck`).
 The `pddl` parser is slow (~0.1 s a file), so results are cached by the texts' content hash.
 """
 
@@ -62,9 +64,9 @@ def _convert(domain: Any, problem: Any) -> StripsProblem:
             f"domain {domain.name} requires {', '.join(unsupported)}; "
             f"supported: {', '.join(sorted(SUPPORTED))}"
         )
-    parents = {str(t): (str(p) if p else "object") for t, p in domain.types.items()}
+    parents = {_name(t): (_name(p) if p else "object") for t, p in domain.types.items()}
     ancestors = {t: _ancestors(t, parents) for t in [*parents, "object"]}
-    objects = {str(o.name): _type_of(o) for o in [*domain.constants, *problem.objects]}
+    objects = {_name(o.name): _type_of(o) for o in [*domain.constants, *problem.objects]}
     actions = {}
     for action in domain.actions:
         where = f"action {action.name}"
@@ -74,23 +76,23 @@ def _convert(domain: Any, problem: Any) -> StripsProblem:
             (add if lit.positive else delete).append(lit.atom)
             if lit.atom[0] == "=":
                 raise UnsupportedPddl(f"{where}: equality in an effect is not STRIPS")
-        actions[str(action.name)] = ActionSchema(
-            name=str(action.name),
-            params=tuple(f"?{v.name}" for v in action.parameters),
+        actions[_name(action.name)] = ActionSchema(
+            name=_name(action.name),
+            params=tuple(f"?{_name(v.name)}" for v in action.parameters),
             types=tuple(_type_of(v) for v in action.parameters),
             pre=tuple(_conjuncts(action.precondition, where)),
             add=tuple(add),
             delete=tuple(delete),
         )
     return StripsProblem(
-        domain_name=str(domain.name),
-        name=str(problem.name),
+        domain_name=_name(domain.name),
+        name=_name(problem.name),
         actions=actions,
         objects=objects,
         ancestors=ancestors,
         init=frozenset(_literal(a, "init").atom for a in problem.init),
         goal=tuple(_conjuncts(problem.goal, "goal")),
-        predicates={str(p.name): p.arity for p in sorted(domain.predicates, key=lambda p: str(p.name))},
+        predicates={_name(p.name): p.arity for p in sorted(domain.predicates, key=lambda p: _name(p.name))},
     )
 
 
@@ -102,8 +104,12 @@ def _ancestors(type_name: str, parents: dict[str, str]) -> frozenset[str]:
     return frozenset(seen)
 
 
+def _name(name: Any) -> str:
+    return str(name).lower()
+
+
 def _type_of(term: Any) -> str:
-    tags = sorted(str(t) for t in term.type_tags)
+    tags = sorted(_name(t) for t in term.type_tags)
     if len(tags) > 1:
         raise UnsupportedPddl(f"{term.name} has (either ...) types {tags}; only single types are supported")
     return tags[0] if tags else "object"
@@ -127,7 +133,7 @@ def _literal(formula: Any, where: str) -> Condition:
     positive = not isinstance(formula, Not)
     inner = formula if positive else formula.argument
     if isinstance(inner, Predicate):
-        return Condition((str(inner.name), *(_term(t) for t in inner.terms)), positive)
+        return Condition((_name(inner.name), *(_term(t) for t in inner.terms)), positive)
     if isinstance(inner, EqualTo):
         return Condition(("=", _term(inner.left), _term(inner.right)), positive)
     raise UnsupportedPddl(
@@ -139,4 +145,4 @@ def _literal(formula: Any, where: str) -> Condition:
 def _term(term: Any) -> str:
     from pddl.logic.terms import Variable
 
-    return f"?{term.name}" if isinstance(term, Variable) else str(term.name)
+    return f"?{_name(term.name)}" if isinstance(term, Variable) else _name(term.name)

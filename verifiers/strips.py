@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import product
+from functools import lru_cache
 
 Atom = tuple[str, ...]
 """A ground atom `(predicate, arg, ...)`; in action schemas, arguments starting with `?` are variables."""
@@ -212,6 +212,24 @@ def validate_plan(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> 
     return PlanReport(reports, true_state, unmet(problem.goal, true_state))
 
 
+@lru_cache(maxsize=256)
+def static_predicates(problem: StripsProblem) -> frozenset[str]:
+    """Predicates no action adds or deletes (types written as predicates, maps): fixed by the init."""
+    changed = {atom[0] for schema in problem.actions.values() for atom in (*schema.add, *schema.delete)}
+    return frozenset(problem.predicates) - changed
+
+
+def fits(problem: StripsProblem, step: PlanAction) -> bool:
+    """Whether a step is well formed and its static and equality preconditions hold: whether it can
+    ever apply. Tells apart actions that share an English template (Logistics' load-truck and
+    load-airplane are both "load {} into {} at {}")."""
+    action = ground(problem, step)
+    if isinstance(action, tuple):
+        return False
+    static = static_predicates(problem)
+    return all(holds(c, problem.init) for c in action.pre if c.atom[0] in static or c.atom[0] == "=")
+
+
 def execute(problem: StripsProblem, plan: Sequence[PlanAction]) -> list[State] | None:
     """States init, s1, ..., sn along an executable plan; None if a step is ill-formed or inapplicable."""
     states = [problem.init]
@@ -224,15 +242,35 @@ def execute(problem: StripsProblem, plan: Sequence[PlanAction]) -> list[State] |
 
 
 def ground_all(problem: StripsProblem) -> list[GroundAction]:
-    """Every well-typed ground action whose equality preconditions hold (for search)."""
+    """Every well-typed ground action whose static and equality preconditions hold: every action that
+    can ever apply (for search). Arguments are bound one at a time and each such condition is checked
+    as soon as its variables are bound, so Logistics' 4-argument drive-truck stays cheap."""
+    static = static_predicates(problem)
     out = []
     for schema in problem.actions.values():
-        choices = [[o for o in problem.objects if problem.is_a(o, t)] for t in schema.types]
-        for args in product(*choices):
-            action = instantiate(schema, args)
-            if all(holds(c, frozenset()) for c in action.pre if c.atom[0] == "="):
-                out.append(action)
+        due: list[list[Condition]] = [[] for _ in schema.params]
+        unbound: list[Condition] = []
+        for cond in (c for c in schema.pre if c.atom[0] in static or c.atom[0] == "="):
+            bound = [schema.params.index(t) for t in cond.atom[1:] if t in schema.params]
+            (due[max(bound)] if bound else unbound).append(cond)
+        if all(holds(c, problem.init) for c in unbound):
+            out += [instantiate(schema, args) for args in _bindings(problem, schema, due, ())]
     return out
+
+
+def _bindings(
+    problem: StripsProblem, schema: ActionSchema, due: list[list[Condition]], prefix: tuple[str, ...]
+) -> Iterator[tuple[str, ...]]:
+    """Argument tuples extending `prefix`; `due[k]` holds the conditions decided once argument k is bound."""
+    k = len(prefix)
+    if k == len(schema.params):
+        yield prefix
+        return
+    for obj in problem.objects:
+        if problem.is_a(obj, schema.types[k]):
+            binding = dict(zip(schema.params, (*prefix, obj), strict=False))
+            if all(holds(Condition(_bind(c.atom, binding), c.positive), problem.init) for c in due[k]):
+                yield from _bindings(problem, schema, due, (*prefix, obj))
 
 
 def applicable(actions: Sequence[GroundAction], state: State) -> Iterator[GroundAction]:

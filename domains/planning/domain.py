@@ -118,7 +118,7 @@ class PddlDomain:
             body = f"{templates.intro}\n\n{_statement(problem, templates)}\n\n" + (
                 "What is the plan to achieve my goal? Just give the actions in the plan."
             )
-            return [ChatMessage(role="user", content=body)]
+            return [ChatMessage(role="user", content=body.lstrip())]
         example = instance.payload.get("example_problem_pddl")
         if example is None:
             raise ValueError(f"style {style!r} needs an example problem (payload 'example_problem_pddl')")
@@ -135,18 +135,19 @@ class PddlDomain:
             f"{intro}\n\n{_statement(shot, templates)}\n\nMy plan is as follows:\n\n[PLAN]\n{worked}\n"
             f"[PLAN END]\n\n{_statement(problem, templates)}\n\nMy plan is as follows:\n\n[PLAN]"
         )
-        return [ChatMessage(role="user", content=body)]
+        return [ChatMessage(role="user", content=body.lstrip())]
 
     def parse(self, text: str, instance: Instance) -> Trace:
         try:
             problem = problem_of(instance)
         except ValueError as exc:  # a broken payload must not make parse raise
             return Trace(parse_errors=[f"the instance's PDDL cannot be read: {exc}"])
-        return parse_trace(text, templates_of(instance, problem))
+        return parse_trace(text, templates_of(instance, problem), problem)
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         problem = problem_of(instance)
-        return check_trace(problem, trace, optimal_of(instance, problem))
+        unsaid = templates_of(instance, problem).silent
+        return check_trace(problem, trace, optimal_of(instance, problem), unsaid)
 
     def render(self, instance: Instance, trace: Trace | None = None) -> str:
         problem = problem_of(instance)
@@ -247,7 +248,7 @@ def state_tracking_text(
         action = actions[step]
         result = apply(action, state) if not unmet(action.pre, state) else state | action.add
         if i == drop_at:
-            result = result - {sorted(result)[0]}
+            result = result - {min(a for a in result if a[0] not in templates.silent)}
         precondition = templates.facts([c.atom for c in action.pre if c.positive and c.atom[0] != "="])
         blocks.append(
             f"{i + 1}. Current State: {templates.facts(sorted(state))}\n"

@@ -4,11 +4,19 @@ A template set is the information PlanBench configs carry (`actions`, `predicate
 `encoded_objects`, optionally `domain_intro`): each action and predicate maps to a pattern with one
 `{}` per argument, each object to a name. Nothing here knows any particular domain, so an
 obfuscated domain (Mystery Blocksworld) works from its templates alone.
+
+Three generic rules cover what PlanBench's code special-cases for Logistics:
+- an `encoded_objects` value with `{}` names every object of the key's prefix followed by numbers,
+  the numbers filling the `{}` in order (`l: "location_{}_{}"` names `l0-1` "location_0_1");
+- a predicate with an empty template is never said (types written as predicates: `truck ?t`);
+- actions may share a template (`load-truck`, `load-airplane`: "load {} into {} at {}"): a reading
+  then carries the alternatives, and the caller picks the one the problem's objects fit.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -17,6 +25,8 @@ from modulo.verifiers.strips import Atom, PlanAction, fmt_atom
 
 ARTICLES = ("the", "a", "an")
 PDDL_ACTION = re.compile(r"\(\s*([^()\s]+)((?:\s+[^()\s]+)*)\s*\)")
+NUMBERS = re.compile(r"\d+(?:[-_.]\d+)*")
+BEFORE, AFTER = r"(?<![\w-])", r"(?![\w-])"
 
 
 def load_config(text: str) -> dict[str, Any]:
@@ -44,6 +54,8 @@ class ReadAction:
     action: PlanAction | None
     exact: bool
     """True when the whole template matched; False for a keyword-and-objects reading."""
+    alternatives: tuple[PlanAction, ...] = ()
+    """Other actions the same words state (their templates are the same)."""
 
 
 class Templates:
@@ -55,7 +67,9 @@ class Templates:
             str(k).lower(): str(v) for k, v in config.get("predicates", {}).items()
         }
         encoded = {str(k).lower(): str(v) for k, v in (config.get("encoded_objects") or {}).items()}
-        self.names: dict[str, str] = {o: encoded.get(o, o) for o in objects}
+        self.names: dict[str, str] = _object_names(objects, encoded)
+        self.silent: frozenset[str] = frozenset(n for n, p in self.predicates.items() if not p.strip())
+        """Predicates whose template is empty: never said, never read."""
         self.intro: str = str(config.get("domain_intro", "")).strip()
         self.intro_state_tracking: str = str(config.get("domain_intro_state_tracking", "")).strip()
 
@@ -73,7 +87,7 @@ class Templates:
 
     def facts(self, atoms: list[Atom]) -> str:
         """PlanBench's list style: 'x, y and z'."""
-        texts = [self.atom(a) for a in atoms]
+        texts = [self.atom(a) for a in atoms if a[0] not in self.silent]
         return ", ".join(texts[:-1]) + f" and {texts[-1]}" if len(texts) > 1 else "".join(texts)
 
     # reading ---------------------------------------------------------------------------------
@@ -93,7 +107,7 @@ class Templates:
             for p in pattern.split("{}")
         ]
         body = self._object_pattern.join(parts)
-        return re.compile(r"(?<![\w-])" + body + r"(?![\w-])")
+        return re.compile(BEFORE + body + AFTER)
 
     @cached_property
     def _action_regexes(self) -> dict[str, re.Pattern[str]]:
@@ -101,7 +115,7 @@ class Templates:
 
     @cached_property
     def _predicate_regexes(self) -> dict[str, re.Pattern[str]]:
-        return {name: self._regex(p) for name, p in self.predicates.items()}
+        return {name: self._regex(p) for name, p in self.predicates.items() if name not in self.silent}
 
     @cached_property
     def _keywords(self) -> dict[str, re.Pattern[str]]:
@@ -112,7 +126,7 @@ class Templates:
             while words and words[-1] in ARTICLES:
                 words.pop()
             words = words or name.replace("-", " ").split()
-            out[name] = re.compile(r"(?<![\w-])" + r"[\s-]+".join(map(re.escape, words)) + r"(?![\w-])")
+            out[name] = re.compile(BEFORE + r"[\s-]+".join(map(re.escape, words)) + AFTER)
         return out
 
     def read_action(self, line: str) -> ReadAction:
@@ -122,22 +136,29 @@ class Templates:
         pddl = PDDL_ACTION.search(text)
         if pddl and pddl.group(1) in self.actions:
             return ReadAction((pddl.group(1), *pddl.group(2).split()), True)
-        exact = [
-            (m.start(), -(m.end() - m.start()), name, m)
+        exact = sorted(
+            (m.start(), m.start() - m.end(), name, tuple(self._by_name[g] for g in m.groups()))
             for name, r in self._action_regexes.items()
             if (m := r.search(text))
-        ]
-        if exact:
-            _, _, name, match = min(exact, key=lambda t: t[:3])
-            return ReadAction((name, *(self._by_name[g] for g in match.groups())), True)
-        keyed = [(m.start(), name) for name, r in self._keywords.items() if (m := r.search(text))]
-        if not keyed:
+        )
+        keyed = sorted(
+            (m.start(), m.start() - m.end(), name, ())
+            for name, r in self._keywords.items()
+            if (m := r.search(text))
+        )
+        found = exact or keyed
+        if not found:
             return ReadAction(None, False)
-        start, name = min(keyed)
+        objects = () if exact else self._objects_in_order(text)
+        first = found[0][:2]
+        readings = [(name, *(args or objects)) for start, size, name, args in found if (start, size) == first]
+        return ReadAction(readings[0], bool(exact), tuple(readings[1:]))
+
+    def _objects_in_order(self, text: str) -> tuple[str, ...]:
         firsts: dict[str, int] = {}
-        for m in re.finditer(self._object_pattern, text):
+        for m in re.finditer(BEFORE + self._object_pattern + AFTER, text):
             firsts.setdefault(m.group(1), m.start())
-        return ReadAction((name, *(self._by_name[n] for n in sorted(firsts, key=firsts.__getitem__))), False)
+        return tuple(self._by_name[n] for n in sorted(firsts, key=firsts.__getitem__))
 
     def read_state(self, text: str) -> tuple[frozenset[Atom], list[str]]:
         """The atoms a state description states, and the fragments that could not be read."""
@@ -160,3 +181,26 @@ class Templates:
                 leftovers.append(gap)
             pos = stop
         return frozenset(atoms), leftovers
+
+
+def _object_names(objects: list[str], encoded: dict[str, str]) -> dict[str, str]:
+    """Each object's name. Names shared by several objects would be ambiguous to read back, so those
+    objects keep their own names."""
+    names = {o: _object_name(o, encoded) for o in objects}
+    counts = Counter(n.lower() for n in names.values())
+    return {o: n if counts[n.lower()] == 1 else o for o, n in names.items()}
+
+
+def _object_name(obj: str, encoded: dict[str, str]) -> str:
+    """The object's own entry, else the longest `{}` pattern whose key prefixes it and whose `{}` count
+    equals the numbers after the prefix (filled in order), else the object itself."""
+    own = encoded.get(obj)
+    if own is not None and "{}" not in own:
+        return own
+    for key in sorted(encoded, key=len, reverse=True):
+        pattern, rest = encoded[key], obj[len(key) :]
+        if obj.startswith(key) and "{}" in pattern and NUMBERS.fullmatch(rest):
+            numbers = re.findall(r"\d+", rest)
+            if len(numbers) == pattern.count("{}"):
+                return pattern.format(*numbers)
+    return obj

@@ -16,6 +16,7 @@ from modulo.verifiers.strips import (
     State,
     StripsProblem,
     apply,
+    fits,
     fmt_atom,
     ground,
     state_difference,
@@ -23,7 +24,7 @@ from modulo.verifiers.strips import (
     validate_plan,
 )
 
-from .templates import Templates
+from .templates import ReadAction, Templates
 
 FIELD = re.compile(
     r"^\s*(?:\d+[.)]\s*)?(current state|action|reason|resulting state|final state)\s*:\s*(.*)$", re.I
@@ -32,12 +33,12 @@ NUMBERED = re.compile(r"^\s*(?:\d+[.):]|[-*•]|step\s*\d+\s*[:.])\s*\S", re.I)
 STOP = re.compile(r"\[(?:cost|plan end)\]", re.I)
 
 
-def parse_trace(text: str, templates: Templates) -> Trace:
+def parse_trace(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     """Total: every line that states (or, numbered, should state) an action becomes a step."""
     if any((m := FIELD.match(line)) and m.group(1).lower() == "action" for line in text.splitlines()):
-        steps = _state_tracking_steps(text, templates)
+        steps = _state_tracking_steps(text, templates, problem)
     else:
-        steps = _plan_steps(text, templates)
+        steps = _plan_steps(text, templates, problem)
     plan = [s.parsed["action"] for s in steps if s.parsed and s.parsed.get("action")]
     return Trace(
         steps=steps,
@@ -47,18 +48,22 @@ def parse_trace(text: str, templates: Templates) -> Trace:
     )
 
 
-def _plan_steps(text: str, templates: Templates) -> list[Step]:
+def _choose(read: ReadAction, problem: StripsProblem) -> PlanAction | None:
+    """Of the actions the words state (several when templates are shared), the first whose objects fit."""
+    if read.action is None or not read.alternatives:
+        return read.action
+    return next((a for a in (read.action, *read.alternatives) if fits(problem, a)), read.action)
+
+
+def _plan_steps(text: str, templates: Templates, problem: StripsProblem) -> list[Step]:
     steps: list[Step] = []
     for line in text.splitlines():
         if STOP.search(line):
             break
         read = templates.read_action(line)
-        if read.action is not None:
-            parsed: dict[str, Any] | None = {
-                "kind": "action",
-                "action": list(read.action),
-                "exact": read.exact,
-            }
+        action = _choose(read, problem)
+        if action is not None:
+            parsed: dict[str, Any] | None = {"kind": "action", "action": list(action), "exact": read.exact}
         elif NUMBERED.match(line):
             parsed = None
         else:
@@ -67,7 +72,7 @@ def _plan_steps(text: str, templates: Templates) -> list[Step]:
     return steps
 
 
-def _state_tracking_steps(text: str, templates: Templates) -> list[Step]:
+def _state_tracking_steps(text: str, templates: Templates, problem: StripsProblem) -> list[Step]:
     steps: list[Step] = []
     current: dict[str, Any] = {}
     lines: list[str] = []
@@ -93,7 +98,8 @@ def _state_tracking_steps(text: str, templates: Templates) -> list[Step]:
         lines.append(line.strip())
         if name == "action":
             read = templates.read_action(body)
-            current["action"] = list(read.action) if read.action else None
+            action = _choose(read, problem)
+            current["action"] = list(action) if action else None
             current["exact"] = read.exact
         elif name in ("current state", "resulting state"):
             atoms, unread = templates.read_state(body)
@@ -112,10 +118,13 @@ def _plan_of(trace: Trace) -> list[PlanAction | None]:
     return [tuple(s.parsed["action"]) if s.parsed and s.parsed.get("action") else None for s in trace.steps]
 
 
-def check_trace(problem: StripsProblem, trace: Trace, optimal: int | None) -> Verdicts:
-    """Steps judged by kind; the goal as a whole-trace check; the answer judged on its own."""
+def check_trace(
+    problem: StripsProblem, trace: Trace, optimal: int | None, unsaid: frozenset[str] = frozenset()
+) -> Verdicts:
+    """Steps judged by kind; the goal as a whole-trace check; the answer judged on its own.
+    `unsaid`: predicates the templates never say; claimed states carry them over from the true ones."""
     if any(s.parsed and s.parsed.get("kind") == "transition" for s in trace.steps):
-        steps = _check_transitions(problem, trace)
+        steps = _check_transitions(problem, trace, unsaid)
     else:
         steps = _check_actions(problem, trace)
     report = validate_plan(problem, _plan_of(trace))
@@ -153,7 +162,7 @@ def _check_actions(problem: StripsProblem, trace: Trace) -> list[StepVerdict]:
     return out
 
 
-def _check_transitions(problem: StripsProblem, trace: Trace) -> list[StepVerdict]:
+def _check_transitions(problem: StripsProblem, trace: Trace, unsaid: frozenset[str]) -> list[StepVerdict]:
     """Each claimed state against the true progression from the trace's own previous claim."""
     out = []
     previous: State = problem.init
@@ -164,6 +173,7 @@ def _check_transitions(problem: StripsProblem, trace: Trace) -> list[StepVerdict
         if current is None:
             current = previous
         else:
+            current |= _only(unsaid, previous)
             problems += _difference("current state", current, previous)
         action = parsed.get("action")
         expected: State | None = None
@@ -186,6 +196,7 @@ def _check_transitions(problem: StripsProblem, trace: Trace) -> list[StepVerdict
                 expected = apply(ground_action, current)
         result = _atoms(parsed.get("result"))
         if result is not None and expected is not None:
+            result |= _only(unsaid, expected)
             problems += _difference("resulting state", result, expected)
         if parsed.get("unread"):
             problems.append(("strips.parse", f"unread text in a state: {'; '.join(parsed['unread'])}"))
@@ -203,6 +214,10 @@ def _check_transitions(problem: StripsProblem, trace: Trace) -> list[StepVerdict
                 )
             )
     return out
+
+
+def _only(predicates: frozenset[str], state: State) -> State:
+    return frozenset(a for a in state if a[0] in predicates)
 
 
 def _difference(what: str, claimed: State, expected: State) -> list[tuple[str, str]]:
