@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from modulo.generators.errors import GeneratorError
 from modulo.importing import import_file
 from modulo.registry import (
     RegistryError,
@@ -52,7 +53,15 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a user can fix into one clear line and exit status 2."""
     try:
         yield
-    except (ConfigError, RegistryError, StoreError, InputError, LookupError, ValueError) as exc:
+    except (
+        ConfigError,
+        RegistryError,
+        StoreError,
+        InputError,
+        GeneratorError,
+        LookupError,
+        ValueError,
+    ) as exc:
         fail(str(exc))
 
 

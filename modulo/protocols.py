@@ -155,3 +155,48 @@ class Importer(Protocol):
     ) -> dict[str, Any]:
         """The importer's JSON summary: agreement of our verdicts with the recorded ones."""
         ...
+
+
+class ScoreRequest(BaseModel):
+    """Answer options to score after a chat prefix.
+
+    If the last message is from the assistant it is a partial answer that the options continue;
+    otherwise the options start a fresh assistant turn.
+    """
+
+    key: str
+    messages: list[ChatMessage]
+    options: list[str]
+
+
+class OptionScore(BaseModel):
+    """The model's log-probability (natural log, temperature 1) of one option's tokens after the prefix."""
+
+    option: str
+    logprob: float
+    """Sum of `token_logprobs`."""
+    token_logprobs: list[float]
+
+
+class Scores(BaseModel):
+    """A generator's answer to one ScoreRequest: one score per option, in order."""
+
+    key: str
+    options: list[OptionScore]
+    prompt_tokens: int = 0
+    seconds: float = 0.0
+
+
+@runtime_checkable
+class ContinuingGenerator(Generator, Protocol):
+    """A generator that can resume a partial answer and score answer options (for truncation and
+    corruption probes)."""
+
+    def continue_generation(self, requests: list[GenerationRequest]) -> list[Generation]:
+        """Like `generate`, but each request's last message is a partial assistant message to continue;
+        the returned text is only the continuation."""
+        ...
+
+    def score(self, requests: list[ScoreRequest]) -> list[Scores]:
+        """Log-probabilities of each request's options, in the same order."""
+        ...

