@@ -14,8 +14,9 @@ z3 is imported lazily so that importing this module stays light.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 
@@ -130,18 +131,26 @@ class IntRange:
     high: int
 
 
-@dataclass
 class _Encoder:
-    """Grounds formulas over a finite domain and builds Z3 terms, sharing atoms across calls."""
+    """Grounds formulas over a finite domain and builds Z3 terms, sharing atoms across calls.
 
-    z3: Any
-    constants: tuple[str, ...]
-    ranges: dict[str, IntRange]
-    bools: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
-    ints: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
-    bounds: list[Any] = field(default_factory=list)
-    memo: dict[Formula, Any] = field(default_factory=dict)
-    """Closed formulas already encoded over the current `constants` (cleared when they change)."""
+    Boolean terms are made with Z3's C API (`Z3_mk_and`, ...) rather than `z3.And` and friends, whose
+    argument coercion costs several times the term itself. Every term is held by a Python wrapper (so Z3
+    keeps it alive) for as long as a term built from it is being made.
+    """
+
+    def __init__(self, z3: Any, constants: tuple[str, ...], ranges: dict[str, IntRange]) -> None:
+        self.z3 = z3
+        self.constants = constants
+        self.ranges = ranges
+        self.bools: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self.ints: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self.bounds: list[Any] = []
+        self.memo: dict[Formula, Any] = {}
+        """Closed formulas already encoded over the current `constants` (cleared when they change)."""
+        self._ctx = z3.main_ctx()
+        self._ref = self._ctx.ref()
+        self._bool_sort = z3.BoolSort(self._ctx).ast
 
     def regrounded(self, constants: tuple[str, ...]) -> None:
         """Quantify over `constants` from now on; cached encodings of quantified formulas are stale."""
@@ -155,23 +164,56 @@ class _Encoder:
             self.memo[f] = self._encode(f, {})
         return self.memo[f]
 
+    def conjuncts(self, f: Formula, env: dict[str, str] | None = None) -> list[Any]:
+        """The Z3 terms whose conjunction is `f`: conjunctions and groundings split into their parts, which
+        Z3 takes as separate clauses without first transforming a nested `And`."""
+        if isinstance(f, And):
+            return [c for p in f.parts for c in self.conjuncts(p, env)]
+        if isinstance(f, ForAll):
+            return [
+                c
+                for name in self.constants
+                for c in self.conjuncts(f.body, {**(env or {}), f.var.name: name})
+            ]
+        return [self.formula(f, env)]
+
+    def implies(self, premise: Any, conclusion: Any) -> Any:
+        return self.z3.BoolRef(
+            self.z3.Z3_mk_implies(self._ref, premise.as_ast(), conclusion.as_ast()), self._ctx
+        )
+
+    def negation(self, term: Any) -> Any:
+        return self.z3.BoolRef(self.z3.Z3_mk_not(self._ref, term.as_ast()), self._ctx)
+
+    def boolean(self, name: str) -> Any:
+        """The Boolean constant `name`."""
+        symbol = self.z3.Z3_mk_string_symbol(self._ref, name)
+        return self.z3.BoolRef(self.z3.Z3_mk_const(self._ref, symbol, self._bool_sort), self._ctx)
+
+    def _nary(self, make: Any, parts: list[Any]) -> Any:
+        """`make` (`Z3_mk_and` / `Z3_mk_or`) applied to `parts`; a single part is itself."""
+        if len(parts) == 1:
+            return parts[0]
+        array = (self.z3.Ast * len(parts))(*(p.as_ast() for p in parts))
+        return self.z3.BoolRef(make(self._ref, len(parts), array), self._ctx)
+
     def _encode(self, f: Formula, env: dict[str, str]) -> Any:
         z3 = self.z3
         if isinstance(f, Atom):
             key = (f.pred, tuple(self._term(a, env) for a in f.args))
             if key not in self.bools:
-                self.bools[key] = z3.Bool(f"{key[0]}({','.join(key[1])})")
+                self.bools[key] = self.boolean(f"{key[0]}({','.join(key[1])})")
             return self.bools[key]
         if isinstance(f, Not):
-            return z3.Not(self.formula(f.body, env))
+            return self.negation(self.formula(f.body, env))
         if isinstance(f, And):
-            return z3.And([self.formula(p, env) for p in f.parts])
+            return self._nary(z3.Z3_mk_and, [self.formula(p, env) for p in f.parts])
         if isinstance(f, Or):
-            return z3.Or([self.formula(p, env) for p in f.parts])
+            return self._nary(z3.Z3_mk_or, [self.formula(p, env) for p in f.parts])
         if isinstance(f, Implies):
-            return z3.Implies(self.formula(f.premise, env), self.formula(f.conclusion, env))
+            return self.implies(self.formula(f.premise, env), self.formula(f.conclusion, env))
         if isinstance(f, ForAll):
-            return z3.And([self.formula(f.body, {**env, f.var.name: c}) for c in self.constants])
+            return self._nary(z3.Z3_mk_and, self.conjuncts(f, env))
         left, right = self._int(f.left, env), self._int(f.right, env)
         ops = {
             "==": lambda: left == right,
@@ -202,13 +244,60 @@ class _Encoder:
         return self.ints[key]
 
 
+def add_terms(solver: Any, terms: Sequence[Any]) -> None:
+    """`solver.add(*terms)` for Boolean terms, minus the wrapper's per-term coercions."""
+    import z3
+
+    ref = solver.ctx.ref()
+    for term in terms:
+        z3.Z3_solver_assert(ref, solver.solver, term.as_ast())
+
+
+def check_under(solver: Any, assumptions: Sequence[Any]) -> Any:
+    """`solver.check(*assumptions)` for Boolean literals, minus the wrapper's per-assumption coercions."""
+    import z3
+
+    array = (z3.Ast * len(assumptions))(*(a.as_ast() for a in assumptions))
+    found = z3.Z3_solver_check_assumptions(solver.ctx.ref(), solver.solver, len(assumptions), array)
+    return z3.CheckSatResult(found)
+
+
+_IDLE: dict[int, list[Any]] = {}
+"""Solvers no checker holds, by timeout, with no assertions (see `_solver`)."""
+_KEEP_IDLE = 4
+
+
+def _solver(z3: Any, timeout_ms: int) -> Any:
+    """A solver with nothing asserted, inside a fresh scope that `_release` pops.
+
+    Reusing a solver through push/pop skips Z3's per-solver set-up and tear-down (about a millisecond, more
+    than a whole problem's incremental checks); after the pop it holds nothing of the previous problem.
+    """
+    idle = _IDLE.get(timeout_ms)
+    if idle:
+        solver = idle.pop()
+    else:
+        solver = z3.Solver()
+        solver.set("timeout", timeout_ms)
+    solver.push()
+    return solver
+
+
+def _release(solver: Any, timeout_ms: int) -> None:
+    solver.pop(solver.num_scopes())
+    idle = _IDLE.setdefault(timeout_ms, [])
+    if len(idle) < _KEEP_IDLE:
+        idle.append(solver)
+
+
 class SmtChecker:
     """Incremental entailment checks of claims against fixed premises plus accepted trace steps.
 
     `timeout_ms` bounds each solver call; a call that runs out yields `unknown`. `cores` fills each
-    judgement's support from the unsat core; `minimize` then shrinks it (one extra call per core member)
-    preferring earlier steps over premises, so that a step's support names the trace's own earlier claims
-    where they suffice.
+    judgement's support from the unsat core (premises are then asserted behind assumption literals, which
+    makes every check slower; without cores they are asserted as they are); `minimize` then shrinks it (one
+    extra call per core member) preferring earlier steps over premises, so that a step's support names the
+    trace's own earlier claims where they suffice.
     """
 
     def __init__(
@@ -228,8 +317,8 @@ class SmtChecker:
         self._named = list(dict.fromkeys(constants))
         self._generic = tuple(f"?{k}" for k in range(generic))
         self._enc = _Encoder(z3, (*self._named, *self._generic), dict(ranges or {}))
-        self._solver = z3.Solver()
-        self._solver.set("timeout", int(timeout_ms))
+        self._solver = _solver(z3, int(timeout_ms))
+        weakref.finalize(self, _release, self._solver, int(timeout_ms)).atexit = False
         self.cores = cores
         self.minimize = minimize
         self._premise_lits: list[Any] = []
@@ -240,21 +329,34 @@ class SmtChecker:
         self._origin: dict[int, tuple[str, int]] = {}
         self._fresh = 0
         for index, premise in enumerate(premises):
-            self._premise_lits.append(self._assert(self._literal("p", ("premise", index)), premise))
+            lit = self._literal("p", ("premise", index)) if cores else None
+            self._assert(lit, premise)
+            if lit is not None:
+                self._premise_lits.append(lit)
 
     def _literal(self, prefix: str, origin: tuple[str, int]) -> Any:
         self._fresh += 1
-        lit = self._z3.Bool(f"__{prefix}{self._fresh}")
+        lit = self._enc.boolean(f"__{prefix}{self._fresh}")
         self._origin[lit.get_id()] = origin
         return lit
 
-    def _assert(self, lit: Any, formula: Formula) -> Any:
-        """Assert `lit -> formula` (re-grounded whenever new individuals appear); returns `lit`."""
+    def _assert(self, lit: Any | None, formula: Formula) -> None:
+        """Assert `formula`, behind `lit` unless it is None; re-grounded whenever new individuals appear."""
         self._extend(formula)
-        self._solver.add(self._z3.Implies(lit, self._enc.formula(formula)))
+        self._add_clauses(lit, formula)
         self._guarded.append((lit, formula))
-        self._flush_bounds()
-        return lit
+
+    def _add_clauses(self, lit: Any | None, formula: Formula) -> None:
+        parts = self._enc.conjuncts(formula)
+        self._add(parts if lit is None else [self._enc.implies(lit, p) for p in parts])
+
+    def _add(self, terms: list[Any]) -> None:
+        """Assert `terms` and the range bounds their encoding made."""
+        add_terms(self._solver, [*terms, *self._enc.bounds])
+        self._enc.bounds.clear()
+
+    def _check(self, assumptions: list[Any]) -> Any:
+        return check_under(self._solver, assumptions)
 
     def _probe(self, formula: Formula, negate: bool) -> Any:
         """A literal that, when assumed, asserts `formula` (or its negation).
@@ -262,24 +364,18 @@ class SmtChecker:
         A ground atom is its own literal; anything else gets a guard literal, made once per content
         (until new individuals change the grounding) and left in the solver, harmless while not assumed.
         """
-        z3 = self._z3
+        enc = self._enc
         if isinstance(formula, Atom):
-            encoded = self._enc.formula(formula)
-            return z3.Not(encoded) if negate else encoded
+            encoded = enc.formula(formula)
+            return enc.negation(encoded) if negate else encoded
         if isinstance(formula, Not) and isinstance(formula.body, Atom):
             return self._probe(formula.body, not negate)
         key = (formula, negate)
         if key not in self._guards:
-            encoded = self._enc.formula(formula)
+            encoded = enc.formula(formula)
             lit = self._guards[key] = self._literal("g", ("guard", self._fresh))
-            self._solver.add(z3.Implies(lit, z3.Not(encoded) if negate else encoded))
-            self._flush_bounds()
+            self._add([enc.implies(lit, enc.negation(encoded) if negate else encoded)])
         return self._guards[key]
-
-    def _flush_bounds(self) -> None:
-        for bound in self._enc.bounds:
-            self._solver.add(bound)
-        self._enc.bounds.clear()
 
     def _extend(self, formula: Formula) -> None:
         """Ground every quantified premise and step over individuals that `formula` names for the first time.
@@ -294,11 +390,11 @@ class SmtChecker:
         self._guards.clear()
         for lit, old in self._guarded:
             if has_forall(old):
-                self._solver.add(self._z3.Implies(lit, self._enc.formula(old)))
+                self._add_clauses(lit, old)
 
     def premises_consistent(self) -> bool | None:
         """False when the premises contradict each other (everything would follow); None on timeout."""
-        result = self._solver.check(*self._premise_lits)
+        result = self._check(self._premise_lits)
         return None if result == self._z3.unknown else result == self._z3.sat
 
     def judge(self, claim: Formula, *, use_steps: bool = True) -> Judgement:
@@ -307,11 +403,11 @@ class SmtChecker:
         context = self._premise_lits + (self._step_lits if use_steps else [])
         self._extend(claim)
         negated = self._probe(claim, True)
-        first = self._solver.check(*context, negated)
+        first = self._check([*context, negated])
         if first == z3.unsat:
             return self._explain("valid", context, negated)
         asserted = self._probe(claim, False)
-        second = self._solver.check(*context, asserted)
+        second = self._check([*context, asserted])
         if second == z3.unsat:
             return self._explain("invalid", context, asserted)
         return Judgement("unknown" if z3.unknown in (first, second) else "unsupported")
@@ -321,13 +417,13 @@ class SmtChecker:
         steps (an empty list if there is none); None when the solver timed out."""
         z3 = self._z3
         encoded = [self._enc._int(t, {}) for t in terms]
-        self._flush_bounds()
+        self._add([])
         context = self._premise_lits + self._step_lits
         found: list[tuple[int, ...]] = []
         self._solver.push()
         try:
             while len(found) < limit:
-                result = self._solver.check(*context)
+                result = self._check(context)
                 if result != z3.sat:
                     return None if result == z3.unknown else found
                 model = self._solver.model()
@@ -340,7 +436,9 @@ class SmtChecker:
 
     def accept(self, claim: Formula) -> int:
         """Add `claim` as the next trace step (context for later judgements); returns its step index."""
-        self._step_lits.append(self._assert(self._literal("s", ("step", self._steps)), claim))
+        lit = self._literal("s", ("step", self._steps))
+        self._assert(lit, claim)
+        self._step_lits.append(lit)
         return self.skip()
 
     def skip(self) -> int:
@@ -356,30 +454,36 @@ class SmtChecker:
         if self.minimize:
             ids = {c.get_id() for c in core}
             steps = [s for s in context if origin[s.get_id()][0] == "step" and s.get_id() not in ids]
-            core = self._minimize(core + steps, probe)
+            core = self._minimize(core, steps, probe)
         premises = sorted(origin[c.get_id()][1] for c in core if origin[c.get_id()][0] == "premise")
         steps = sorted(origin[c.get_id()][1] for c in core if origin[c.get_id()][0] == "step")
         return Judgement(status, tuple(premises), tuple(steps))
 
-    def _minimize(self, core: list[Any], probe: Any) -> list[Any]:
-        """Deletion-based core shrinking: premises are tried for removal first, then steps, oldest first.
+    def _minimize(self, core: list[Any], steps: list[Any], probe: Any) -> list[Any]:
+        """Deletion-based shrinking of `core` plus the earlier `steps` not in it: premises are tried for
+        removal first, then steps, oldest first, so a premise goes whenever the steps can stand in for it.
 
-        Called with every earlier step in `core`, so a premise goes whenever the steps can stand in for it.
+        A member goes without a solver call when the last unsat core lies in what is left without it.
         """
 
         def rank(c: Any) -> tuple[bool, int]:
             kind, index = self._origin[c.get_id()]
             return kind == "step", index
 
-        kept = {c.get_id(): c for c in core}
-        for candidate in sorted(core, key=rank):
-            if candidate.get_id() not in kept:
+        kept = {c.get_id(): c for c in core + steps}
+        known = {c.get_id() for c in core}
+        for candidate in sorted(kept.values(), key=rank):
+            cid = candidate.get_id()
+            if cid not in kept:
                 continue
-            trial = [k for i, k in kept.items() if i != candidate.get_id()]
-            if self._solver.check(*trial, probe) == self._z3.unsat:
-                ids = {c.get_id() for c in self._solver.unsat_core()}
+            if cid not in known and known <= kept.keys():
+                del kept[cid]
+                continue
+            trial = [k for i, k in kept.items() if i != cid]
+            if self._check([*trial, probe]) == self._z3.unsat:
+                known = {c.get_id() for c in self._solver.unsat_core()} - {probe.get_id()}
                 # members not yet tried stay: a later step may stand in for an earlier one
-                kept = {k.get_id(): k for k in trial if k.get_id() in ids or rank(k) > rank(candidate)}
+                kept = {k.get_id(): k for k in trial if k.get_id() in known or rank(k) > rank(candidate)}
         return list(kept.values())
 
 
