@@ -80,6 +80,14 @@ def print_report(console: Console, report: Report) -> None:
     if report.rule_counts:
         console.print(_counts("broken rules", report.rule_counts, "rule"))
     console.print(_counts("answers", report.answer_details, "verdict"))
+    speed = report.throughput
+    if speed.tokens_per_second is not None and speed.verify_fraction is not None:
+        console.print(
+            f"generation {speed.completion_tokens} tokens in {speed.generate_seconds:.1f} s "
+            f"({speed.tokens_per_second:.1f} tok/s); verification {speed.verify_seconds:.2f} s "
+            f"= {speed.verify_fraction:.1%} of generation time",
+            highlight=False,
+        )
     if len(report.loop) > 1:
         loop = Table(title="LLM-Modulo rounds", title_justify="left")
         for name in ("round", "attempted", "solved so far"):

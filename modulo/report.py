@@ -37,6 +37,19 @@ class RoundProgress(BaseModel):
     """Chains with a correct answer in this round or an earlier one, over all chains."""
 
 
+class Throughput(BaseModel):
+    """Generation speed and what verification costs next to it, over every verified sample."""
+
+    completion_tokens: int
+    generate_seconds: float
+    """Wall time the generator spent (texts reused from the cache count zero)."""
+    tokens_per_second: float | None
+    """Completion tokens per second of generation wall time (prompt processing included)."""
+    verify_seconds: float
+    verify_fraction: float | None
+    """Verification time as a fraction of generation time."""
+
+
 class Report(BaseModel):
     """What `modulo report --json` prints."""
 
@@ -59,6 +72,7 @@ class Report(BaseModel):
     loop: list[RoundProgress]
     critics_fired: dict[str, int]
     """Rule ids of the first error in samples that were sent back for another round."""
+    throughput: Throughput
 
 
 def cell(verdicts: list[Verdicts]) -> Cell:
@@ -140,6 +154,20 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         ),
         loop=loop,
         critics_fired=fired,
+        throughput=throughput(verified),
+    )
+
+
+def throughput(samples: list[Sample]) -> Throughput:
+    tokens = sum(s.tokens.completion for s in samples)
+    generate = sum(s.timings.get("generate", 0.0) for s in samples)
+    verify = sum(s.timings.get("verify", 0.0) for s in samples)
+    return Throughput(
+        completion_tokens=tokens,
+        generate_seconds=generate,
+        tokens_per_second=tokens / generate if generate > 0 else None,
+        verify_seconds=verify,
+        verify_fraction=verify / generate if generate > 0 else None,
     )
 
 

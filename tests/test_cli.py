@@ -63,6 +63,12 @@ def test_report_json_matches_interchange(stored_run: tuple[dict[str, str], Path]
     assert "sums:length=4" in report["by_difficulty"]
     assert sum(report["first_error_histogram"].values()) == 4
     assert report["rule_counts"] == {"sums.arithmetic": 4}
+    speed = report["throughput"]
+    assert (
+        speed["completion_tokens"] > 0
+        and speed["verify_seconds"] > 0
+        and speed["verify_fraction"] is not None
+    )
 
 
 def test_export_then_verify_round_trip(stored_run: tuple[dict[str, str], Path], tmp_path: Path) -> None:
