@@ -12,7 +12,7 @@ from typing import Any
 
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
-from modulo.domains.logic.steps import is_rule, judge_steps, proof_path, read_trace
+from modulo.domains.logic.steps import critique_text, is_rule, judge_steps, proof_path, read_trace
 from modulo.domains.logic.theory import (
     Theory,
     decide,
@@ -175,10 +175,7 @@ class DeductionDomain:
         return "\n".join(lines)
 
     def critique(self, verdicts: Verdicts) -> str:
-        wrong = [f"Step {v.index + 1}: {v.message}" for v in verdicts.steps if v.status != "valid"]
-        if verdicts.answer.status != "correct" and verdicts.answer.message:
-            wrong.append(f"Answer: {verdicts.answer.message}")
-        return "Your reasoning has problems:\n" + "\n".join(wrong or ["none found"]) + "\nTry again."
+        return critique_text(verdicts)
 
     def oracle(self, instance: Instance, variant: str, seed: int) -> str:
         if variant not in self.oracle_variants:

@@ -14,7 +14,7 @@ from typing import Any
 
 from modulo.domains.logic.ordering_gen import THEMES, puzzle, rank_phrase, say
 from modulo.domains.logic.puzzle import OrderingError, Puzzle, pos, read_puzzle
-from modulo.domains.logic.steps import read_trace
+from modulo.domains.logic.steps import critique_text, read_trace
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
 from modulo.verifiers.smt import Formula, Judgement, SmtChecker, judge_trace
 
@@ -162,10 +162,7 @@ class OrderingDomain:
         return "\n".join(lines)
 
     def critique(self, verdicts: Verdicts) -> str:
-        wrong = [f"Step {v.index + 1}: {v.message}" for v in verdicts.steps if v.status != "valid"]
-        if verdicts.answer.status != "correct" and verdicts.answer.message:
-            wrong.append(f"Answer: {verdicts.answer.message}")
-        return "Your reasoning has problems:\n" + "\n".join(wrong or ["none found"]) + "\nTry again."
+        return critique_text(verdicts)
 
     def oracle(self, instance: Instance, variant: str, seed: int) -> str:
         if variant not in self.oracle_variants:

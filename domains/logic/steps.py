@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.theory import split_sentences
-from modulo.model import Step, StepVerdict, Trace
+from modulo.model import Step, StepVerdict, Trace, Verdicts
 from modulo.verifiers.smt import Atom, Formula, Judgement, Not, SmtChecker, judge_trace
 
 ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
@@ -142,3 +142,11 @@ def proof_path(judgements: list[Judgement | None], conclusion: int) -> set[int]:
         judgement = judgements[index]
         todo += list(judgement.steps) if judgement else []
     return path
+
+
+def critique_text(verdicts: Verdicts) -> str:
+    """The back-prompt of both logic domains: every failing step and the answer's problem."""
+    wrong = [f"Step {v.index + 1}: {v.message}" for v in verdicts.steps if v.status != "valid"]
+    if verdicts.answer.status != "correct" and verdicts.answer.message:
+        wrong.append(f"Answer: {verdicts.answer.message}")
+    return "Your reasoning has problems:\n" + "\n".join(wrong or ["none found"]) + "\nTry again."
