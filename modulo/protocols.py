@@ -69,6 +69,8 @@ class SamplingParams(BaseModel):
     seed: int | None = None
     stop: list[str] = Field(default_factory=list)
     logprobs: bool = False
+    json_schema: dict[str, Any] | None = None
+    """Constrain the output to JSON of this schema (engines with structured output, e.g. vllm)."""
 
 
 class GenerationRequest(BaseModel):
