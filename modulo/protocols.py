@@ -59,6 +59,19 @@ class OracleDomain(Domain, Protocol):
         ...
 
 
+JSON_STYLE = "json"
+"""The prompt style that asks for the trace as JSON; structured-output engines get the domain's schema."""
+
+
+@runtime_checkable
+class StructuredDomain(Domain, Protocol):
+    """A domain whose trace can also be written as JSON (prompt style `json`), for structured output."""
+
+    def output_schema(self, instance: Instance) -> dict[str, Any]:
+        """JSON schema of the domain's trace for `instance`; `parse` reads texts that follow it."""
+        ...
+
+
 class SamplingParams(BaseModel):
     """How to sample; generators ignore what they cannot honour and say so in their docs."""
 

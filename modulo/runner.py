@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -32,7 +33,15 @@ from modulo.model import (
     TaskConfig,
     TokenCounts,
 )
-from modulo.protocols import Domain, Generation, GenerationRequest, Generator
+from modulo.protocols import (
+    JSON_STYLE,
+    Domain,
+    Generation,
+    GenerationRequest,
+    Generator,
+    SamplingParams,
+    StructuredDomain,
+)
 from modulo.registry import get_domain, get_generator
 from modulo.store import Store
 from modulo.verify import verify_text
@@ -81,6 +90,13 @@ class Job:
     messages: list[ChatMessage]
     generator_config: GeneratorConfig
     parent_id: str | None = None
+    json_schema: dict[str, Any] | None = None
+    """Structured-output schema for the `json` prompt style, passed to the generator with each request."""
+
+    @property
+    def sampling(self) -> SamplingParams:
+        """Only what the job itself decides; the generator's params supply every other setting."""
+        return SamplingParams() if self.json_schema is None else SamplingParams(json_schema=self.json_schema)
 
     @property
     def request_key(self) -> str:
@@ -151,6 +167,7 @@ class Runner:
             self.store.add_instances(run_id, instances)
             for instance in instances:
                 messages = domain.prompt(instance, task.style)
+                schema = _output_schema(domain, instance, task.style)
                 for k in range(task.samples):
                     jobs.append(
                         Job(
@@ -162,6 +179,7 @@ class Runner:
                             0,
                             messages,
                             generator_config,
+                            json_schema=schema,
                         )
                     )
         return jobs
@@ -207,7 +225,10 @@ class Runner:
         generations: dict[str, Generation] = {}
         for group in by_generator.values():
             requests = [
-                GenerationRequest(key=j.request_key, messages=j.messages, instance=j.instance) for j in group
+                GenerationRequest(
+                    key=j.request_key, messages=j.messages, instance=j.instance, sampling=j.sampling
+                )
+                for j in group
             ]
             for job, gen in zip(group, group[0].generator.generate(requests), strict=True):
                 generations[job.id] = gen
@@ -247,6 +268,7 @@ class Runner:
                     messages,
                     job.generator_config,
                     parent_id=job.id,
+                    json_schema=job.json_schema,
                 )
             )
         return jobs
@@ -258,6 +280,15 @@ def verify_sample(domain: Domain, sample: Sample) -> Sample:
     trace, verdicts = verify_text(domain, sample.instance, sample.text)
     timings = {**sample.timings, "verify": time.perf_counter() - started}
     return sample.model_copy(update={"trace": trace, "verdicts": verdicts, "timings": timings})
+
+
+def _output_schema(domain: Domain, instance: Instance, style: str) -> dict[str, Any] | None:
+    """The domain's trace schema when the task asks for the `json` style (None otherwise)."""
+    if style != JSON_STYLE:
+        return None
+    if not isinstance(domain, StructuredDomain):
+        raise ConfigError(f"domain {domain.name!r} has no JSON output schema; use another prompt style")
+    return domain.output_schema(instance)
 
 
 def _sample(run_id: str, job: Job, gen: Generation) -> Sample:
