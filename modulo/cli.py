@@ -53,6 +53,8 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a user can fix into one clear line and exit status 2."""
     try:
         yield
+    except KeyboardInterrupt:
+        fail("interrupted; everything generated so far is stored — run the same command again to resume")
     except (
         ConfigError,
         RegistryError,
