@@ -41,8 +41,9 @@ def best_time(run: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def bench(mazes: list[tuple[Maze, list[SearchEvent]]], repeat: int) -> dict[str, float]:
-    """Summed best-of-`repeat` times over the mazes for networkx, the replay, and replay + verdicts."""
+def bench(mazes: list[tuple[Maze, list[SearchEvent]]], repeat: int, strict: bool) -> dict[str, float]:
+    """Summed best-of-`repeat` times over the mazes for networkx, the replay, and replay + verdicts;
+    `strict` also checks Searchformer's tie-break order."""
     total = {"networkx": 0.0, "validate": 0.0, "validate+verdicts": 0.0}
     for maze, events in mazes:
         graph = maze.graph
@@ -53,11 +54,13 @@ def bench(mazes: list[tuple[Maze, list[SearchEvent]]], repeat: int) -> dict[str,
         def astar(maze: Maze = maze, graph: nx.Graph = graph) -> None:
             nx.astar_path(graph, maze.start, maze.goal, heuristic=heuristic)
 
-        def validate(maze: Maze = maze, events: list[SearchEvent] = events) -> None:
-            assert check_trace(maze, events, strict=True).trace_valid
+        def validate(maze: Maze = maze, events: list[SearchEvent] = events, strict: bool = strict) -> None:
+            assert check_trace(maze, events, strict=strict).trace_valid
 
-        def validate_all(maze: Maze = maze, events: list[SearchEvent] = events) -> None:
-            assert len(check_trace(maze, events, strict=True).steps) == len(events)
+        def validate_all(
+            maze: Maze = maze, events: list[SearchEvent] = events, strict: bool = strict
+        ) -> None:
+            assert len(check_trace(maze, events, strict=strict).steps) == len(events)
 
         total["networkx"] += best_time(astar, repeat)
         total["validate"] += best_time(validate, repeat)
@@ -76,13 +79,15 @@ def main() -> None:
     mazes = [random_maze(args.size, rng) for _ in range(args.mazes)]
     traced = [(maze, astar_trace(maze).events) for maze in mazes]
     steps = sum(len(events) for _, events in traced)
-    total = bench(traced, args.repeat)
     print(f"{args.mazes} mazes {args.size}x{args.size}, {steps} trace steps, best of {args.repeat}")
-    print(f"networkx astar_path     {total['networkx'] * 1e3:8.2f} ms")
-    for name in ("validate", "validate+verdicts"):
-        ratio = total[name] / total["networkx"]
-        rate = steps / total[name]
-        print(f"{name:<23} {total[name] * 1e3:8.2f} ms  {rate:>10,.0f} steps/s  ratio {ratio:.2f}")
+    for strict in (False, True):
+        total = bench(traced, args.repeat, strict)
+        print(f"{'strict tie-break' if strict else 'ties allowed'}:")
+        print(f"  networkx astar_path     {total['networkx'] * 1e3:8.2f} ms")
+        for name in ("validate", "validate+verdicts"):
+            ratio = total[name] / total["networkx"]
+            rate = steps / total[name]
+            print(f"  {name:<23} {total[name] * 1e3:8.2f} ms  {rate:>10,.0f} steps/s  ratio {ratio:.2f}")
 
 
 if __name__ == "__main__":
