@@ -8,25 +8,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from generator_contract import SYSTEM, TASK, check_option_scoring, no_domains, request
 
 from modulo.generators.chatml import render
 from modulo.generators.errors import GeneratorError
 from modulo.generators.local import LocalGenerator
 from modulo.generators.weights import QWEN_CODER_05B, chunk_files
-from modulo.model import ChatMessage, Instance
-from modulo.protocols import ContinuingGenerator, Domain, GenerationRequest, SamplingParams, ScoreRequest
-
-
-def no_domains(name: str) -> Domain:
-    raise LookupError(f"no domain {name!r} in these tests")
-
-
-SYSTEM = ChatMessage(role="system", content="You are a careful assistant. Follow the output format exactly.")
-TASK = ChatMessage(
-    role="user",
-    content="Tom has 3 apples and buys 2 more. How many apples does he have? "
-    "Write each step on its own line as 'Step N: ...', then a final line 'Answer: <number>'.",
-)
+from modulo.model import ChatMessage
+from modulo.protocols import ContinuingGenerator, ScoreRequest
 
 
 def _missing() -> str | None:
@@ -45,15 +34,6 @@ def local() -> LocalGenerator:
     if reason:
         pytest.skip(reason)
     return LocalGenerator({"n_ctx": 2048, "max_tokens": 160}, no_domains)
-
-
-def request(key: str, *messages: ChatMessage, **sampling: object) -> GenerationRequest:
-    return GenerationRequest(
-        key=key,
-        messages=list(messages) or [SYSTEM, TASK],
-        instance=Instance(domain="arith", id=key),
-        sampling=SamplingParams.model_validate(sampling),
-    )
 
 
 def test_a_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
@@ -106,15 +86,7 @@ def test_continues_a_partial_answer(local: LocalGenerator) -> None:
 
 @pytest.mark.slow
 def test_scores_options_after_a_prefix(local: LocalGenerator) -> None:
-    partial = ChatMessage(role="assistant", content="Step 1: 3 + 2 = 5.\nAnswer:")
-    [scores] = local.score(
-        [ScoreRequest(key="s", messages=[SYSTEM, TASK, partial], options=[" 5", " 7", ""])]
-    )
-    right, wrong, empty = scores.options
-    assert right.logprob > wrong.logprob
-    assert right.logprob == pytest.approx(sum(right.token_logprobs)) and right.logprob < 0
-    assert (empty.logprob, empty.token_logprobs) == (0.0, [])
-    assert scores.prompt_tokens > 40
+    check_option_scoring(local)
 
 
 @pytest.mark.slow

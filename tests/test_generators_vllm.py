@@ -8,23 +8,14 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from generator_contract import SYSTEM, TASK, check_option_scoring, no_domains, request
 
 from modulo.generators.errors import GeneratorError
 from modulo.generators.vllm_engine import VLLMGenerator
-from modulo.model import ChatMessage, Instance
-from modulo.protocols import ContinuingGenerator, Domain, GenerationRequest, SamplingParams, ScoreRequest
+from modulo.model import ChatMessage
+from modulo.protocols import ContinuingGenerator, ScoreRequest
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
-SYSTEM = ChatMessage(role="system", content="You are a careful assistant. Follow the output format exactly.")
-TASK = ChatMessage(
-    role="user",
-    content="Tom has 3 apples and buys 2 more. How many apples does he have? "
-    "Write each step on its own line as 'Step N: ...', then a final line 'Answer: <number>'.",
-)
-
-
-def no_domains(name: str) -> Domain:
-    raise LookupError(f"no domain {name!r} in these tests")
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +23,6 @@ def engine() -> VLLMGenerator:
     if not HAS_VLLM:
         pytest.skip("vLLM is not importable here; run in the vLLM venv (docs/vllm.md): pytest -m slow")
     return VLLMGenerator({"max_tokens": 96}, no_domains)
-
-
-def request(key: str, *messages: ChatMessage, **sampling: object) -> GenerationRequest:
-    return GenerationRequest(
-        key=key,
-        messages=list(messages) or [SYSTEM, TASK],
-        instance=Instance(domain="arith", id=key),
-        sampling=SamplingParams.model_validate(sampling),
-    )
 
 
 def test_params_are_checked_before_any_engine_starts() -> None:
@@ -122,15 +104,7 @@ def test_generation_logprobs_agree_with_scoring(engine: VLLMGenerator) -> None:
 
 @pytest.mark.slow
 def test_scores_options_after_a_partial_answer(engine: VLLMGenerator) -> None:
-    partial = ChatMessage(role="assistant", content="Step 1: 3 + 2 = 5.\nAnswer:")
-    [scores] = engine.score(
-        [ScoreRequest(key="s", messages=[SYSTEM, TASK, partial], options=[" 5", " 7", ""])]
-    )
-    right, wrong, empty = scores.options
-    assert right.logprob > wrong.logprob
-    assert right.logprob == pytest.approx(sum(right.token_logprobs)) and right.logprob < 0
-    assert (empty.logprob, empty.token_logprobs) == (0.0, [])
-    assert scores.prompt_tokens > 40
+    check_option_scoring(engine)
 
 
 @pytest.fixture
