@@ -12,7 +12,14 @@ from typing import Any
 
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
-from modulo.domains.logic.steps import critique_text, is_rule, judge_steps, proof_path, read_trace
+from modulo.domains.logic.steps import (
+    critique_text,
+    is_rule,
+    json_schema,
+    judge_steps,
+    proof_path,
+    read_trace,
+)
 from modulo.domains.logic.theory import (
     Theory,
     decide,
@@ -22,13 +29,20 @@ from modulo.domains.logic.theory import (
     render_literal,
     split_sentences,
 )
+from modulo.domains.structured import json_instructions
 from modulo.model import AnswerStatus, AnswerVerdict, ChatMessage, Instance, StepVerdict, Trace, Verdicts
+from modulo.protocols import JSON_STYLE
 from modulo.verifiers.smt import Atom, Const, Formula, Not, SmtChecker
 
 INSTRUCTIONS = (
     "Reason step by step. Write one statement per line, each a fact or a rule in the same English as the "
     "context (for example 'Max is a dumpus.' or 'Every dumpus is cold.'), stating each rule you use before "
     "the fact it gives. Finish with one line 'Answer: {choices}'."
+)
+JSON_INSTRUCTIONS = (
+    "Reason step by step. Put one statement in each item of `steps`, each a fact or a rule in the same "
+    "English as the context (for example 'Max is a dumpus.' or 'Every dumpus is cold.'), stating each rule "
+    "you use before the fact it gives. Then give `answer`: {choices}.\n\n"
 )
 FEW_SHOT = (
     "Context: Every wumpus is a yumpus. Yumpuses are not cold. Rex is a wumpus.\n"
@@ -77,6 +91,9 @@ class DeductionDomain:
         choices = answer_options(instance.payload.get("world", "open"))
         question = "true, false, or unknown" if "Unknown" in choices else "true or false"
         system = INSTRUCTIONS.format(choices="|".join(choices))
+        if style == JSON_STYLE:
+            schema = json_instructions(self.output_schema(instance))
+            system = JSON_INSTRUCTIONS.format(choices=", ".join(choices)) + schema
         user = (
             f"Context: {instance.payload['context']}\nIs the following statement {question}? "
             f"{instance.payload['statement']}"
@@ -88,9 +105,13 @@ class DeductionDomain:
                 ChatMessage(role="user", content=example.format(question=question)),
                 ChatMessage(role="assistant", content=answer),
             ]
-        elif style != "zero-shot":
-            raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot")
+        elif style not in ("zero-shot", JSON_STYLE):
+            raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot, {JSON_STYLE}")
         return [*messages, ChatMessage(role="user", content=user)]
+
+    def output_schema(self, instance: Instance) -> dict[str, Any]:
+        """JSON schema of the `json` style: `{"steps": ["Wren is a lempus.", ...], "answer": "True"}`."""
+        return json_schema(answer_options(instance.payload.get("world", "open")))
 
     def parse(self, text: str, instance: Instance) -> Trace:
         words = {a.lower(): a for a in answer_options(instance.payload.get("world", "open"))}

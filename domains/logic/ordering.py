@@ -14,8 +14,10 @@ from typing import Any
 
 from modulo.domains.logic.ordering_gen import THEMES, puzzle, rank_phrase, say
 from modulo.domains.logic.puzzle import OrderingError, Puzzle, pos, read_puzzle
-from modulo.domains.logic.steps import critique_text, read_trace
+from modulo.domains.logic.steps import critique_text, json_schema, read_trace
+from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
+from modulo.protocols import JSON_STYLE
 from modulo.verifiers.smt import Formula, Judgement, SmtChecker, judge_trace
 
 INSTRUCTIONS = (
@@ -23,6 +25,12 @@ INSTRUCTIONS = (
     "objects in the same English as the puzzle (for example 'The owl is the second from the left.' or "
     "'The robin is to the left of the raven.'). Finish with one line 'Answer: (X)' giving the letter of "
     "the true option."
+)
+JSON_INSTRUCTIONS = (
+    "Solve the puzzle step by step. Put one deduction in each item of `steps`, each a single statement "
+    "about the objects in the same English as the puzzle (for example 'The owl is the second from the "
+    "left.' or 'The robin is to the left of the raven.'). Then give `answer`: the letter of the true "
+    "option.\n\n"
 )
 FEW_SHOT = (
     "The following paragraphs each describe a set of three objects arranged in a fixed order. The "
@@ -85,16 +93,23 @@ class OrderingDomain:
     def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
         payload = instance.payload
         user = "\n".join([payload["context"], payload["question"], *payload["options"]])
-        messages = [ChatMessage(role="system", content=INSTRUCTIONS)]
+        system = INSTRUCTIONS
+        if style == JSON_STYLE:
+            system = JSON_INSTRUCTIONS + json_instructions(self.output_schema(instance))
+        messages = [ChatMessage(role="system", content=system)]
         if style == "few-shot":
             example, answer = FEW_SHOT
             messages += [
                 ChatMessage(role="user", content=example),
                 ChatMessage(role="assistant", content=answer),
             ]
-        elif style != "zero-shot":
-            raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot")
+        elif style not in ("zero-shot", JSON_STYLE):
+            raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot, {JSON_STYLE}")
         return [*messages, ChatMessage(role="user", content=user)]
+
+    def output_schema(self, instance: Instance) -> dict[str, Any]:
+        """JSON schema of the `json` style: `{"steps": ["The owl is the leftmost.", ...], "answer": "A"}`."""
+        return json_schema([letter for letter, _ in options(instance)])
 
     def parse(self, text: str, instance: Instance) -> Trace:
         letters = {letter.lower(): letter for letter, _ in options(instance)}

@@ -9,15 +9,33 @@ stated in the trace or only in the premises — so that a step which silently ch
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.theory import split_sentences
-from modulo.model import Step, StepVerdict, Trace, Verdicts
+from modulo.domains.structured import item_text, json_object
+from modulo.model import Model, Step, StepVerdict, Trace, Verdicts
 from modulo.verifiers.smt import Atom, Formula, Judgement, Not, SmtChecker, judge_trace
 
 ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
+
+
+class LogicJson(Model):
+    """A logic trace as JSON (prompt style `json`)."""
+
+    steps: list[str]
+    """The reasoning, one statement per item, in the same English as the problem."""
+    answer: str
+    """The final answer."""
+
+
+def json_schema(choices: Sequence[str]) -> dict[str, Any]:
+    """The `json` style's schema, its answer one of `choices`."""
+    schema = LogicJson.model_json_schema()
+    schema["properties"]["answer"]["enum"] = list(choices)
+    return schema
 
 
 def read_english(sentence: str) -> Formula | str:
@@ -40,7 +58,11 @@ def read_trace(
     word_of: Callable[[str], str] = answer_word,
 ) -> Trace:
     """Steps are the sentences before the answer line, read by `read_step` (a formula or why not);
-    `answer_of` maps the answer line's word (`word_of`) to answers."""
+    `answer_of` maps the answer line's word (`word_of`) to answers. Text holding a `json` style object
+    is read from its `steps` and `answer` instead."""
+    data = json_object(text, LogicJson.model_fields)
+    if data is not None:
+        return _json_trace(data, answer_of, read_step, word_of)
     steps: list[Step] = []
     answer, answer_text, errors = None, None, []
     for line in text.splitlines():
@@ -53,6 +75,37 @@ def read_trace(
             continue
         for sentence in split_sentences(line):
             steps.append(Step(index=len(steps), text=sentence, parsed=read_step(sentence)))
+    return Trace(steps=steps, answer=answer, answer_text=answer_text, parse_errors=errors)
+
+
+def _json_trace(
+    data: dict[str, Any],
+    answer_of: dict[str, str],
+    read_step: Callable[[str], Formula | str],
+    word_of: Callable[[str], str],
+) -> Trace:
+    """Like the text: each item of `steps` split into sentences; an item that is not a string is one
+    unparsed step."""
+    steps: list[Step] = []
+    errors: list[str] = []
+    items = data.get("steps", [])
+    if not isinstance(items, list):
+        errors.append("'steps' is not a list of statements")
+        items = []
+    for item in items:
+        if not isinstance(item, str):
+            steps.append(
+                Step(index=len(steps), text=item_text(item), parsed="not a statement (a JSON string)")
+            )
+            continue
+        for sentence in split_sentences(item):
+            steps.append(Step(index=len(steps), text=sentence, parsed=read_step(sentence)))
+    answer, answer_text = None, None
+    if "answer" in data:
+        answer_text = item_text(data["answer"])
+        answer = answer_of.get(word_of(answer_text))
+        if answer is None:
+            errors.append(f"answer {answer_text!r} is none of {sorted(set(answer_of.values()))}")
     return Trace(steps=steps, answer=answer, answer_text=answer_text, parse_errors=errors)
 
 

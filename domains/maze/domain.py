@@ -18,7 +18,10 @@ from modulo.domains.maze.generators import MAZE_KINDS, make_maze, optimal_plan_l
 from modulo.domains.maze.grid import Cell, Maze
 from modulo.domains.maze.oracle import CORRUPTIONS, NotApplicable, astar_trace, check_trace
 from modulo.domains.maze.plan import check_plan, plan_matches_trace
+from modulo.domains.maze.schema import MazeJson, read_json
+from modulo.domains.structured import json_instructions, json_object
 from modulo.model import ChatMessage, Instance, Step, Trace, Verdicts
+from modulo.protocols import JSON_STYLE
 from modulo.verifiers.search_events import SearchEvent
 
 EXACT_VARIANTS = ("exact", "exact-random", "swapped", "plan-skip")
@@ -27,6 +30,14 @@ CORRUPTION_ATTEMPTS = 20
 SYSTEM = "You solve grid mazes by running A* search and report every search step exactly as asked."
 CRITIQUE_LIMIT = 8
 """At most this many step problems are quoted back to the model."""
+STYLES = ("zero-shot", "few-shot", JSON_STYLE)
+JSON_TASK = (
+    "Run A* search with the Manhattan-distance heuristic. List every search event in order in `steps`: "
+    "`create` when a cell is put on the open list, `close` when it is expanded, with its cost g from the "
+    "start and heuristic h. {opening} and stop after closing the goal. Then give the path in `plan`: "
+    "every cell [x, y] from start to goal."
+)
+OPENING = {"create": "Start with `create` of the start cell", "close": "Start by closing the start cell"}
 
 
 def maze_of(instance: Instance) -> Maze:
@@ -90,8 +101,16 @@ class MazeDomain:
         return instances
 
     def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
-        """`zero-shot`: problem and output format; `few-shot`: plus one solved 5×5 example first."""
+        """`zero-shot`: problem and output format; `few-shot`: plus one solved 5×5 example first;
+        `json`: the problem in the readable `lines` format and the JSON schema of `output_schema`."""
         dialect = dialect_of(instance)
+        if style == JSON_STYLE:
+            form = JSON_TASK.format(opening=OPENING[FIRST_EVENT[dialect]])
+            json_task = f"{format_prompt(maze_of(instance), 'lines')}\n\n{form}\n\n"
+            return [
+                ChatMessage(role="system", content=SYSTEM),
+                ChatMessage(role="user", content=json_task + json_instructions(self.output_schema(instance))),
+            ]
         task = f"{format_prompt(maze_of(instance), dialect)}\n\n{OUTPUT_INSTRUCTIONS[dialect]}"
         if style == "zero-shot":
             return [ChatMessage(role="system", content=SYSTEM), ChatMessage(role="user", content=task)]
@@ -107,11 +126,18 @@ class MazeDomain:
                 ChatMessage(role="assistant", content=format_output(solved.events, solved.plan, dialect)),
                 ChatMessage(role="user", content=task),
             ]
-        raise ValueError(f"unknown prompt style {style!r} for maze; styles: zero-shot, few-shot")
+        raise ValueError(f"unknown prompt style {style!r} for maze; styles: {', '.join(STYLES)}")
+
+    def output_schema(self, instance: Instance) -> dict[str, Any]:
+        """JSON schema of the `json` style: `{"steps": [{"op", "x", "y", "g", "h"}], "plan": [[x, y]]}`."""
+        return MazeJson.model_json_schema()
 
     def parse(self, text: str, instance: Instance) -> Trace:
-        """Read trace steps and the plan in the instance's dialect (total: never raises)."""
-        parsed = parse_output(text, dialect_of(instance))
+        """Read trace steps and the plan: the `json` form if the text holds it, else the instance's
+        dialect (total: never raises)."""
+        data = json_object(text, MazeJson.model_fields)
+        dialect = dialect_of(instance)
+        parsed = parse_output(text, dialect) if data is None else read_json(data, dialect)
         steps = [
             Step(
                 index=i,

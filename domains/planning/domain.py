@@ -15,7 +15,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from modulo.model import ChatMessage, Instance, Trace, Verdicts
+from modulo.domains.structured import json_instructions, json_object
+from modulo.model import ChatMessage, Instance, Model, Trace, Verdicts
+from modulo.protocols import JSON_STYLE
 from modulo.verifiers.pddl_load import load_problem
 from modulo.verifiers.strips import PlanAction, StripsProblem, apply, execute, ground_all, unmet
 
@@ -23,9 +25,9 @@ from .generator import blocksworld_problem
 from .planner import shortest_plan
 from .search import greedy_plan, optimal_length, optimal_plan
 from .templates import Templates, load_config
-from .traces import check_trace, parse_trace
+from .traces import check_trace, json_plan_trace, parse_trace
 
-STYLES = ("zero-shot", "few-shot", "state-tracking")
+STYLES = ("zero-shot", "few-shot", "state-tracking", JSON_STYLE)
 CORRECTNESS = (
     "The plan correctness is defined in terms of states resulting from executing the actions in the plan. "
     "An action is executable in a state when all its preconditions hold in that state. The state resulting "
@@ -34,6 +36,13 @@ CORRECTNESS = (
 )
 SEARCH_BUDGET = 20_000
 """States breadth-first search may visit for an optimal plan or length (beyond it: greedy / unknown)."""
+
+
+class PlanJson(Model):
+    """The plan as JSON (prompt style `json`)."""
+
+    plan: list[str]
+    """The actions in order, one string each, worded as in the problem statement."""
 
 
 def problem_of(instance: Instance) -> StripsProblem:
@@ -114,10 +123,14 @@ class PddlDomain:
             raise ValueError(f"unknown prompt style {style!r}; styles: {', '.join(STYLES)}")
         problem = problem_of(instance)
         templates = templates_of(instance, problem)
-        if style == "zero-shot":
-            body = f"{templates.intro}\n\n{_statement(problem, templates)}\n\n" + (
-                "What is the plan to achieve my goal? Just give the actions in the plan."
+        if style in ("zero-shot", JSON_STYLE):
+            ask = (
+                "Just give the actions in the plan."
+                if style == "zero-shot"
+                else "Give the actions in the plan. " + json_instructions(self.output_schema(instance))
             )
+            body = f"{templates.intro}\n\n{_statement(problem, templates)}\n\n"
+            body += f"What is the plan to achieve my goal? {ask}"
             return [ChatMessage(role="user", content=body.lstrip())]
         example = instance.payload.get("example_problem_pddl")
         if example is None:
@@ -137,12 +150,21 @@ class PddlDomain:
         )
         return [ChatMessage(role="user", content=body.lstrip())]
 
+    def output_schema(self, instance: Instance) -> dict[str, Any]:
+        """JSON schema of the `json` style: `{"plan": ["pick up the red block", ...]}`."""
+        return PlanJson.model_json_schema()
+
     def parse(self, text: str, instance: Instance) -> Trace:
+        """A `json` style object if the text holds one, else a plan or state-tracking text (total)."""
         try:
             problem = problem_of(instance)
         except ValueError as exc:  # a broken payload must not make parse raise
             return Trace(parse_errors=[f"the instance's PDDL cannot be read: {exc}"])
-        return parse_trace(text, templates_of(instance, problem), problem)
+        templates = templates_of(instance, problem)
+        data = json_object(text, PlanJson.model_fields)
+        if data is not None:
+            return json_plan_trace(data.get("plan"), templates, problem)
+        return parse_trace(text, templates, problem)
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         problem = problem_of(instance)

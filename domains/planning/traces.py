@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from modulo.domains.structured import item_text
 from modulo.model import AnswerVerdict, Step, StepStatus, StepVerdict, Trace, Verdicts
 from modulo.verifiers.strips import (
     PlanAction,
@@ -36,9 +37,25 @@ STOP = re.compile(r"\[(?:cost|plan end)\]", re.I)
 def parse_trace(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     """Total: every line that states (or, numbered, should state) an action becomes a step."""
     if any((m := FIELD.match(line)) and m.group(1).lower() == "action" for line in text.splitlines()):
-        steps = _state_tracking_steps(text, templates, problem)
-    else:
-        steps = _plan_steps(text, templates, problem)
+        return _trace(_state_tracking_steps(text, templates, problem))
+    return _trace(_plan_steps(text, templates, problem))
+
+
+def json_plan_trace(plan: Any, templates: Templates, problem: StripsProblem) -> Trace:
+    """The `json` style's `plan` (a list of actions in the templates' English) read like a numbered plan:
+    every item is a step, unparsed when it states no action. Total on any JSON value."""
+    if not isinstance(plan, list):
+        return Trace(parse_errors=["'plan' is not a list of actions"])
+    steps: list[Step] = []
+    for item in plan:
+        read = templates.read_action(item) if isinstance(item, str) else ReadAction(None, False)
+        action = _choose(read, problem)
+        parsed = None if action is None else {"kind": "action", "action": list(action), "exact": read.exact}
+        steps.append(Step(index=len(steps), text=item_text(item).strip(), parsed=parsed))
+    return _trace(steps)
+
+
+def _trace(steps: list[Step]) -> Trace:
     plan = [s.parsed["action"] for s in steps if s.parsed and s.parsed.get("action")]
     return Trace(
         steps=steps,
