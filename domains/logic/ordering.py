@@ -14,7 +14,7 @@ from typing import Any
 
 from modulo.domains.logic.ordering_gen import THEMES, puzzle, rank_phrase, say
 from modulo.domains.logic.puzzle import OrderingError, Puzzle, pos, read_puzzle
-from modulo.domains.logic.steps import critique_text, json_schema, read_trace
+from modulo.domains.logic.steps import critique_text, failed_verdict, json_schema, read_trace
 from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
 from modulo.protocols import JSON_STYLE
@@ -291,26 +291,9 @@ def _verdict(step: Step, judgement: Judgement | None, read: Puzzle | None = None
     if judgement is None:
         reason = step.parsed if isinstance(step.parsed, str) else "could not be read"
         return StepVerdict(index=index, status="unparsed", rule="ordering.parse", message=reason)
-    if judgement.status == "unknown":
-        return StepVerdict(
-            index=index, status="unknown", rule="logic.timeout", message="the solver timed out on this step"
-        )
     support = _support(judgement, read)
-    if judgement.status == "invalid":
-        return StepVerdict(
-            index=index,
-            status="invalid",
-            rule="ordering.contradiction",
-            message=f"{step.text!r} contradicts {support}",
-        )
-    if judgement.status == "unsupported":
-        return StepVerdict(
-            index=index,
-            status="unsupported",
-            rule="ordering.entailment",
-            message=f"{step.text!r} does not follow from the puzzle and earlier steps",
-        )
-    return StepVerdict(index=index, status="valid", message=f"follows from {support}")
+    failed = failed_verdict(index, step.text, judgement.status, "ordering", "the puzzle", lambda: support)
+    return failed or StepVerdict(index=index, status="valid", message=f"follows from {support}")
 
 
 def _support(judgement: Judgement, read: Puzzle | None) -> str:

@@ -150,27 +150,11 @@ def _verdict(
     if claim is None or judgement is None:
         reason = step.parsed if isinstance(step.parsed, str) else "could not be read"
         return StepVerdict(index=index, status="unparsed", rule="logic.parse", message=reason)
-    if judgement.status == "unknown":
-        return StepVerdict(
-            index=index,
-            status="unknown",
-            rule="logic.timeout",
-            message="the solver timed out before deciding this step",
-        )
-    if judgement.status == "invalid":
-        return StepVerdict(
-            index=index,
-            status="invalid",
-            rule="logic.contradiction",
-            message=f"{step.text!r} contradicts {_support(judgement)}",
-        )
-    if judgement.status == "unsupported":
-        return StepVerdict(
-            index=index,
-            status="unsupported",
-            rule="logic.entailment",
-            message=f"{step.text!r} does not follow from the premises and earlier steps",
-        )
+    failed = failed_verdict(
+        index, step.text, judgement.status, "logic", "the premises", lambda: _support(judgement)
+    )
+    if failed is not None:
+        return failed
     rules = [premises[p] for p in judgement.premises] + [claims[s] for s in judgement.steps]
     used = sum(1 for r in rules if r is not None and is_rule(r))
     if strict and used > 1:
@@ -195,6 +179,26 @@ def proof_path(judgements: list[Judgement | None], conclusion: int) -> set[int]:
         judgement = judgements[index]
         todo += list(judgement.steps) if judgement else []
     return path
+
+
+def failed_verdict(
+    index: int, text: str, status: str, family: str, basis: str, support: Callable[[], str]
+) -> StepVerdict | None:
+    """The verdict of a claim Z3 could not decide, found contradicted or found unsupported; None if valid.
+
+    `family` names the contradiction and entailment rules (`logic.*`, `ordering.*`); `support()` names
+    what a contradicted claim contradicts.
+    """
+    if status == "unknown":
+        message = "the solver timed out before deciding this step"
+        return StepVerdict(index=index, status="unknown", rule="logic.timeout", message=message)
+    if status == "invalid":
+        message = f"{text!r} contradicts {support()}"
+        return StepVerdict(index=index, status="invalid", rule=f"{family}.contradiction", message=message)
+    if status == "unsupported":
+        message = f"{text!r} does not follow from {basis} and earlier steps"
+        return StepVerdict(index=index, status="unsupported", rule=f"{family}.entailment", message=message)
+    return None
 
 
 def critique_text(verdicts: Verdicts) -> str:
