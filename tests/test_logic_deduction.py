@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_data import SHARED_DATA
 
 from modulo.domains.logic.deduction import DeductionDomain
 from modulo.domains.logic.english import parse_sentence
@@ -15,7 +16,7 @@ from modulo.domains.logic.theory import forward_proof, negate, question_statemen
 from modulo.model import Instance
 from modulo.protocols import ImportedItem, OracleDomain
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "logic"
+DATA = SHARED_DATA / "logic"
 PRONTOQA, PROOFWRITER = DATA / "ProntoQA" / "dev_part1.json", DATA / "ProofWriter" / "dev.json"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared logic data not found at {DATA}")
 DOMAIN = DeductionDomain()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_data import SHARED_DATA
 
 from modulo.domains.logic.importer import LogicLMImporter
 from modulo.domains.logic.ordering import OrderingDomain
@@ -17,7 +17,7 @@ from modulo.model import Instance
 from modulo.protocols import ImportedItem, OracleDomain
 from modulo.verifiers.smt import Judgement, SmtChecker
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "logic" / "LogicalDeduction" / "train.json"
+DATA = SHARED_DATA / "logic" / "LogicalDeduction" / "train.json"
 needs_data = pytest.mark.skipif(not DATA.is_file(), reason=f"LogicalDeduction data not found at {DATA}")
 DOMAIN = OrderingDomain()
 PUZZLE = (

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_data import SHARED_DATA
 
 from modulo.domains.planning.domain import BlocksworldDomain
 from modulo.domains.planning.importer import PlanBenchImporter
 from modulo.protocols import ImportedItem, ImportProblem
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "planbench"
+DATA = SHARED_DATA / "planbench"
 LIB = DATA / "llm_planning_analysis"
 FILES = {
     "zero-shot": ("blocksworld__gpt-4_chat__zero_shot.json", "blocksworld.yaml", "generated_basic"),

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_data import SHARED_DATA
 
 from modulo.domains.planning.domain import PddlDomain, reference_plan
 from modulo.domains.planning.importer import PlanBenchImporter
@@ -29,7 +30,7 @@ from modulo.store import Store
 from modulo.verifiers.pddl_load import load_problem
 from modulo.verifiers.strips import PlanAction, ground_all
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "planbench"
+DATA = SHARED_DATA / "planbench"
 BLOCKS = DATA / "llm_planning_analysis" / "instances" / "blocksworld"
 DOMAIN = PddlDomain()
 
