@@ -9,7 +9,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from modulo.protocols import Domain, Generator, Importer
+from modulo.protocols import Domain, Generator, GeneratorFactory, Importer
 
 DOMAIN_GROUP = "modulo.domains"
 GENERATOR_GROUP = "modulo.generators"
@@ -59,7 +59,7 @@ def get_domain(name: str) -> Domain:
 
 def get_generator(name: str, params: dict[str, Any]) -> Generator:
     """A generator built from its registered factory with the config's params."""
-    factory = _load(GENERATOR_GROUP, "generator", name)
+    factory: GeneratorFactory = _load(GENERATOR_GROUP, "generator", name)
     try:
         generator = factory(params, get_domain)
     except (TypeError, ValueError) as exc:

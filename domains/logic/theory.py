@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from modulo.domains.logic.english import EnglishError, Sentence, parse_sentence
+from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.verifiers.smt import And, Atom, Const, ForAll, Formula, Implies, Not, SmtChecker, constants_of
 
 Answer = Literal["True", "False", "Unknown"]
@@ -180,11 +180,3 @@ def render_literal(literal: Formula, nouns: frozenset[str]) -> str:
 
 def third_person(verb: str) -> str:
     return verb + ("es" if verb.endswith(("s", "sh", "ch", "x", "z")) else "s")
-
-
-def parse_or_reason(text: str) -> Sentence | str:
-    """The parsed sentence, or the reason it could not be read."""
-    try:
-        return parse_sentence(text)
-    except EnglishError as error:
-        return str(error)

@@ -16,7 +16,7 @@ from modulo.domains.maze.formats import (
 )
 from modulo.domains.maze.generators import MAZE_KINDS, make_maze, optimal_plan_length
 from modulo.domains.maze.grid import Cell, Maze
-from modulo.domains.maze.oracle import CORRUPTIONS, NotApplicable, astar_trace, check_trace
+from modulo.domains.maze.oracle import CORRUPTIONS, NotApplicable, astar_trace, check_trace, swapped_trace
 from modulo.domains.maze.plan import check_plan, plan_matches_trace
 from modulo.domains.maze.schema import MazeJson, read_json
 from modulo.domains.structured import json_instructions, json_object
@@ -229,7 +229,7 @@ class MazeDomain:
             return format_output(exact.events, exact.plan[:middle] + exact.plan[middle + 1 :], dialect)
         if variant == "swapped":
             other = self._other_maze(instance, rng)
-            return format_output(astar_trace(other, start_mode).events, exact.plan, dialect)
+            return format_output(swapped_trace(other, start_mode), exact.plan, dialect)
         if variant in CORRUPTIONS:
             return format_output(_corrupt(variant, exact.events, maze, rng), exact.plan, dialect)
         raise ValueError(

@@ -5,10 +5,10 @@ No language model is involved; this is the testbed for verifiers and a dataset g
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
+from modulo.generators.sampling import request_seed
 from modulo.protocols import DomainLookup, Generation, GenerationRequest, OracleDomain
 
 
@@ -42,7 +42,7 @@ class OracleGenerator:
             started = time.perf_counter()
             time.sleep(self.latency)
             domain = self._domain(request.instance.domain)
-            text = domain.oracle(request.instance, self.variant, _seed(request.key))
+            text = domain.oracle(request.instance, self.variant, request_seed(request.sampling, request.key))
             out.append(
                 Generation(
                     key=request.key,
@@ -53,8 +53,3 @@ class OracleGenerator:
                 )
             )
         return out
-
-
-def _seed(key: str) -> int:
-    """A stable per-sample seed (Python's hash() is salted per process)."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
