@@ -164,7 +164,7 @@ class MazeDomain:
             maze, events, FIRST_EVENT[dialect], strict=bool(instance.payload.get("strict_ties"))
         )
         steps = [
-            v.model_copy(update={"message": trace.steps[v.index].parsed["unreadable"]})
+            v.model_copy(update={"message": _unreadable_reason(trace.steps[v.index].parsed)})
             if events[v.index] is None
             else v
             for v in result.steps
@@ -263,6 +263,12 @@ def _corrupt(name: str, events: list[SearchEvent], maze: Maze, rng: random.Rando
 
 def _event_json(event: SearchEvent) -> dict[str, Any]:
     return {"kind": event.kind, "node": list(cast(Cell, event.node)), "g": event.g, "h": event.h}
+
+
+def _unreadable_reason(parsed: Any) -> str:
+    """Why the parser could not read a step (it records the reason in the step's parsed form)."""
+    reason = parsed.get("unreadable") if isinstance(parsed, dict) else None
+    return str(reason or "step could not be read")
 
 
 def _event(parsed: Any) -> SearchEvent | None:
