@@ -247,15 +247,8 @@ class Store:
         found: dict[str, Sample] = {}
         for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
             chunk = keys[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            query = f"""SELECT s.*, i.seed, i.difficulty_json, i.payload_json FROM samples s
-                        JOIN instances i ON i.run_id = s.run_id AND i.id = s.instance_id
-                        WHERE s.cache_key IN ({marks}) ORDER BY s.rowid"""
-            cursor = self._db.execute(query, chunk)
-            names = [d[0] for d in cursor.description]
-            for row in cursor.fetchall():
-                sample = _sample_from_row(dict(zip(names, row, strict=True)))
-                found.setdefault(row[names.index("cache_key")], sample)
+            for sample in self._select(f"s.cache_key IN ({', '.join('?' * len(chunk))})", chunk):
+                found.setdefault(sample.cache_key or "", sample)
         return found
 
     def set_verdicts(self, sample: Sample) -> None:
@@ -291,10 +284,14 @@ class Store:
 
     def samples(self, run_id: str, *, verified: bool | None = None) -> list[Sample]:
         """Samples of a run in generation order; filter on whether they are verified yet."""
+        return self._select(f"s.run_id = ? {_VERIFIED_FILTER[verified]}", [run_id])
+
+    def _select(self, where: str, params: list[str]) -> list[Sample]:
+        """Samples (with their instances) matching `where`, a condition built from constants only."""
         query = f"""SELECT s.*, i.seed, i.difficulty_json, i.payload_json FROM samples s
                     JOIN instances i ON i.run_id = s.run_id AND i.id = s.instance_id
-                    WHERE s.run_id = ? {_VERIFIED_FILTER[verified]} ORDER BY s.rowid"""
-        cursor = self._db.execute(query, (run_id,))
+                    WHERE {where} ORDER BY s.rowid"""
+        cursor = self._db.execute(query, params)
         names = [d[0] for d in cursor.description]
         return [_sample_from_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
