@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from modulo.generators.errors import GeneratorError
 from modulo.importing import import_file
+from modulo.protocols import SequenceDomain
 from modulo.registry import (
     RegistryError,
     domain_names,
@@ -27,7 +28,16 @@ from modulo.render import print_report
 from modulo.report import as_json, build_report
 from modulo.runner import ConfigError, Runner, load_config
 from modulo.store import Store, StoreError
-from modulo.verify import InputError, TraceRecord, VerdictRecord, read_trace_records, verify_text
+from modulo.verify import (
+    InputError,
+    TraceRecord,
+    VerdictRecord,
+    VerifyItem,
+    VerifySummary,
+    interchange_items,
+    sequence_items,
+    verify_text,
+)
 
 app = typer.Typer(
     help="LLM-Modulo generate-and-verify with formal, per-step verdicts.",
@@ -109,34 +119,95 @@ def run(
 
 @app.command()
 def verify(
-    traces: Annotated[Path, typer.Argument(help='JSONL: {"id", "domain", "instance", "text"} per line.')],
+    traces: Annotated[
+        Path,
+        typer.Argument(
+            help='JSONL: {"id", "domain", "instance", "text"} per line; with --format, one published '
+            "token sequence per line (plain, or JSONL with `text`)."
+        ),
+    ],
     domain: Annotated[
         str | None, typer.Option(help="Domain for every record (default: each record's own).")
     ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Published sequence format of --domain, e.g. maze: searchformer, beyond-semantics. "
+            "The instance is read from each line's query part.",
+        ),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            help="--format maze: grid size N or WxH (default: the record's cols/rows, else inferred)."
+        ),
+    ] = None,
+    strict_ties: Annotated[
+        bool,
+        typer.Option("--strict-ties", help="--format maze: also require Searchformer's tie-break order."),
+    ] = False,
     out_path: Annotated[Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")] = None,
+    json_summary: Annotated[
+        bool,
+        typer.Option(
+            "--json-summary",
+            help="Print counts (2×2 table, rule counts, unreadable lines) as JSON: to stdout with --out, "
+            "else to stderr.",
+        ),
+    ] = False,
 ) -> None:
-    """Verify traces produced elsewhere; writes one verdict record per input line."""
+    """Verify traces produced elsewhere; writes one verdict record per readable input line."""
     with user_errors():
+        items = _verify_items(traces, domain, fmt, {"size": size, "strict_ties": strict_ties or None})
+        summary = VerifySummary()
         sink = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
-        bad = 0
         try:
             with _progress() as bar:
                 task = bar.add_task(f"verify {traces.name}", total=None)
-                for record in read_trace_records(traces):
+                for item in items:
                     bar.advance(task)
-                    if isinstance(record, InputError):
-                        bad += 1
-                        bar.console.print(f"[yellow]skipped[/] {record}", highlight=False)
+                    if isinstance(item, InputError):
+                        summary.unreadable.append(str(item))
+                        bar.console.print(f"[yellow]skipped[/] {item}", highlight=False)
                         continue
-                    name = domain or record.domain
-                    instance = record.to_instance().model_copy(update={"domain": name})
-                    trace, verdicts = verify_text(get_domain(name), instance, record.text)
-                    sink.write(VerdictRecord.build(record.id, name, trace, verdicts).model_dump_json() + "\n")
+                    name = item.instance.domain
+                    trace, verdicts = verify_text(get_domain(name), item.instance, item.text)
+                    summary.add(item, verdicts)
+                    sink.write(VerdictRecord.build(item.id, name, trace, verdicts).model_dump_json() + "\n")
         finally:
             if out_path:
                 sink.close()
-        if bad:
-            fail(f"{bad} line(s) of {traces} could not be read (see above); the others were verified")
+        if summary.size_inferred:
+            err.print(
+                f"[yellow]note:[/] the grid size of {summary.size_inferred} record(s) was inferred from the "
+                "query; pass --size if the grids are larger",
+                highlight=False,
+            )
+        if json_summary:
+            (out if out_path else err).print_json(data=summary.as_json())
+        if summary.unreadable:
+            fail(
+                f"{len(summary.unreadable)} line(s) of {traces} could not be read (see above); "
+                "the others were verified"
+            )
+
+
+def _verify_items(
+    path: Path, domain: str | None, fmt: str | None, options: dict[str, object]
+) -> Iterator[VerifyItem | InputError]:
+    """The items of a traces-in file, or with `fmt` of a published sequence file of `domain`."""
+    if fmt is None:
+        return interchange_items(path, domain)
+    if domain is None:
+        raise InputError("--format needs --domain (e.g. --domain maze --format searchformer)")
+    chosen = get_domain(domain)
+    if not isinstance(chosen, SequenceDomain):
+        raise InputError(f"domain {domain!r} reads no published sequence formats")
+    if fmt not in chosen.sequence_formats:
+        formats = ", ".join(chosen.sequence_formats)
+        raise InputError(f"domain {domain!r} has no format {fmt!r}; formats: {formats}")
+    return sequence_items(path, chosen, fmt, options)
 
 
 @app.command("report")

@@ -59,6 +59,21 @@ class OracleDomain(Domain, Protocol):
         ...
 
 
+@runtime_checkable
+class SequenceDomain(Domain, Protocol):
+    """A domain with published datasets that hold one token sequence per example: the problem, then the
+    model-side output (trace and answer), as in Searchformer's or Beyond Semantics' maze files."""
+
+    sequence_formats: tuple[str, ...]
+
+    def read_sequence(self, text: str, fmt: str, options: dict[str, Any]) -> tuple[Instance, str]:
+        """The instance stated by the sequence's problem part, and the output text after it.
+
+        `options` holds the record's own fields (e.g. `rows`, `cols`) and the user's (e.g. `size`).
+        Raises ValueError, naming the problem, when the problem part cannot be read."""
+        ...
+
+
 JSON_STYLE = "json"
 """The prompt style that asks for the trace as JSON; structured-output engines get the domain's schema."""
 

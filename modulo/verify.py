@@ -1,16 +1,20 @@
-"""Verifying one text, and the JSONL interchange formats for traces in and verdicts out."""
+"""Verifying one text; the JSONL interchange formats for traces in and verdicts out; published sequence
+files (one full token sequence per line) read into the same items."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
-from modulo.protocols import Domain
+from modulo.protocols import Domain, SequenceDomain
+from modulo.report import cell
 
 
 def verify_text(domain: Domain, instance: Instance, text: str) -> tuple[Trace, Verdicts]:
@@ -131,20 +135,103 @@ class InputError(ValueError):
 
 def read_trace_records(path: Path) -> Iterator[TraceRecord | InputError]:
     """Records of a traces JSONL file; a bad line yields an InputError in its place instead of stopping."""
+    for number, line in _lines(path):
+        try:
+            yield TraceRecord.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()
+            )
+            yield InputError(f"{path}:{number}: not a trace record ({problems})")
+
+
+@dataclass(frozen=True)
+class VerifyItem:
+    """One text to verify against one instance."""
+
+    id: str
+    instance: Instance
+    text: str
+
+
+def interchange_items(path: Path, domain: str | None = None) -> Iterator[VerifyItem | InputError]:
+    """Items of a traces-in JSONL file; `domain` overrides each record's own."""
+    for record in read_trace_records(path):
+        if isinstance(record, InputError):
+            yield record
+            continue
+        instance = record.to_instance()
+        yield VerifyItem(
+            record.id, instance.model_copy(update={"domain": domain or record.domain}), record.text
+        )
+
+
+def sequence_items(
+    path: Path, domain: SequenceDomain, fmt: str, options: dict[str, Any]
+) -> Iterator[VerifyItem | InputError]:
+    """Items of a published-format file: per line one token sequence, as plain text or as a JSON object
+    with `text` (its other fields, e.g. `id`/`idx`, `rows`/`cols`, reach the domain as options; the
+    user's `options` win). The id is the record's, else the line number."""
+    for number, line in _lines(path):
+        record: dict[str, Any] = {"text": line}
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                yield InputError(f"{path}:{number}: a JSON line needs a string field `text`")
+                continue
+        fields = {**record, **{k: v for k, v in options.items() if v is not None}}
+        fields["id"] = str(record.get("id", record.get("idx", number)))
+        try:
+            instance, output = domain.read_sequence(record["text"], fmt, fields)
+        except ValueError as exc:
+            yield InputError(f"{path}:{number}: {exc}")
+            continue
+        yield VerifyItem(fields["id"], instance, output)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Non-blank lines with their numbers; an unreadable file is an InputError."""
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     with handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield TraceRecord.model_validate(json.loads(line))
-            except json.JSONDecodeError as exc:
-                yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
-            except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()
-                )
-                yield InputError(f"{path}:{number}: not a trace record ({problems})")
+            if line.strip():
+                yield number, line.strip()
+
+
+@dataclass
+class VerifySummary:
+    """Counts over a `modulo verify` file: what `--json-summary` prints."""
+
+    verified: list[Verdicts] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    size_inferred: int = 0
+
+    def add(self, item: VerifyItem, verdicts: Verdicts) -> None:
+        self.verified.append(verdicts)
+        self.size_inferred += bool(item.instance.payload.get("size_inferred"))
+
+    def as_json(self) -> dict[str, Any]:
+        overall = cell(self.verified)
+        rules: Counter[str] = Counter()
+        for verdicts in self.verified:
+            rules.update(verdicts.rule_counts())
+        return {
+            "lines": len(self.verified) + len(self.unreadable),
+            "verified": len(self.verified),
+            "unreadable": len(self.unreadable),
+            "trace_valid": overall.table.valid_correct + overall.table.valid_incorrect,
+            "answer_correct": overall.table.valid_correct + overall.table.invalid_correct,
+            "table": overall.table.model_dump(mode="json"),
+            "rule_counts": dict(sorted(rules.items())),
+            "size_inferred": self.size_inferred,
+            "problems": self.unreadable[:50],
+        }

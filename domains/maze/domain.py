@@ -19,6 +19,7 @@ from modulo.domains.maze.grid import Cell, Maze
 from modulo.domains.maze.oracle import CORRUPTIONS, NotApplicable, astar_trace, check_trace, swapped_trace
 from modulo.domains.maze.plan import check_plan, plan_matches_trace
 from modulo.domains.maze.schema import MazeJson, read_json
+from modulo.domains.maze.sequences import SEQUENCE_FORMATS, dialect_of_format, read_sequence_maze
 from modulo.domains.structured import json_instructions, json_object
 from modulo.model import ChatMessage, Instance, Step, Trace, Verdicts
 from modulo.protocols import JSON_STYLE
@@ -54,6 +55,7 @@ class MazeDomain:
     name = "maze"
     description = "grid mazes: A* search traces (Searchformer / Beyond Semantics / lines) and plans"
     oracle_variants = (*EXACT_VARIANTS, *CORRUPTIONS)
+    sequence_formats = tuple(SEQUENCE_FORMATS)
 
     def generate(
         self,
@@ -99,6 +101,31 @@ class MazeDomain:
                 )
             )
         return instances
+
+    def read_sequence(self, text: str, fmt: str, options: dict[str, Any]) -> tuple[Instance, str]:
+        """A published Searchformer / Beyond Semantics example: the maze from its query, and the output
+        (trace and plan) after it. Options: `id` (else `idx`), `size`, `cols`/`rows`, `strict_ties`,
+        `generator` (kept as the maze kind)."""
+        dialect = dialect_of_format(fmt)
+        read = read_sequence_maze(text, dialect, options)
+        maze, kind = read.maze, str(options.get("generator") or "published")
+        instance = Instance(
+            domain=self.name,
+            id=str(options.get("id", options.get("idx", ""))),
+            difficulty={
+                "size": f"{maze.width}x{maze.height}",
+                "kind": kind,
+                "optimal_length": _bucket(optimal_plan_length(maze)),
+            },
+            payload={
+                "maze": maze.model_dump(mode="json"),
+                "dialect": dialect,
+                "strict_ties": bool(options.get("strict_ties")),
+                "kind": kind,
+                "size_inferred": read.size_inferred,
+            },
+        )
+        return instance, read.output
 
     def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
         """`zero-shot`: problem and output format; `few-shot`: plus one solved 5×5 example first;
