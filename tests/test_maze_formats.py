@@ -10,6 +10,8 @@ from modulo.domains.maze.formats import (
     DIALECTS,
     Dialect,
     ParsedOutput,
+    _parse_lenient,
+    _parse_strict,
     detect_dialect,
     format_output,
     format_plan,
@@ -213,3 +215,30 @@ def test_parse_is_total_on_mutated_outputs(
         at = position % (len(text) + 1)
         text = text[:at] + inserted + text[at + deleted :]
     _assert_sane(parse_output(text, parse_as), text)
+
+
+TOKEN_DIALECTS: list[Dialect] = ["searchformer", "beyond_semantics"]
+
+
+@pytest.mark.parametrize("dialect", TOKEN_DIALECTS)
+def test_published_form_takes_the_fast_reading(dialect: Dialect) -> None:
+    text = format_output(EVENTS, PLAN, dialect)
+    assert _parse_strict(text, dialect) is not None
+    assert _parse_strict(text + " ", dialect) is None and _parse_strict(text.upper(), dialect) is None
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    trace=events,
+    plan=st.lists(cells, max_size=20),
+    dialect=st.sampled_from(TOKEN_DIALECTS),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 5), st.sampled_from(VOCAB)), max_size=3),
+)
+def test_fast_reading_agrees_with_the_lenient_reader(
+    trace: list[SearchEvent], plan: list[Cell], dialect: Dialect, edits: list[tuple[int, int, str]]
+) -> None:
+    text = format_output(trace, plan, dialect)
+    for position, deleted, inserted in edits:
+        at = position % (len(text) + 1)
+        text = text[:at] + inserted + text[at + deleted :]
+    assert parse_output(text, dialect) == _parse_lenient(text, dialect)

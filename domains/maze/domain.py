@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from typing import Any, cast
 
 from modulo.domains.maze.formats import (
@@ -42,7 +43,13 @@ OPENING = {"create": "Start with `create` of the start cell", "close": "Start by
 
 
 def maze_of(instance: Instance) -> Maze:
-    return Maze.model_validate(instance.payload["maze"])
+    """The instance's maze; an equal maze seen recently is returned instead, with its graph already built."""
+    return _known(Maze.model_validate(instance.payload["maze"]))
+
+
+@lru_cache(maxsize=256)
+def _known(maze: Maze) -> Maze:
+    return maze
 
 
 def dialect_of(instance: Instance) -> Dialect:
@@ -108,7 +115,7 @@ class MazeDomain:
         `generator` (kept as the maze kind)."""
         dialect = dialect_of_format(fmt)
         read = read_sequence_maze(text, dialect, options)
-        maze, kind = read.maze, str(options.get("generator") or "published")
+        maze, kind = _known(read.maze), str(options.get("generator") or "published")
         instance = Instance(
             domain=self.name,
             id=str(options.get("id", options.get("idx", ""))),

@@ -395,10 +395,43 @@ def _read_plan(segments: list[_Segment], text: str, out: ParsedOutput) -> int | 
     return found
 
 
+_N = r"[0-9]{1,15}"
+_STRICT_STEP = rf"(?:create|close) {_N} {_N} c{_N} c{_N}"
+_STRICT_PLAN = rf"plan {_N} {_N}(?: plan {_N} {_N})*"
+_STRICT: dict[Dialect, re.Pattern[str]] = {
+    "searchformer": re.compile(rf"(?:{_STRICT_STEP} )*(?P<plan>{_STRICT_PLAN})"),
+    "beyond_semantics": re.compile(rf"reasoning(?: {_STRICT_STEP})* (?P<plan>solution {_STRICT_PLAN}) end"),
+}
+"""Output exactly as the published generators write it (single spaces, whole numbers, nothing else)."""
+_STRICT_STEP_ITEM = re.compile(rf"(create|close) ({_N}) ({_N}) c({_N}) c({_N})")
+_STRICT_CELL = re.compile(rf"plan ({_N}) ({_N})")
+
+
+def _parse_strict(text: str, dialect: Dialect) -> ParsedOutput | None:
+    """The fast reading of output in a token dialect's exact published form; None for anything else
+    (the lenient reader, which gives the same result on such text, takes over)."""
+    pattern = _STRICT.get(dialect)
+    whole = pattern.fullmatch(text) if pattern else None
+    if whole is None:
+        return None
+    out = ParsedOutput(dialect, plan_text=whole["plan"])
+    for m in _STRICT_STEP_ITEM.finditer(text, 0, whole.start("plan")):
+        kind: EventKind = "create" if m[1] == "create" else "close"
+        out.steps.append(ParsedStep(m[0], SearchEvent(kind, (int(m[2]), int(m[3])), int(m[4]), int(m[5]))))
+    out.plan = [(int(x), int(y)) for x, y in _STRICT_CELL.findall(whole["plan"])]
+    return out
+
+
 def parse_output(text: str, dialect: Dialect | None = None) -> ParsedOutput:
     """Read trace steps and plan out of model text. Total on `text`: never raises for any string."""
     if dialect is not None and dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; valid: {', '.join(DIALECTS)}")
+    strict = _parse_strict(text, dialect) if dialect is not None else None
+    return strict or _parse_lenient(text, dialect)
+
+
+def _parse_lenient(text: str, dialect: Dialect | None) -> ParsedOutput:
+    """Tokenise, split at keywords and read each step and the plan as far as the text allows."""
     out = ParsedOutput(dialect or detect_dialect(text))
     segments, terminal = _segments(_tokens(text), out.dialect)
     for seg in segments:
