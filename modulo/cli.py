@@ -164,7 +164,7 @@ def verify(
         sink = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
         try:
             with _progress() as bar:
-                task = bar.add_task(f"verify {traces.name}", total=None)
+                task = bar.add_task(f"verify {traces.name}", total=_count_lines(traces))
                 for item in items:
                     bar.advance(task)
                     if isinstance(item, InputError):
@@ -191,6 +191,15 @@ def verify(
                 f"{len(summary.unreadable)} line(s) of {traces} could not be read (see above); "
                 "the others were verified"
             )
+
+
+def _count_lines(path: Path) -> int | None:
+    """Non-blank lines of a file, for the progress bar (None if it cannot be read; reading says why)."""
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
 
 
 def _verify_items(
