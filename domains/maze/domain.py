@@ -86,27 +86,11 @@ class MazeDomain:
         height = width if height is None else height
         instances = []
         for k in range(count):
-            maze = make_maze(kind, width, height, random.Random(f"maze:{seed}:{k}"), **maze_params)
-            instances.append(
-                Instance(
-                    domain=self.name,
-                    id=f"{kind}-{width}x{height}-s{seed}-{k}",
-                    seed=seed,
-                    difficulty={
-                        "size": f"{width}x{height}",
-                        "kind": kind,
-                        "optimal_length": _bucket(optimal_plan_length(maze)),
-                    },
-                    payload={
-                        "maze": maze.model_dump(mode="json"),
-                        "dialect": dialect,
-                        "strict_ties": strict_ties,
-                        "kind": kind,
-                        "params": maze_params,
-                        "seed_key": f"maze:{seed}:{k}",
-                    },
-                )
-            )
+            key = f"maze:{seed}:{k}"
+            maze = make_maze(kind, width, height, random.Random(key), **maze_params)
+            extras = {"params": maze_params, "seed_key": key}
+            name = f"{kind}-{width}x{height}-s{seed}-{k}"
+            instances.append(_instance(name, maze, kind, cast(Dialect, dialect), strict_ties, extras, seed))
         return instances
 
     def read_sequence(self, text: str, fmt: str, options: dict[str, Any]) -> tuple[Instance, str]:
@@ -115,22 +99,11 @@ class MazeDomain:
         `generator` (kept as the maze kind)."""
         dialect = dialect_of_format(fmt)
         read = read_sequence_maze(text, dialect, options)
-        maze, kind = _known(read.maze), str(options.get("generator") or "published")
-        instance = Instance(
-            domain=self.name,
-            id=str(options.get("id", options.get("idx", ""))),
-            difficulty={
-                "size": f"{maze.width}x{maze.height}",
-                "kind": kind,
-                "optimal_length": _bucket(optimal_plan_length(maze)),
-            },
-            payload={
-                "maze": maze.model_dump(mode="json"),
-                "dialect": dialect,
-                "strict_ties": bool(options.get("strict_ties")),
-                "kind": kind,
-                "size_inferred": read.size_inferred,
-            },
+        kind = str(options.get("generator") or "published")
+        record_id = str(options.get("id", options.get("idx", "")))
+        strict = bool(options.get("strict_ties"))
+        instance = _instance(
+            record_id, read.maze, kind, dialect, strict, {"size_inferred": read.size_inferred}
         )
         return instance, read.output
 
@@ -278,6 +251,35 @@ class MazeDomain:
             other = make_maze(instance.payload["kind"], maze.width, maze.height, rng, **params)
             if other != maze:
                 return other
+
+
+def _instance(
+    instance_id: str,
+    maze: Maze,
+    kind: str,
+    dialect: Dialect,
+    strict_ties: bool,
+    extras: dict[str, Any],
+    seed: int | None = None,
+) -> Instance:
+    """A maze instance: difficulty by size, kind and optimal plan length; `extras` join the payload."""
+    return Instance(
+        domain=MazeDomain.name,
+        id=instance_id,
+        seed=seed,
+        difficulty={
+            "size": f"{maze.width}x{maze.height}",
+            "kind": kind,
+            "optimal_length": _bucket(optimal_plan_length(_known(maze))),
+        },
+        payload={
+            "maze": maze.model_dump(mode="json"),
+            "dialect": dialect,
+            "strict_ties": strict_ties,
+            "kind": kind,
+            **extras,
+        },
+    )
 
 
 def _bucket(length: int, width: int = 10) -> str:
