@@ -12,7 +12,7 @@ from shared_data import SHARED_DATA
 
 from modulo.domains.logic.importer import LogicLMImporter
 from modulo.domains.logic.ordering import OrderingDomain
-from modulo.domains.logic.puzzle import OrderingError, pos, read_puzzle
+from modulo.domains.logic.puzzle import PuzzleError, pos, read_puzzle
 from modulo.model import Instance
 from modulo.protocols import ImportedItem, OracleDomain
 from modulo.verifiers.smt import Judgement, SmtChecker
@@ -169,7 +169,7 @@ def test_a_timed_out_step_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unreadable_puzzles_are_reported_not_raised() -> None:
-    with pytest.raises(OrderingError, match="lists"):
+    with pytest.raises(PuzzleError, match="lists"):
         read_puzzle("On a shelf, there are three books: a red book and a blue book.")
     inst = instance(["A) x"], context="Nothing to see here.")
     verdicts = DOMAIN.check(inst, DOMAIN.parse("The red book is the leftmost.\nAnswer: (A)", inst))

@@ -12,8 +12,8 @@ import random
 import re
 from typing import Any
 
-from modulo.domains.logic.ordering_gen import THEMES, puzzle, rank_phrase, say
-from modulo.domains.logic.puzzle import OrderingError, Puzzle, pos, read_puzzle
+from modulo.domains.logic.ordering_gen import THEMES, puzzle
+from modulo.domains.logic.puzzle import PositionPuzzle, PuzzleError, pos, read_puzzle
 from modulo.domains.logic.steps import critique_text, failed_verdict, json_schema, read_trace
 from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
@@ -62,6 +62,9 @@ class OrderingDomain:
     name = "ordering"
     description = "BIG-Bench logical_deduction ordering puzzles: every deduction checked for entailment by Z3"
     oracle_variants = ("gold", "wrong-deduction", "wrong-option")
+    instructions = INSTRUCTIONS
+    json_instructions = JSON_INSTRUCTIONS
+    few_shot = FEW_SHOT
 
     def __init__(self, timeout_ms: int = 2000) -> None:
         self.timeout_ms = timeout_ms
@@ -93,12 +96,12 @@ class OrderingDomain:
     def prompt(self, instance: Instance, style: str = "zero-shot") -> list[ChatMessage]:
         payload = instance.payload
         user = "\n".join([payload["context"], payload["question"], *payload["options"]])
-        system = INSTRUCTIONS
+        system = self.instructions
         if style == JSON_STYLE:
-            system = JSON_INSTRUCTIONS + json_instructions(self.output_schema(instance))
+            system = self.json_instructions + json_instructions(self.output_schema(instance))
         messages = [ChatMessage(role="system", content=system)]
         if style == "few-shot":
-            example, answer = FEW_SHOT
+            example, answer = self.few_shot
             messages += [
                 ChatMessage(role="user", content=example),
                 ChatMessage(role="assistant", content=answer),
@@ -114,27 +117,31 @@ class OrderingDomain:
     def parse(self, text: str, instance: Instance) -> Trace:
         letters = {letter.lower(): letter for letter, _ in options(instance)}
         try:
-            read = read_puzzle(instance.payload["context"])
-        except OrderingError as error:
+            read = self.read(instance.payload["context"])
+        except PuzzleError as error:
             reason = f"the puzzle could not be read: {error}"
             return read_trace(text, letters, lambda _: reason, option_letter)
         return read_trace(text, letters, _reader(read), option_letter)
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         try:
-            read = read_puzzle(instance.payload["context"])
-        except OrderingError as error:
-            verdicts = [_verdict(s, None) for s in trace.steps]
+            read = self.read(instance.payload["context"])
+        except PuzzleError as error:
+            verdicts = [_verdict(self.name, s, None) for s in trace.steps]
             answer = AnswerVerdict(status="unknown", detail="puzzle-unparsed", message=str(error))
             return Verdicts(steps=verdicts, answer=answer)
         checker = self.checker(read)
         answer = self._answer(instance, read, checker, trace)
         claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
         judgements = judge_trace(checker, claims)
-        steps = [_verdict(s, j, read) for s, j in zip(trace.steps, judgements, strict=True)]
+        steps = [_verdict(self.name, s, j, read) for s, j in zip(trace.steps, judgements, strict=True)]
         return Verdicts(steps=steps, answer=answer)
 
-    def checker(self, read: Puzzle) -> SmtChecker:
+    def read(self, context: str) -> PositionPuzzle:
+        """The puzzle in an instance's context; a PuzzleError says why it cannot be read."""
+        return read_puzzle(context)
+
+    def checker(self, read: PositionPuzzle) -> SmtChecker:
         return SmtChecker(
             read.premises,
             read.objects,
@@ -144,7 +151,9 @@ class OrderingDomain:
             minimize=False,
         )
 
-    def _answer(self, instance: Instance, read: Puzzle, checker: SmtChecker, trace: Trace) -> AnswerVerdict:
+    def _answer(
+        self, instance: Instance, read: PositionPuzzle, checker: SmtChecker, trace: Trace
+    ) -> AnswerVerdict:
         """The one option the puzzle entails, judged before any trace step is context."""
         extras: dict[str, Any] = {"dataset_answer": instance.payload.get("answer")}
         if read.unparsed:
@@ -182,7 +191,7 @@ class OrderingDomain:
     def oracle(self, instance: Instance, variant: str, seed: int) -> str:
         if variant not in self.oracle_variants:
             raise ValueError(f"unknown variant {variant!r}; known: {', '.join(self.oracle_variants)}")
-        read = read_puzzle(instance.payload["context"])
+        read = self.read(instance.payload["context"])
         checker = self.checker(read)
         expected = entailed_option(instance, read, checker, {})
         if isinstance(expected, AnswerVerdict):
@@ -197,18 +206,18 @@ class OrderingDomain:
         return "\n".join([*lines, f"Answer: ({expected})"])
 
 
-def _reader(read: Puzzle) -> Any:
+def _reader(read: PositionPuzzle) -> Any:
     def step(text: str) -> Formula | str:
         try:
             return read.claim(text)
-        except OrderingError as error:
+        except PuzzleError as error:
             return str(error)
 
     return step
 
 
 def entailed_option(
-    instance: Instance, read: Puzzle, checker: SmtChecker, extras: dict[str, Any]
+    instance: Instance, read: PositionPuzzle, checker: SmtChecker, extras: dict[str, Any]
 ) -> str | AnswerVerdict:
     """The letter of the one option entailed by the puzzle alone, or the AnswerVerdict saying why not."""
     given = options(instance)
@@ -216,7 +225,7 @@ def entailed_option(
     for letter, text in given:
         try:
             claim = read.claim(text)
-        except OrderingError as error:
+        except PuzzleError as error:
             unread.append(f"({letter}) {error}")
             continue
         status = checker.judge(claim, use_steps=False).status
@@ -248,27 +257,22 @@ def entailed_option(
     return entailed[0]
 
 
-def solution(read: Puzzle, checker: SmtChecker) -> list[tuple[int, str]] | None:
+def solution(read: PositionPuzzle, checker: SmtChecker) -> list[tuple[int, str]] | None:
     """(position, object) from the start of the scale, if the puzzle fixes the whole order."""
     found = checker.models([pos(o) for o in read.objects], limit=2)
     return sorted(zip(found[0], read.objects, strict=True)) if found and len(found) == 1 else None
 
 
-def say_position(read: Puzzle, obj: str, where: int) -> str:
-    label = read.labels[read.objects.index(obj)]
-    return say(read.scale, label, rank_phrase(read.scale, where, len(read.objects)))
-
-
-def gold_lines(instance: Instance, read: Puzzle, checker: SmtChecker, expected: str) -> list[str]:
+def gold_lines(instance: Instance, read: PositionPuzzle, checker: SmtChecker, expected: str) -> list[str]:
     """Every object's position (when the puzzle fixes them all), from the start of the scale, then the
     true option."""
-    lines = [say_position(read, o, where) for where, o in solution(read, checker) or []]
+    lines = [read.say_at(o, where) for where, o in solution(read, checker) or []]
     option = dict(options(instance))[expected]
     return [line for line in lines if line != option] + [option]
 
 
 def wrong_deduction(
-    instance: Instance, read: Puzzle, checker: SmtChecker, lines: list[str], rng: random.Random
+    instance: Instance, read: PositionPuzzle, checker: SmtChecker, lines: list[str], rng: random.Random
 ) -> list[str]:
     """Put one object of a gold chain at a position it does not hold (a false option if the puzzle
     leaves the order open)."""
@@ -281,29 +285,32 @@ def wrong_deduction(
         ]
         return [*lines[:-1], rng.choice(false)] if false else lines
     index = rng.randrange(len(lines))
-    where, obj = next((w, o) for w, o in fixed if say_position(read, o, w) == lines[index])
-    elsewhere = rng.choice([k for k in range(1, len(fixed) + 1) if k != where])
-    return [*lines[:index], say_position(read, obj, elsewhere), *lines[index + 1 :]]
+    where, obj = next((w, o) for w, o in fixed if read.say_at(o, w) == lines[index])
+    elsewhere = rng.choice([k for k in range(1, read.ranges["pos"].high + 1) if k != where])
+    return [*lines[:index], read.say_at(obj, elsewhere), *lines[index + 1 :]]
 
 
-def _verdict(step: Step, judgement: Judgement | None, read: Puzzle | None = None) -> StepVerdict:
+def _verdict(
+    domain: str, step: Step, judgement: Judgement | None, read: PositionPuzzle | None = None
+) -> StepVerdict:
+    """A step's verdict with rules named `<domain>.parse`, `<domain>.entailment`, ..."""
     index = step.index
     if judgement is None:
         reason = step.parsed if isinstance(step.parsed, str) else "could not be read"
-        return StepVerdict(index=index, status="unparsed", rule="ordering.parse", message=reason)
+        return StepVerdict(index=index, status="unparsed", rule=f"{domain}.parse", message=reason)
     support = _support(judgement, read)
-    failed = failed_verdict(index, step.text, judgement.status, "ordering", "the puzzle", lambda: support)
+    failed = failed_verdict(index, step.text, judgement.status, domain, "the puzzle", lambda: support)
     return failed or StepVerdict(index=index, status="valid", message=f"follows from {support}")
 
 
-def _support(judgement: Judgement, read: Puzzle | None) -> str:
+def _support(judgement: Judgement, read: PositionPuzzle | None) -> str:
+    """The premises and earlier steps a verdict rests on, in words."""
     sentences = read.sentences if read else ()
-    parts = [
-        "all positions differ"
-        if p == 0
-        else repr(sentences[p - 1])
-        if p <= len(sentences)
-        else f"premise {p}"
-        for p in judgement.premises
-    ]
+
+    def premise(p: int) -> str:
+        if p == 0:
+            return read.distinct_text if read else "all positions differ"
+        return repr(sentences[p - 1]) if p <= len(sentences) else f"premise {p}"
+
+    parts = [premise(p) for p in judgement.premises]
     return ", ".join(parts + [f"step {s + 1}" for s in judgement.steps]) or "the puzzle"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from modulo.domains.logic.puzzle import NUMBERS, ORDINALS, Scale, pos, read_puzzle
+from modulo.domains.logic.puzzle import NUMBERS, Scale, pos, rank_phrase, read_puzzle, say
 from modulo.verifiers.smt import SmtChecker
 
 PREAMBLE = (
@@ -79,32 +79,6 @@ def label(theme: str, name: str) -> str:
     if theme == "golfers":
         return name
     return f"the {name} book" if theme == "books" else f"the {name}"
-
-
-def say(scale: Scale, subject: str, phrase: str, other: str | None = None) -> str:
-    """One sentence from object labels; price puzzles sell plural fruit (`are`)."""
-    if scale == "price":
-        phrase = phrase.replace("is ", "are ", 1)
-    tail = f" {other}" if other else ""
-    return f"{subject[:1].upper()}{subject[1:]} {phrase}{tail}."
-
-
-def rank_phrase(scale: Scale, where: int, n: int) -> str:
-    """`is the second from the left`, `finished last`, `is the third-newest` for position `where` of n."""
-    from_end = where > (n + 1) // 2
-    k = n + 1 - where if from_end else where
-    ordinal = ORDINALS[k - 1]
-    if scale == "finish":
-        return "finished " + (
-            "last" if from_end and k == 1 else f"{ordinal}-to-last" if from_end else ordinal
-        )
-    if scale == "lr":
-        if k == 1:
-            return "is the " + ("rightmost" if from_end else "leftmost")
-        return f"is the {ordinal} from the {'right' if from_end else 'left'}"
-    start, end = ("oldest", "newest") if scale == "age" else ("cheapest", "most expensive")
-    word = end if from_end else start
-    return f"is the {word}" if k == 1 else f"is the {ordinal}-{word}"
 
 
 def relation_phrase(scale: Scale, before: bool) -> str:

@@ -10,7 +10,7 @@ space, object names as listed, with or without `the`):
     The kiwis are the cheapest | the third-most expensive.   Dan did not finish last.
     The order from left to right is: the owl, the robin, the raven.
 
-Anything else is an `OrderingError` with the reason, never a crash.
+Anything else is an `PuzzleError` with the reason, never a crash.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from modulo.verifiers.smt import And, Cmp, CmpOp, Const, Fn, Formula, IntRange, Not, Num
 
@@ -117,8 +117,34 @@ FILLER = re.compile(
 )
 
 
-class OrderingError(ValueError):
-    """A sentence outside the ordering grammar (or about unknown objects); the message says why."""
+class PositionPuzzle(Protocol):
+    """What the puzzle domains need of a read puzzle: individuals with integer positions `pos(x)`, the
+    premises over them, the sentences they came from, and English for one position."""
+
+    @property
+    def objects(self) -> tuple[str, ...]: ...
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        """The constraint sentences that parsed: premise k+1 is sentence k."""
+        ...
+
+    @property
+    def unparsed(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def premises(self) -> tuple[Formula, ...]: ...
+    @property
+    def ranges(self) -> dict[str, IntRange]: ...
+    @property
+    def distinct_text(self) -> str:
+        """What premise 0 (the positions that must differ) says, for verdict messages."""
+        ...
+
+    def claim(self, text: str) -> Formula: ...
+    def say_at(self, obj: str, where: int) -> str: ...
+
+
+class PuzzleError(ValueError):
+    """A puzzle sentence outside the grammar (or about unknown objects); the message says why."""
 
 
 def pos(name: str) -> Fn:
@@ -158,14 +184,48 @@ class Puzzle:
     def ranges(self) -> dict[str, IntRange]:
         return {"pos": IntRange(1, len(self.objects))}
 
+    distinct_text = "all positions differ"
+    """What premise 0 says, for verdict messages."""
+
+    def say_at(self, obj: str, where: int) -> str:
+        """The sentence that puts `obj` at position `where` of the scale."""
+        label = self.labels[self.objects.index(obj)]
+        return say(self.scale, label, rank_phrase(self.scale, where, len(self.objects)))
+
     def claim(self, text: str) -> Formula:
         """Read one sentence of a trace or an option into a formula on this puzzle's scale."""
         parsed = parse_claim(text, self.objects)
         if parsed.scale != self.scale:
-            raise OrderingError(
+            raise PuzzleError(
                 f"speaks of {SCALE_NAMES[parsed.scale]}, but this puzzle orders by {SCALE_NAMES[self.scale]}"
             )
         return parsed.formula
+
+
+def say(scale: Scale, subject: str, phrase: str, other: str | None = None) -> str:
+    """One sentence from object labels; price puzzles sell plural fruit (`are`)."""
+    if scale == "price":
+        phrase = phrase.replace("is ", "are ", 1)
+    tail = f" {other}" if other else ""
+    return f"{subject[:1].upper()}{subject[1:]} {phrase}{tail}."
+
+
+def rank_phrase(scale: Scale, where: int, n: int) -> str:
+    """`is the second from the left`, `finished last`, `is the third-newest` for position `where` of n."""
+    from_end = where > (n + 1) // 2
+    k = n + 1 - where if from_end else where
+    ordinal = ORDINALS[k - 1]
+    if scale == "finish":
+        return "finished " + (
+            "last" if from_end and k == 1 else f"{ordinal}-to-last" if from_end else ordinal
+        )
+    if scale == "lr":
+        if k == 1:
+            return "is the " + ("rightmost" if from_end else "leftmost")
+        return f"is the {ordinal} from the {'right' if from_end else 'left'}"
+    start, end = ("oldest", "newest") if scale == "age" else ("cheapest", "most expensive")
+    word = end if from_end else start
+    return f"is the {word}" if k == 1 else f"is the {ordinal}-{word}"
 
 
 def distinct(objects: tuple[str, ...]) -> Formula:
@@ -185,18 +245,18 @@ def read_objects(sentence: str) -> tuple[tuple[str, ...], tuple[str, ...], Scale
         re.IGNORECASE,
     )
     if not match:
-        raise OrderingError("the first sentence must list the objects: '..., there are N things: a X, a Y'")
+        raise PuzzleError("the first sentence must list the objects: '..., there are N things: a X, a Y'")
     items = [i.strip() for i in re.split(r",\s*(?:and\s+)?|\s+and\s+", match["items"]) if i.strip()]
     count = NUMBERS.get(match["count"].lower(), int(match["count"]) if match["count"].isdigit() else -1)
     if count != len(items) or len(items) < 2:
-        raise OrderingError(f"says {match['count']} objects but lists {len(items)}")
+        raise PuzzleError(f"says {match['count']} objects but lists {len(items)}")
     names, labels = [], []
     for item in items:
         bare = re.sub(r"^(?:an?|the)\s+", "", item, flags=re.IGNORECASE)
         names.append(bare.lower())
         labels.append(bare if bare[:1].isupper() and bare == item else f"the {bare}")
     if len(set(names)) != len(names):
-        raise OrderingError("an object is listed twice")
+        raise PuzzleError("an object is listed twice")
     setting = match["setting"].lower()
     scale = next((s for word, s in SETTINGS.items() if word in setting), None)
     return tuple(names), tuple(labels), scale
@@ -212,14 +272,14 @@ def read_puzzle(context: str) -> Puzzle:
     paragraphs = [p for p in re.split(r"\n\s*\n", context.strip()) if p.strip()]
     sentences = split_sentences(paragraphs[-1] if paragraphs else "")
     if not sentences:
-        raise OrderingError("empty puzzle")
+        raise PuzzleError("empty puzzle")
     objects, labels, scale = read_objects(sentences[0])
     read: list[tuple[str, Claim]] = []
     unparsed: list[tuple[str, str]] = []
     for sentence in sentences[1:]:
         try:
             read.append((sentence, parse_claim(sentence, objects)))
-        except OrderingError as error:
+        except PuzzleError as error:
             unparsed.append((sentence, str(error)))
     scale = scale or (read[0][1].scale if read else "lr")
     kept = []
@@ -254,10 +314,10 @@ def normalise(text: str, objects: tuple[str, ...]) -> str:
 
 
 def parse_claim(text: str, objects: tuple[str, ...]) -> Claim:
-    """One sentence about the objects as a formula over their positions; raises `OrderingError` only."""
+    """One sentence about the objects as a formula over their positions; raises `PuzzleError` only."""
     words = normalise(text, objects)
     if not words:
-        raise OrderingError("empty sentence")
+        raise PuzzleError("empty sentence")
     tree = _parse_words(words)
     return _Reader(len(objects)).claim(tree, objects)
 
@@ -278,7 +338,7 @@ def _parse_words(words: str) -> Any:
         return _parser().parse(words)
     except lark.exceptions.LarkError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise OrderingError(f"not a sentence of the ordering grammar: {first[:120]}") from None
+        raise PuzzleError(f"not a sentence of the ordering grammar: {first[:120]}") from None
 
 
 class _Reader:
@@ -310,13 +370,13 @@ class _Reader:
         direction = next((c for c in node.children if getattr(c, "data", "") == "direction"), None)
         listed = next(c for c in node.children if getattr(c, "data", "") == "objects")
         if direction is None:
-            raise OrderingError("an order must say its direction, e.g. 'from left to right'")
+            raise PuzzleError("an order must say its direction, e.g. 'from left to right'")
         (scale, forward), (scale_to, forward_to) = (ENDS[str(e.data)] for e in direction.children)
         if scale != scale_to or forward == forward_to:
-            raise OrderingError("an order must run between the two ends of one scale")
+            raise PuzzleError("an order must run between the two ends of one scale")
         names = [name(t) for t in listed.children]
         if len(set(names)) != len(names):
-            raise OrderingError("an order names an object twice")
+            raise PuzzleError("an order names an object twice")
         if not forward:
             names.reverse()
         if len(names) == self.n:
