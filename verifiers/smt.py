@@ -15,6 +15,7 @@ z3 is imported lazily so that importing this module stays light.
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -271,13 +272,14 @@ def _solver(z3: Any, timeout_ms: int) -> Any:
     """A solver with nothing asserted, inside a fresh scope that `_release` pops.
 
     Reusing a solver through push/pop skips Z3's per-solver set-up and tear-down (about a millisecond, more
-    than a whole problem's incremental checks); after the pop it holds nothing of the previous problem.
+    than a whole problem's incremental checks); after the pop it holds nothing of the previous problem, even
+    if one of its checks timed out.
     """
     idle = _IDLE.get(timeout_ms)
     if idle:
         solver = idle.pop()
     else:
-        solver = z3.Solver()
+        solver = z3.SimpleSolver()
         solver.set("timeout", timeout_ms)
     solver.push()
     return solver
@@ -290,14 +292,107 @@ def _release(solver: Any, timeout_ms: int) -> None:
         idle.append(solver)
 
 
+@dataclass(frozen=True)
+class _Asserted:
+    """A checker's state once its premises are asserted, from which every later checker on them starts."""
+
+    level: int
+    """The solver's scopes up to and including the premises."""
+    lits: tuple[Any, ...]
+    ids: tuple[int, ...]
+    origin: dict[int, tuple[str, int]]
+    guarded: tuple[tuple[Any | None, Formula], ...]
+    named: tuple[str, ...]
+    index: dict[Formula, int]
+    """Each premise formula's (last) index, for claims that restate one."""
+    encoded: tuple[tuple[str, ...], dict[Formula, Any], dict[tuple[str, tuple[str, ...]], Any]]
+    """The encoder's domain, closed-formula memo and integer terms (whose range bounds are asserted)."""
+
+
+class _Premises:
+    """One problem's premises asserted on a solver, kept for later checkers on the same premises.
+
+    A checker's own assertions (steps, probes, groundings over individuals its claims introduce) live in
+    a scope above the premises; `enter` pops them and puts the encoder back before the next checker starts.
+    One checker at a time: a cached entry whose checker is alive is not handed out again.
+    """
+
+    def __init__(
+        self, z3: Any, timeout_ms: int, domain: tuple[str, ...], ranges: dict[str, IntRange]
+    ) -> None:
+        self.solver = _solver(z3, timeout_ms)
+        weakref.finalize(self, _release, self.solver, timeout_ms).atexit = False
+        self.enc = _Encoder(z3, domain, ranges)
+        self.fresh = 0
+        """Counter for assumption literals' names, never reset: no literal name is reused."""
+        self.asserted: _Asserted | None = None
+        self.consistent: bool | None = None
+        self.owner: weakref.ref[SmtChecker] | None = None
+        self.key: tuple[Any, ...] | None = None
+        self.poisoned = False
+
+    def free(self) -> bool:
+        return not self.poisoned and (self.owner is None or self.owner() is None)
+
+    def enter(self, owner: SmtChecker) -> _Asserted:
+        """Drop everything a previous checker asserted and open `owner`'s scope."""
+        assert self.asserted is not None
+        state = self.asserted
+        self.solver.pop(self.solver.num_scopes() - state.level)
+        domain, memo, ints = state.encoded
+        self.enc.constants, self.enc.memo, self.enc.ints = domain, dict(memo), dict(ints)
+        self.enc.bounds.clear()
+        self.solver.push()
+        self.owner = weakref.ref(owner)
+        return state
+
+    def poison(self) -> None:
+        """After a check that timed out: never hand these premises to another checker."""
+        self.poisoned = True
+        if self.key is not None and _CACHE.get(self.key) is self:
+            del _CACHE[self.key]
+
+
+CACHE_SIZE = 32
+"""How many problems' asserted premises are kept for later checkers (least recently used dropped first).
+
+Each holds a Z3 solver, about 1 MB: enough for the rounds and samples of the instances being checked now."""
+_CACHE: OrderedDict[tuple[Any, ...], _Premises] = OrderedDict()
+
+
+def clear_cache() -> None:
+    """Forget every cached problem (its solver returns to the pool once no checker holds it)."""
+    _CACHE.clear()
+
+
+def _cached(key: tuple[Any, ...]) -> _Premises | None:
+    found = _CACHE.get(key)
+    if found is None or not found.free():
+        return None
+    _CACHE.move_to_end(key)
+    return found
+
+
+def _remember(key: tuple[Any, ...], premises: _Premises) -> None:
+    premises.key = key
+    _CACHE[key] = premises
+    _CACHE.move_to_end(key)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+
+
 class SmtChecker:
     """Incremental entailment checks of claims against fixed premises plus accepted trace steps.
 
     `timeout_ms` bounds each solver call; a call that runs out yields `unknown`. `cores` fills each
-    judgement's support from the unsat core (premises are then asserted behind assumption literals, which
-    makes every check slower; without cores they are asserted as they are); `minimize` then shrinks it (one
-    extra call per core member) preferring earlier steps over premises, so that a step's support names the
-    trace's own earlier claims where they suffice.
+    judgement's support from unsat cores (premises are then asserted behind assumption literals, which
+    makes every check slower; without cores they are asserted as they are); `minimize` then shrinks it to the
+    support a fixed deletion order keeps (premises tried first, then steps oldest first), so that a step's
+    support names the trace's own earlier claims where they suffice, whatever cores Z3 returned on the way.
+
+    With `reuse`, the asserted premises come from a process-wide cache keyed by their content (and the
+    settings above), so checkers for other questions on the same context, or other samples of one
+    instance, skip grounding and asserting them; verdicts are the same as without it.
     """
 
     def __init__(
@@ -310,35 +405,75 @@ class SmtChecker:
         timeout_ms: int = 2000,
         cores: bool = True,
         minimize: bool = True,
+        reuse: bool = True,
     ) -> None:
         import z3
 
         self._z3 = z3
-        self._named = list(dict.fromkeys(constants))
-        self._generic = tuple(f"?{k}" for k in range(generic))
-        self._enc = _Encoder(z3, (*self._named, *self._generic), dict(ranges or {}))
-        self._solver = _solver(z3, int(timeout_ms))
-        weakref.finalize(self, _release, self._solver, int(timeout_ms)).atexit = False
         self.cores = cores
         self.minimize = minimize
-        self._premise_lits: list[Any] = []
+        named = tuple(dict.fromkeys(constants))
+        self._generic = tuple(f"?{k}" for k in range(generic))
+        ranges = dict(ranges or {})
+        key = (tuple(premises), named, generic, tuple(sorted(ranges.items())), int(timeout_ms), cores)
+        shared = _cached(key) if reuse else None
+        if shared is None:
+            shared = _Premises(z3, int(timeout_ms), (*named, *self._generic), ranges)
+            shared.asserted = self._assert_premises(shared, key[0], named)
+            if reuse:
+                _remember(key, shared)
+        self._shared = shared
+        state = shared.enter(self)
+        self._premise_lits, self._premise_ids, self._index = list(state.lits), list(state.ids), state.index
+        self._origin, self._guarded, self._named = dict(state.origin), list(state.guarded), list(state.named)
+        self._lits = dict(zip(state.ids, state.lits, strict=True))
         self._step_lits: list[Any] = []
-        self._guarded: list[tuple[Any, Formula]] = []
+        self._step_ids: list[int] = []
+        self._accepted: dict[Formula, tuple[int, Any]] = {}
+        """Each accepted claim's (latest) step index and literal."""
         self._guards: dict[tuple[Formula, bool], Any] = {}
         self._steps = 0
-        self._origin: dict[int, tuple[str, int]] = {}
-        self._fresh = 0
-        for index, premise in enumerate(premises):
-            lit = self._literal("p", ("premise", index)) if cores else None
-            self._assert(lit, premise)
-            if lit is not None:
-                self._premise_lits.append(lit)
 
-    def _literal(self, prefix: str, origin: tuple[str, int]) -> Any:
-        self._fresh += 1
-        lit = self._enc.boolean(f"__{prefix}{self._fresh}")
-        self._origin[lit.get_id()] = origin
-        return lit
+    @property
+    def _enc(self) -> _Encoder:
+        return self._shared.enc
+
+    @property
+    def _solver(self) -> Any:
+        return self._shared.solver
+
+    def _assert_premises(
+        self, shared: _Premises, premises: tuple[Formula, ...], named: tuple[str, ...]
+    ) -> _Asserted:
+        """Assert the premises (behind literals if `cores`): the state this and later checkers start from."""
+        self._shared = shared
+        self._origin, self._lits, self._guarded, self._named = {}, {}, [], list(named)
+        self._guards = {}
+        lits: list[tuple[Any, int]] = []
+        for index, premise in enumerate(premises):
+            if self.cores:
+                lits.append(self._literal("p", ("premise", index)))
+            self._assert(lits[-1][0] if self.cores else None, premise)
+        enc = shared.enc
+        return _Asserted(
+            level=self._solver.num_scopes(),
+            lits=tuple(lit for lit, _ in lits),
+            ids=tuple(i for _, i in lits),
+            origin=self._origin,
+            guarded=tuple(self._guarded),
+            named=tuple(self._named),
+            index={premise: index for index, premise in enumerate(premises)},
+            encoded=(enc.constants, dict(enc.memo), dict(enc.ints)),
+        )
+
+    def _literal(self, prefix: str, origin: tuple[str, int]) -> tuple[Any, int]:
+        """A fresh assumption literal and its Z3 id, remembered as standing for `origin`."""
+        self._shared.fresh += 1
+        lit = self._enc.boolean(f"__{prefix}{self._shared.fresh}")
+        lit_id = lit.get_id()
+        self._origin[lit_id] = origin
+        self._lits[lit_id] = lit
+        return lit, lit_id
 
     def _assert(self, lit: Any | None, formula: Formula) -> None:
         """Assert `formula`, behind `lit` unless it is None; re-grounded whenever new individuals appear."""
@@ -356,7 +491,19 @@ class SmtChecker:
         self._enc.bounds.clear()
 
     def _check(self, assumptions: list[Any]) -> Any:
-        return check_under(self._solver, assumptions)
+        result = check_under(self._solver, assumptions)
+        if result == self._z3.unknown:
+            self._shared.poison()
+        return result
+
+    def _core(self, probe_id: int) -> set[int]:
+        """The premises' and steps' literals in the last check's unsat core."""
+        origin = self._origin
+        z3, solver = self._z3, self._solver
+        ref = solver.ctx.ref()
+        core = z3.AstVector(z3.Z3_solver_get_unsat_core(ref, solver.solver), solver.ctx)
+        ids = (z3.Z3_get_ast_id(ref, z3.Z3_ast_vector_get(ref, core.vector, k)) for k in range(len(core)))
+        return {i for i in ids if i in origin and i != probe_id}
 
     def _probe(self, formula: Formula, negate: bool) -> Any:
         """A literal that, when assumed, asserts `formula` (or its negation).
@@ -373,7 +520,7 @@ class SmtChecker:
         key = (formula, negate)
         if key not in self._guards:
             encoded = enc.formula(formula)
-            lit = self._guards[key] = self._literal("g", ("guard", self._fresh))
+            lit = self._guards[key] = self._literal("g", ("guard", self._shared.fresh))[0]
             self._add([enc.implies(lit, enc.negation(encoded) if negate else encoded)])
         return self._guards[key]
 
@@ -394,23 +541,46 @@ class SmtChecker:
 
     def premises_consistent(self) -> bool | None:
         """False when the premises contradict each other (everything would follow); None on timeout."""
-        result = self._check(self._premise_lits)
-        return None if result == self._z3.unknown else result == self._z3.sat
+        shared = self._shared
+        if shared.consistent is None:
+            result = self._check(self._premise_lits)
+            if result == self._z3.unknown:
+                return None
+            shared.consistent = result == self._z3.sat
+        return shared.consistent
 
-    def judge(self, claim: Formula, *, use_steps: bool = True) -> Judgement:
-        """Classify `claim` against the premises (and the accepted steps unless `use_steps` is False)."""
+    def judge(self, claim: Formula, *, use_steps: bool = True, explain: bool = True) -> Judgement:
+        """Classify `claim` against the premises (and the accepted steps unless `use_steps` is False).
+
+        With `explain` False the judgement names no support (no cores are extracted even with `cores`).
+        """
+        restated = self._restated(claim, use_steps, explain and self.cores)
+        if restated is not None:
+            return restated
         z3 = self._z3
-        context = self._premise_lits + (self._step_lits if use_steps else [])
+        context = self._premise_ids + (self._step_ids if use_steps else [])
+        lits = [self._lits[i] for i in context]
         self._extend(claim)
         negated = self._probe(claim, True)
-        first = self._check([*context, negated])
+        first = self._check([*lits, negated])
         if first == z3.unsat:
-            return self._explain("valid", context, negated)
+            return self._explain("valid", context, negated, explain)
         asserted = self._probe(claim, False)
-        second = self._check([*context, asserted])
+        second = self._check([*lits, asserted])
         if second == z3.unsat:
-            return self._explain("invalid", context, asserted)
+            return self._explain("invalid", context, asserted, explain)
         return Judgement("unknown" if z3.unknown in (first, second) else "unsupported")
+
+    def _restated(self, claim: Formula, use_steps: bool, explain: bool) -> Judgement | None:
+        """A claim identical to an accepted step or a premise is valid and rests on it alone (the latest such
+        step, else the premise): no solver call. None for any other claim."""
+        step = self._accepted[claim][0] if use_steps and claim in self._accepted else None
+        premise = self._index.get(claim)
+        if not explain and (step is not None or premise is not None):
+            return Judgement("valid")
+        if step is not None:
+            return Judgement("valid", steps=(step,))
+        return None if premise is None else Judgement("valid", premises=(premise,))
 
     def models(self, terms: Sequence[IntTerm], limit: int = 2) -> list[tuple[int, ...]] | None:
         """Up to `limit` distinct value tuples that `terms` take in models of the premises and accepted
@@ -436,55 +606,63 @@ class SmtChecker:
 
     def accept(self, claim: Formula) -> int:
         """Add `claim` as the next trace step (context for later judgements); returns its step index."""
-        lit = self._literal("s", ("step", self._steps))
-        self._assert(lit, claim)
+        lit, lit_id = self._literal("s", ("step", self._steps))
+        same = self._restating(claim)
+        if same is None:
+            self._assert(lit, claim)
+        else:
+            self._add([self._enc.implies(lit, s) for s in same])
         self._step_lits.append(lit)
+        self._step_ids.append(lit_id)
+        self._accepted[claim] = (self._steps, lit)
         return self.skip()
+
+    def _restating(self, claim: Formula) -> list[Any] | None:
+        """For a claim that restates an accepted step or a premise, the literal already asserting it (none
+        for a premise asserted as it is); None for any other claim."""
+        if claim in self._accepted:
+            return [self._accepted[claim][1]]
+        if claim in self._index:
+            return [self._premise_lits[self._index[claim]]] if self.cores else []
+        return None
 
     def skip(self) -> int:
         """Count a trace step that is not context (unparsed or invalid), keeping step indices aligned."""
         self._steps += 1
         return self._steps - 1
 
-    def _explain(self, status: Status, context: list[Any], probe: Any) -> Judgement:
-        if not self.cores:
+    def _explain(self, status: Status, context: list[int], probe: Any, explain: bool) -> Judgement:
+        if not (self.cores and explain):
             return Judgement(status)
-        origin = self._origin
-        core = [c for c in self._solver.unsat_core() if c.get_id() in origin and not c.eq(probe)]
-        if self.minimize:
-            ids = {c.get_id() for c in core}
-            steps = [s for s in context if origin[s.get_id()][0] == "step" and s.get_id() not in ids]
-            core = self._minimize(core, steps, probe)
-        premises = sorted(origin[c.get_id()][1] for c in core if origin[c.get_id()][0] == "premise")
-        steps = sorted(origin[c.get_id()][1] for c in core if origin[c.get_id()][0] == "step")
+        probe_id = probe.get_id()
+        core = self._core(probe_id)
+        support = self._minimize(context, core, probe, probe_id) if self.minimize else core
+        origin = [self._origin[i] for i in support]
+        premises = sorted(index for kind, index in origin if kind == "premise")
+        steps = sorted(index for kind, index in origin if kind == "step")
         return Judgement(status, tuple(premises), tuple(steps))
 
-    def _minimize(self, core: list[Any], steps: list[Any], probe: Any) -> list[Any]:
-        """Deletion-based shrinking of `core` plus the earlier `steps` not in it: premises are tried for
-        removal first, then steps, oldest first, so a premise goes whenever the steps can stand in for it.
+    def _minimize(self, context: list[int], core: set[int], probe: Any, probe_id: int) -> list[int]:
+        """What deletion in `context` order keeps (each member dropped if the rest still refutes `probe`).
 
-        A member goes without a solver call when the last unsat core lies in what is left without it.
+        A member not in the last unsat core goes without a solver call (that core lies in what is left),
+        and when the earlier steps alone refute `probe` every premise goes at once; neither changes the
+        result, which depends on the claims alone, not on the cores Z3 happens to return.
         """
-
-        def rank(c: Any) -> tuple[bool, int]:
-            kind, index = self._origin[c.get_id()]
-            return kind == "step", index
-
-        kept = {c.get_id(): c for c in core + steps}
-        known = {c.get_id() for c in core}
-        for candidate in sorted(kept.values(), key=rank):
-            cid = candidate.get_id()
-            if cid not in kept:
+        kept = dict.fromkeys(context)
+        steps = [i for i in context if self._origin[i][0] == "step"]
+        some_premise = any(self._origin[i][0] == "premise" for i in core)
+        if steps and some_premise and self._check([*(self._lits[i] for i in steps), probe]) == self._z3.unsat:
+            kept, core = dict.fromkeys(steps), self._core(probe_id)
+        for member in list(kept):
+            if member not in core:
+                del kept[member]
                 continue
-            if cid not in known and known <= kept.keys():
-                del kept[cid]
-                continue
-            trial = [k for i, k in kept.items() if i != cid]
+            trial = [self._lits[i] for i in kept if i != member]
             if self._check([*trial, probe]) == self._z3.unsat:
-                known = {c.get_id() for c in self._solver.unsat_core()} - {probe.get_id()}
-                # members not yet tried stay: a later step may stand in for an earlier one
-                kept = {k.get_id(): k for k in trial if k.get_id() in known or rank(k) > rank(candidate)}
-        return list(kept.values())
+                del kept[member]
+                core = self._core(probe_id)
+        return list(kept)
 
 
 def constants_of(formula: Formula) -> list[str]:

@@ -70,12 +70,12 @@ def decide(statement: Formula, checker: SmtChecker, world: World = "open") -> An
     """The answer the premises alone give to `statement`; None when the solver timed out."""
     if world == "closed":
         positive = statement.body if isinstance(statement, Not) else statement
-        status = checker.judge(positive, use_steps=False).status
+        status = checker.judge(positive, use_steps=False, explain=False).status
         if status == "unknown":
             return None
         holds = status == "valid"
         return "True" if holds != isinstance(statement, Not) else "False"
-    status = checker.judge(statement, use_steps=False).status
+    status = checker.judge(statement, use_steps=False, explain=False).status
     return {"valid": "True", "invalid": "False", "unsupported": "Unknown"}.get(status)  # type: ignore[return-value]
 
 

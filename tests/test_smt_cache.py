@@ -1,0 +1,158 @@
+"""The process-wide cache of asserted premises: same verdicts as without it, bounded, and never reused after
+a timeout or while another checker holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from shared_data import SHARED_DATA
+
+from modulo.verifiers import smt
+from modulo.verifiers.smt import (
+    And,
+    Atom,
+    Cmp,
+    Const,
+    Fn,
+    ForAll,
+    Formula,
+    Implies,
+    IntRange,
+    Judgement,
+    Not,
+    Num,
+    Or,
+    SmtChecker,
+    Var,
+    judge_trace,
+)
+
+X = Var("x")
+PROOFWRITER = SHARED_DATA / "logic" / "ProofWriter" / "dev.json"
+
+
+def atom(pred: str, who: str = "max") -> Atom:
+    return Atom(pred, (Const(who),))
+
+
+def rule(a: str, b: str) -> ForAll:
+    return ForAll(X, Implies(Atom(a, (X,)), Atom(b, (X,))))
+
+
+PREMISES = [rule("yumpus", "dumpus"), rule("dumpus", "sour"), atom("yumpus")]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    smt.clear_cache()
+    yield
+    smt.clear_cache()
+
+
+def judged(
+    claims: list[Formula | None], reuse: bool, premises: list[Formula] = PREMISES
+) -> list[Judgement | None]:
+    return judge_trace(SmtChecker(premises, ["max"], reuse=reuse), claims)
+
+
+def test_a_cached_checker_starts_from_the_premises_alone() -> None:
+    """Steps, probes and groundings over a new individual from one trace do not leak into the next."""
+    stella = [rule("sour", "red"), atom("dumpus", "stella"), atom("red", "stella")]
+    first = judged(stella, reuse=True)
+    assert [j.status for j in first if j] == ["unsupported", "unsupported", "valid"]
+    again = [atom("red", "stella"), atom("red"), rule("sour", "red")]
+    assert judged(again, reuse=True) == judged(again, reuse=False)
+    assert [j.status for j in judged(again, reuse=True) if j] == ["unsupported", "unsupported", "unsupported"]
+
+
+def test_restated_claims_rest_on_what_they_restate() -> None:
+    claims: list[Formula | None] = [PREMISES[2], atom("dumpus"), PREMISES[2], atom("dumpus")]
+    verdicts = judged(claims, reuse=True)
+    assert verdicts == [
+        Judgement("valid", premises=(2,)),
+        Judgement("valid", premises=(0,), steps=(0,)),
+        Judgement("valid", steps=(0,)),
+        Judgement("valid", steps=(1,)),
+    ]
+
+
+def test_range_bounds_of_new_terms_survive_the_reset() -> None:
+    """An integer term first made in one trace's scope gets its bound again in the next trace."""
+    pos = {n: Fn("pos", (Const(n),)) for n in "abd"}
+    premises: list[Formula] = [Cmp("<", pos["a"], pos["b"])]
+    ranges = {"pos": IntRange(1, 3)}
+    for _ in range(2):
+        checker = SmtChecker(premises, "ab", generic=0, ranges=ranges)
+        assert checker.judge(Cmp("<=", pos["d"], Num(3))).status == "valid"
+        assert checker.judge(Cmp("==", pos["a"], Num(3))).status == "invalid"
+
+
+def test_a_live_checker_is_not_shared() -> None:
+    first = SmtChecker(PREMISES, ["max"])
+    first.accept(atom("red"))
+    second = SmtChecker(PREMISES, ["max"])
+    assert second._shared is not first._shared
+    assert second.judge(atom("red")).status == "unsupported"
+    assert first.judge(atom("red")).status == "valid"
+    shared = second._shared
+    del second
+    assert SmtChecker(PREMISES, ["max"])._shared is shared
+
+
+def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(smt, "CACHE_SIZE", 3)
+    for k in range(5):
+        SmtChecker([atom(f"p{k}")], ["max"])
+    assert len(smt._CACHE) == 3
+
+
+def pigeonhole(pigeons: int) -> list[Formula]:
+    """Unsatisfiable and exponentially hard for resolution: a 1 ms timeout runs out."""
+    holes = range(pigeons - 1)
+    at = lambda p, h: Atom("in", (Const(f"p{p}"), Const(f"h{h}")))  # noqa: E731
+    some: list[Formula] = [Or(tuple(at(p, h) for h in holes)) for p in range(pigeons)]
+    alone: list[Formula] = [
+        Not(And((at(p, h), at(q, h)))) for h in holes for p in range(pigeons) for q in range(p)
+    ]
+    return [*some, *alone]
+
+
+def test_a_timeout_is_unknown_and_not_cached() -> None:
+    premises = pigeonhole(11)
+    checker = SmtChecker(premises, [], timeout_ms=1)
+    assert checker.judge(atom("red")).status == "unknown"
+    assert checker.premises_consistent() is None
+    shared = checker._shared
+    del checker
+    assert not smt._CACHE
+    later = SmtChecker(premises, [], timeout_ms=1)
+    assert later._shared is not shared and later.judge(atom("red")).status == "unknown"
+
+
+def proofwriter_traces(limit: int) -> list[tuple[list[Formula], list[str], list[Formula | None]]]:
+    from modulo.domains.logic.deduction import DeductionDomain
+    from modulo.domains.logic.importer import LogicLMImporter
+    from modulo.domains.logic.theory import read_theory
+
+    domain = DeductionDomain()
+    out = []
+    for item in LogicLMImporter().read(PROOFWRITER, {"dataset": "proofwriter"})[:limit]:
+        theory = read_theory(item.instance.payload["context"])
+        for variant in domain.oracle_variants:
+            text = domain.oracle(item.instance, variant, 3)
+            trace = domain.parse(text, item.instance)
+            claims = [s.parsed if not isinstance(s.parsed, str) else None for s in trace.steps]
+            out.append((list(theory.formulas), theory.constants, claims))
+    return out
+
+
+@pytest.mark.skipif(not PROOFWRITER.is_file(), reason=f"ProofWriter data not found at {PROOFWRITER}")
+def test_cached_and_uncached_judgements_agree_on_proofwriter() -> None:
+    """Statuses and supports alike: minimised supports do not depend on the solver's history."""
+    traces = proofwriter_traces(60)
+    cached = [judge_trace(SmtChecker(p, c), claims) for p, c, claims in traces]
+    assert smt._CACHE
+    fresh = [judge_trace(SmtChecker(p, c, reuse=False), claims) for p, c, claims in traces]
+    assert cached == fresh
+    assert sum(1 for t in cached for j in t if j and j.status != "valid") > 10
