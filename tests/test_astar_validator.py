@@ -1,12 +1,28 @@
-"""The A* trace validator, rule by rule, on tiny hand-written graphs."""
+"""The A* trace validator, rule by rule, on tiny hand-written graphs; its fast path against its replay."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import random
 from collections.abc import Sequence
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from modulo.domains.maze.generators import MAZE_KINDS, make_maze
+from modulo.domains.maze.grid import Maze
+from modulo.domains.maze.oracle import (
+    CORRUPTIONS,
+    NotApplicable,
+    astar_trace,
+    check_trace,
+    maze_node_problem,
+    searchformer_tie_key,
+)
+from modulo.verifiers import astar
 from modulo.verifiers.astar import AStarRule, AStarVerdicts, NodeProblem, StartMode, validate_astar
 from modulo.verifiers.search_events import SearchEvent
 
@@ -16,7 +32,7 @@ from modulo.verifiers.search_events import SearchEvent
 DIAMOND: nx.Graph[str] = nx.Graph()
 DIAMOND.add_weighted_edges_from([("s", "a", 1), ("a", "g", 1), ("s", "b", 1), ("b", "g", 3)])
 H = {"s": 2.0, "a": 1.0, "b": 1.0, "g": 0.0}
-TIE_ORDER = {"s": 0, "a": 1, "g": 2, "b": 3}.__getitem__
+TIE_ORDER = {"s": 0, "a": 1, "g": 2, "b": 3, "c": 4}.__getitem__
 """Strict mode's tie-break order in these tests."""
 
 
@@ -60,6 +76,18 @@ def check(
     )
 
 
+def fast_path(
+    events: Sequence[SearchEvent | None],
+    graph: nx.Graph[str] = DIAMOND,
+    h: dict[str, float] = H,
+    strict: bool = False,
+    start_mode: StartMode = "create",
+) -> tuple[int, float | None]:
+    """The fast path's (valid prefix, goal g): a valid trace should pass it whole."""
+    tie_key = TIE_ORDER if strict else None
+    return astar._valid_prefix(graph._adj, "s", "g", h.__getitem__, events, start_mode, tie_key, 1e-6)
+
+
 def only_error(result: AStarVerdicts) -> tuple[int, str | None]:
     """The single invalid verdict of a trace, as (index, rule)."""
     bad = [*result.errors, *result.trace_checks]
@@ -75,6 +103,7 @@ def test_valid_trace_in_both_start_modes(start_mode: StartMode, events: list[Sea
     assert result.valid_prefix == len(events)
     assert [v.index for v in result.steps] == list(range(len(events)))
     assert all(v.status == "valid" for v in result.steps)
+    assert fast_path(events, strict=True, start_mode=start_mode) == (len(events), 2)
 
 
 def test_unparsed_step_is_its_own_error() -> None:
@@ -94,6 +123,8 @@ def test_unparsed_start_is_assumed() -> None:
         ("create", create("a", 1, 1)),
         ("create", create("s", 0, 1)),  # wrong h
         ("close", create("s", 0, 2)),
+        ("close", close("s", 0, 1)),  # wrong h
+        ("close", close("s", 2e-6, 2)),  # wrong g
     ],
 )
 def test_start(start_mode: StartMode, first: SearchEvent) -> None:
@@ -222,6 +253,30 @@ def test_reopening_a_closed_node_with_lower_g_is_valid() -> None:
     result = check(events, graph=graph, h=h)
     assert result.trace_valid
     assert result.goal_g == 5
+    assert fast_path(events, graph, h) == (len(events), 5)
+
+
+def test_a_better_path_to_an_open_node() -> None:
+    """b is open with g=3 when a cheaper path shows up: it is created again and its old f is gone."""
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_weighted_edges_from([("s", "a", 1), ("s", "b", 3), ("a", "b", 1), ("a", "c", 3), ("b", "g", 5)])
+    h = dict.fromkeys("sabcg", 0.0)
+    events = [
+        create("s", 0, 0),
+        close("s", 0, 0),
+        create("a", 1, 0),
+        create("b", 3, 0),
+        close("a", 1, 0),
+        create("b", 2, 0),
+        create("c", 4, 0),
+        close("b", 2, 0),
+        create("g", 7, 0),
+        close("c", 4, 0),  # f=4: b's old f=3 must not count as open any more
+        close("g", 7, 0),
+    ]
+    for strict in (False, True):
+        assert check(events, graph=graph, h=h, strict=strict).trace_valid
+        assert fast_path(events, graph, h, strict) == (len(events), 7)
 
 
 def test_better_g_on_closed_node_after_an_error_is_flagged_once() -> None:
@@ -243,3 +298,331 @@ def test_better_g_on_closed_node_after_an_error_is_flagged_once() -> None:
         close("g", 3, 0),
     ]
     assert only_error(check(events, graph=graph, h=h)) == (4, AStarRule.WRONG_G)
+
+
+@pytest.mark.parametrize(
+    ("index", "field", "rule"),
+    [
+        (0, "g", AStarRule.START),
+        (0, "h", AStarRule.START),
+        (2, "g", AStarRule.WRONG_G),
+        (2, "h", AStarRule.WRONG_H),
+        (3, "g", AStarRule.WRONG_G),  # b is never closed: nothing later notices
+        (3, "h", AStarRule.WRONG_H),
+        (4, "g", AStarRule.WRONG_G),
+        (4, "h", AStarRule.WRONG_H),
+        (6, "g", AStarRule.WRONG_G),
+    ],
+)
+def test_tolerance_boundary(index: int, field: str, rule: AStarRule) -> None:
+    """A claim 0.9 tolerance off passes, 1.1 tolerance off breaks the rule, at every kind of check."""
+    for start_mode, events in (("create", VALID), ("close", VALID[1:])):
+        at = index - (start_mode == "close")
+        if at < 0:
+            continue
+        for off, valid in ((0.9e-6, True), (-0.9e-6, True), (1.1e-6, False), (-1.1e-6, False)):
+            changed = dataclasses.replace(events[at], **{field: getattr(events[at], field) + off})
+            result = check([*events[:at], changed, *events[at + 1 :]], start_mode=start_mode)  # type: ignore[arg-type]
+            if valid:
+                assert result.trace_valid, (start_mode, off, result.first_invalid)
+            else:
+                expected = AStarRule.START if at == 0 else rule
+                assert result.errors[0].index == at and result.errors[0].rule == expected, (start_mode, off)
+
+
+def test_recreate_within_tolerance_must_still_be_better() -> None:
+    """A new g within tolerance of the expected one, but not lower than the known g by the tolerance."""
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_weighted_edges_from([("s", "a", 1), ("s", "b", 0.5), ("b", "a", 0.5 - 1.5e-6), ("a", "g", 1)])
+    h = dict.fromkeys("sabg", 0.0)
+    events = [
+        create("s", 0, 0),
+        close("s", 0, 0),
+        create("a", 1, 0),
+        create("b", 0.5, 0),
+        close("b", 0.5, 0),
+        create("a", 1 - 0.6e-6, 0),  # expected 1 - 1.5e-6: g is fine, but 1 - 0.6e-6 is not below 1 - 1e-6
+        close("a", 1, 0),
+        create("g", 2, 0),
+        close("g", 2, 0),
+    ]
+    assert only_error(check(events, graph=graph, h=h)) == (5, AStarRule.RECREATE_NOT_BETTER)
+    graph["b"]["a"]["weight"] = 0.5 - 0.5e-6  # now within tolerance of a's g: a need not be created again
+    events = [*events[:5], *events[6:]]
+    assert check(events, graph=graph, h=h).trace_valid
+    assert fast_path(events, graph, h) == (len(events), 2)
+
+
+def test_closed_node_keeps_the_g_its_close_claims() -> None:
+    """b is closed with a g 0.9 tolerance above its open g; a cheaper path must beat the claimed g."""
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_weighted_edges_from([("s", "a", 1), ("a", "b", 2 - 0.5e-6), ("s", "b", 3), ("b", "g", 3)])
+    h = {"s": 0.0, "a": 4.0, "b": 0.0, "g": 0.0}
+    events = [
+        create("s", 0, 0),
+        close("s", 0, 0),
+        create("a", 1, 4),
+        create("b", 3, 0),
+        close("b", 3 + 0.9e-6, 0),
+        create("g", 6, 0),
+        close("a", 1, 4),  # b costs 3 - 0.5e-6 through a: lower than 3 + 0.9e-6 by more than 1e-6
+        close("g", 6, 0),
+    ]
+    assert only_error(check(events, graph=graph, h=h)) == (7, AStarRule.MISSING_CREATE)
+
+
+def test_strict_order_rounds_f() -> None:
+    """f = 0.1 + 0.2 ties with f = 0.3 (f rounded to 9 decimals), so the tie key decides."""
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_weighted_edges_from([("s", "a", 0.1), ("s", "b", 0.3), ("a", "g", 1), ("b", "g", 1)])
+    h = {"s": 0.0, "a": 0.2, "b": 0.0, "g": 0.0}
+    opened = [create("s", 0, 0), close("s", 0, 0), create("a", 0.1, 0.2), create("b", 0.3, 0)]
+    a_first = [*opened, close("a", 0.1, 0.2), create("g", 1.1, 0), close("b", 0.3, 0), close("g", 1.1, 0)]
+    assert check(a_first, graph=graph, h=h, strict=True).trace_valid
+    b_first = [*opened, close("b", 0.3, 0), create("g", 1.3, 0), close("a", 0.1, 0.2), create("g", 1.1, 0)]
+    b_first.append(close("g", 1.1, 0))
+    assert only_error(check(b_first, graph=graph, h=h, strict=True)) == (4, AStarRule.TIE_BREAK)
+    assert check(b_first, graph=graph, h=h).trace_valid
+
+
+def test_unreadable_events_are_unparsed() -> None:
+    nan = check([*VALID[:2], create("a", float("nan"), 1), *VALID[3:]])
+    assert (nan.errors[0].index, nan.errors[0].rule, nan.errors[0].status) == (2, AStarRule.PARSE, "unparsed")
+    odd = dataclasses.replace(VALID[4], kind="open")  # type: ignore[arg-type]
+    assert check([*VALID[:4], odd, *VALID[5:]]).errors[0].rule == AStarRule.PARSE
+    assert only_error(check([close("s", float("nan"), 2), *VALID[2:]], start_mode="close")) == (
+        0,
+        AStarRule.PARSE,
+    )
+
+
+@pytest.mark.parametrize(("start_mode", "events"), [("create", VALID[:2]), ("close", VALID[1:2])])
+def test_start_is_the_goal(start_mode: StartMode, events: list[SearchEvent]) -> None:
+    def judge(events: list[SearchEvent]) -> AStarVerdicts:
+        return validate_astar(DIAMOND, "s", "s", H.__getitem__, events, start_mode=start_mode)
+
+    assert judge(events).trace_valid
+    assert judge(events).goal_g == 0
+    after = judge([*events, create("a", 1, 1)])
+    assert (after.errors[0].index, after.errors[0].rule) == (len(events), AStarRule.AFTER_GOAL)
+
+
+def test_negative_tolerance_is_refused() -> None:
+    with pytest.raises(ValueError, match="tolerance"):
+        validate_astar(DIAMOND, "s", "g", H.__getitem__, VALID, tolerance=-1.0)
+
+
+def test_every_result_has_its_own_verdicts() -> None:
+    first, second = check(VALID), check(VALID)
+    assert first.steps == second.steps
+    assert all(a is not b for a, b in zip(first.steps, second.steps, strict=True))
+
+
+# --- the fast path (`_valid_prefix`) against the diagnostic replay ---------------------------
+
+
+def same_judgement(a: AStarVerdicts, b: AStarVerdicts) -> bool:
+    """Same failing verdicts (rules, indices, messages) and the same claimed goal g."""
+    return (a.n_steps, a.errors, a.trace_checks, a.goal_g) == (b.n_steps, b.errors, b.trace_checks, b.goal_g)
+
+
+def maze_traces(
+    kind: str, start_mode: StartMode, rng: random.Random, sizes: Sequence[int] = (5, 9, 16)
+) -> list[tuple[Maze, list[SearchEvent]]]:
+    """Exact traces (deterministic and random tie-breaks) and every corruption of them, on `kind` mazes."""
+    traces = []
+    for size in sizes:
+        maze = make_maze(kind, size, size, rng)
+        for exact in (astar_trace(maze, start_mode).events, astar_trace(maze, start_mode, rng).events):
+            traces.append((maze, exact))
+            for corrupt in CORRUPTIONS.values():
+                with contextlib.suppress(NotApplicable):
+                    traces.append((maze, corrupt(exact, maze, rng).events))
+    return traces
+
+
+@pytest.mark.parametrize("kind", MAZE_KINDS)
+@pytest.mark.parametrize("start_mode", ["create", "close"])
+def test_fast_path_agrees_with_replay_on_mazes(
+    kind: str, start_mode: StartMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert_agrees_on_mazes(kind, start_mode, (5, 9, 16), monkeypatch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", MAZE_KINDS)
+@pytest.mark.parametrize("start_mode", ["create", "close"])
+def test_fast_path_agrees_with_replay_on_large_mazes(
+    kind: str, start_mode: StartMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert_agrees_on_mazes(kind, start_mode, (30, 31, 50), monkeypatch)
+
+
+def assert_agrees_on_mazes(
+    kind: str, start_mode: StartMode, sizes: Sequence[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path passes exactly the valid prefix; the verdicts are the replay's from the start."""
+    for maze, events in maze_traces(kind, start_mode, random.Random(kind), sizes):
+        for strict in (False, True):
+            result = check_trace(maze, events, start_mode, strict)
+            with monkeypatch.context() as patch:
+                patch.setattr(astar, "_valid_prefix", lambda *args: (0, None))
+                replayed = check_trace(maze, events, start_mode, strict)
+            assert same_judgement(result, replayed), (kind, strict, events)
+            tie_key = searchformer_tie_key if strict else None
+            plain = validate_astar(
+                maze.graph,
+                maze.start,
+                maze.goal,
+                maze.manhattan,
+                events,
+                start_mode=start_mode,
+                tie_key=tie_key,
+                node_problem=maze_node_problem(maze),
+            )
+            assert same_judgement(plain, result), (
+                "check_trace's int key must order cells as searchformer_tie_key"
+            )
+            valid, _ = astar._valid_prefix(
+                maze.graph._adj, maze.start, maze.goal, maze.manhattan, events, start_mode, tie_key, 1e-6
+            )
+            assert valid == replayed.valid_prefix, (kind, strict, events)
+
+
+def reference_trace(
+    graph: nx.DiGraph[int],
+    h: dict[int, float],
+    start_mode: StartMode,
+    rng: random.Random,
+    strict: bool,
+    jitter: float = 0.0,
+) -> list[SearchEvent]:
+    """A* from node 0 to the last node; f ties broken by node id (strict) or at random; may reopen nodes.
+
+    Every claimed g and h is off by up to `jitter` from the value it is checked against, and the
+    search goes on with the claimed values, as the validator does.
+    """
+
+    def noisy(value: float) -> float:
+        return value + rng.uniform(-jitter, jitter) if jitter else value
+
+    goal = len(graph) - 1
+    g: dict[int, float] = {0: noisy(0)}
+    hc: dict[int, float] = {0: noisy(h[0])}
+    open_ = {0}
+    events = [SearchEvent("create", 0, g[0], hc[0])] if start_mode == "create" else []
+    while open_:
+        low = min(g[n] + hc[n] for n in open_)
+        ties = sorted(n for n in open_ if g[n] + hc[n] == low)
+        node = ties[0] if strict else rng.choice(ties)
+        open_.remove(node)
+        g[node] = noisy(g[node])
+        events.append(SearchEvent("close", node, g[node], noisy(hc[node])))
+        if node == goal:
+            break
+        children = list(graph.adj[node])
+        rng.shuffle(children)
+        for child in children:
+            child_g = noisy(g[node] + graph.adj[node][child]["weight"])
+            if child not in g or child_g < g[child]:
+                g[child], hc[child] = child_g, noisy(h[child])
+                open_.add(child)
+                events.append(SearchEvent("create", child, child_g, hc[child]))
+    return events
+
+
+def mutate(events: list[SearchEvent], nodes: int, rng: random.Random) -> list[SearchEvent | None]:
+    """One random local change of a trace (the corruption operators' kinds, and more)."""
+    out: list[SearchEvent | None] = list(events)
+    if not out:
+        return [SearchEvent("close", 0, 0, 0)]
+    i = rng.randrange(len(out))
+    event = events[i]
+    change = rng.randrange(9)
+    open_ = {e.node: e for e in events[:i] if e.kind == "create"}
+    for e in events[:i]:
+        if e.kind == "close":
+            open_.pop(e.node, None)
+    if change == 8 and event.kind == "close" and len(open_) > 1:  # close another open node instead
+        other = rng.choice([e for e in open_.values() if e.node != event.node])
+        out[i] = dataclasses.replace(other, kind="close")
+    elif change == 0:
+        field = rng.choice(("g", "h"))
+        delta = rng.choice((-1, 1, 0.5, -2e-6, 2e-6, -1.5e-6, 1.5e-6, 5e-7, -5e-7, float("nan")))
+        out[i] = dataclasses.replace(event, **{field: getattr(event, field) + delta})
+    elif change == 1 and i + 1 < len(out):
+        out[i], out[i + 1] = out[i + 1], out[i]
+    elif change == 2:
+        del out[i]
+    elif change == 3:
+        out.insert(i, event)
+    elif change == 4:
+        out[i] = None
+    elif change == 5:
+        kind = rng.choice(["open", "close" if event.kind == "create" else "create"])
+        out[i] = dataclasses.replace(event, kind=kind)  # type: ignore[arg-type]
+    elif change == 6:
+        out[i] = dataclasses.replace(event, node=rng.randrange(-1, nodes + 1))
+    else:
+        out = out[: rng.randrange(len(out) + 1)]
+    return out
+
+
+def random_problem(rng: random.Random) -> tuple[nx.DiGraph[int], dict[int, float]]:
+    """A small weighted digraph (node 0 to the last one) and a random, maybe inconsistent heuristic."""
+    n = rng.randrange(2, 10)
+    graph: nx.DiGraph[int] = nx.DiGraph()
+    graph.add_nodes_from(range(n))
+    weights = (0.5, 1, 1, 2, 0.1, 0.2, 0.3, 0.7) if rng.random() < 0.3 else (1, 1, 2, 3)
+    for a in range(n):
+        for b in range(n):
+            if a != b and rng.random() < 0.4:
+                graph.add_edge(a, b, weight=rng.choice(weights))
+    h = {node: rng.choice((0, 0, 0, 0.5, 1, 2)) for node in range(n)}
+    return graph, h
+
+
+def judge_both(
+    graph: nx.DiGraph[int],
+    h: dict[int, float],
+    events: Sequence[SearchEvent | None],
+    start_mode: StartMode,
+    strict: bool,
+) -> tuple[AStarVerdicts, AStarVerdicts, tuple[int, float | None]]:
+    """validate_astar, the replay alone and the fast path alone, on one problem."""
+    goal, tie_key = len(graph) - 1, ((lambda node: node) if strict else None)
+    args = (graph, 0, goal, h.__getitem__, events, start_mode, tie_key)
+    result = validate_astar(*args[:5], start_mode=start_mode, tie_key=tie_key)
+    replayed = astar._replay_trace(*args, None, astar.TOLERANCE)
+    fast = astar._valid_prefix(graph._adj, *args[1:], astar.TOLERANCE)
+    return result, replayed, fast
+
+
+def assert_fast_path_sound(seed: int) -> None:
+    rng = random.Random(seed)
+    graph, h = random_problem(rng)
+    start_mode: StartMode = rng.choice(("create", "close"))
+    strict = rng.random() < 0.5
+    jitter = rng.choice((0.0, 0.0, 5e-7, 9e-7))
+    events: list[SearchEvent | None] = list(reference_trace(graph, h, start_mode, rng, strict, jitter))
+    for _ in range(rng.choice((0, 0, 1, 1, 2))):
+        events = mutate([e for e in events if e is not None], len(graph), rng)
+    result, replayed, (valid, goal_g) = judge_both(graph, h, events, start_mode, strict)
+    assert same_judgement(result, replayed), events
+    assert valid <= replayed.valid_prefix, events  # passing a faulty step would be a wrong verdict
+    if not jitter:  # claims off by less than the tolerance may make the fast path stop early, not else
+        assert valid == replayed.valid_prefix, events
+    assert goal_g is None or goal_g == replayed.goal_g
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 2**32))
+def test_fast_path_agrees_with_replay_on_random_graphs(seed: int) -> None:
+    """Random digraphs, maybe inconsistent heuristics, exact or jittered A* traces with 0-2 mutations."""
+    assert_fast_path_sound(seed)
+
+
+@pytest.mark.slow
+def test_fast_path_agrees_with_replay_large_sweep() -> None:
+    for seed in range(60_000):
+        assert_fast_path_sound(seed)
