@@ -33,12 +33,19 @@ class Maze(BaseModel):
     def graph(self) -> nx.Graph:
         """Free cells as nodes, 4-neighbour moves as edges of weight 1."""
         graph: nx.Graph = nx.Graph()
-        free = [(x, y) for x in range(self.width) for y in range(self.height) if (x, y) not in self.walls]
+        walls = self.walls
+        free = [(x, y) for x in range(self.width) for y in range(self.height) if (x, y) not in walls]
         graph.add_nodes_from(free)
-        for x, y in free:
-            for nxt in ((x + 1, y), (x, y + 1)):
-                if self.is_free(nxt):
-                    graph.add_edge((x, y), nxt, weight=1)
+        cells = set(free)
+        graph.add_edges_from(
+            [
+                (cell, nxt)
+                for cell in free
+                for nxt in ((cell[0] + 1, cell[1]), (cell[0], cell[1] + 1))
+                if nxt in cells
+            ],
+            weight=1,
+        )
         return graph
 
     def manhattan(self, cell: Cell, target: Cell | None = None) -> int:
