@@ -321,7 +321,9 @@ def shortest_plan(maze: Maze) -> list[Cell]:
 
 def optimal_plan_length(maze: Maze) -> int:
     """Moves in an optimal plan; raises networkx.NetworkXNoPath if the goal is unreachable."""
-    return int(nx.shortest_path_length(maze.graph, maze.start, maze.goal))
+    if maze.shortest_length is None:
+        raise nx.NetworkXNoPath(f"no path from {maze.start} to {maze.goal}")
+    return maze.shortest_length
 
 
 def difficulty(maze: Maze) -> dict[str, int | float]:

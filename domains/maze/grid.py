@@ -48,6 +48,14 @@ class Maze(BaseModel):
         )
         return graph
 
+    @cached_property
+    def shortest_length(self) -> int | None:
+        """Moves on a shortest path from start to goal; None when the goal cannot be reached."""
+        try:
+            return int(nx.shortest_path_length(self.graph, self.start, self.goal))
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            return None
+
     def manhattan(self, cell: Cell, target: Cell | None = None) -> int:
         """The admissible, consistent heuristic both published dialects use."""
         tx, ty = target if target is not None else self.goal

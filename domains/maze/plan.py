@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-import networkx as nx
-
 from modulo.domains.maze.grid import Cell, Maze
 from modulo.model import AnswerVerdict, JSONScalar
 from modulo.verifiers.search_events import SearchEvent
@@ -38,20 +36,12 @@ def _first_error(maze: Maze, plan: Sequence[Cell]) -> tuple[str, int, str] | Non
     return None
 
 
-def _optimal_length(maze: Maze) -> int | None:
-    """Moves on a shortest path, or None when the maze has none."""
-    try:
-        return int(nx.shortest_path_length(maze.graph, maze.start, maze.goal))
-    except (nx.NetworkXNoPath, nx.NodeNotFound):
-        return None
-
-
 def check_plan(maze: Maze, plan: Sequence[Cell] | None) -> AnswerVerdict:
     """Judge a plan (cells from start to goal) against the maze."""
     if not plan:
         return AnswerVerdict(status="unparsed", detail="unparsed", message="no plan could be read")
     cells = [(cell[0], cell[1]) for cell in plan]
-    optimal = _optimal_length(maze)
+    optimal = maze.shortest_length
     extras: dict[str, JSONScalar] = {"plan_length": len(cells) - 1, "optimal_length": optimal}
     error = _first_error(maze, cells)
     if error is not None:

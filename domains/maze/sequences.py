@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
-
 from modulo.domains.maze.formats import Dialect
 from modulo.domains.maze.grid import Cell, Maze
 
@@ -68,7 +66,7 @@ def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) 
     for role, cell in (("start", start), ("goal", goal)):
         if cell in maze.walls:
             raise ValueError(f"the {role} {cell} is a wall")
-    if not nx.has_path(maze.graph, start, goal):
+    if maze.shortest_length is None:
         raise ValueError(f"the goal {goal} cannot be reached from the start {start}")
     return SequenceMaze(maze, output.strip(), size_inferred=size is None)
 
