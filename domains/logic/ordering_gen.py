@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from modulo.domains.logic.puzzle import NUMBERS, Scale, pos, rank_phrase, read_puzzle, say
+from modulo.domains.logic.puzzle import NUMBERS, Scale, fewest_clues, pos, rank_phrase, read_puzzle, say
 from modulo.verifiers.smt import SmtChecker
 
 PREAMBLE = (
@@ -106,15 +106,7 @@ def puzzle(rng: random.Random, n: int, theme: str) -> dict[str, Any]:
     ]
     rng.shuffle(candidates)
     head = [PREAMBLE.format(count=next(w for w, k in NUMBERS.items() if k == n)), listing(theme, objects)]
-    chosen: list[str] = []
-    for candidate in candidates:
-        chosen.append(candidate)
-        if _unique(head, chosen):
-            break
-    for candidate in list(chosen):  # drop what the rest already implies, in the order they were drawn
-        trial = [c for c in chosen if c != candidate]
-        if _unique(head, trial):
-            chosen = trial
+    chosen = fewest_clues(candidates, lambda clues: _unique(head, clues))
     stated = set(chosen)
     asked = [
         p for p in range(1, n + 1) if say(scale, name[order[p - 1]], rank_phrase(scale, p, n)) not in stated

@@ -16,6 +16,7 @@ Anything else is an `PuzzleError` with the reason, never a crash.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -226,6 +227,21 @@ def rank_phrase(scale: Scale, where: int, n: int) -> str:
     start, end = ("oldest", "newest") if scale == "age" else ("cheapest", "most expensive")
     word = end if from_end else start
     return f"is the {word}" if k == 1 else f"is the {ordinal}-{word}"
+
+
+def fewest_clues(candidates: list[str], unique: Callable[[list[str]], bool]) -> list[str]:
+    """Candidates taken in order until `unique` holds, then each one the others already imply dropped (in
+    the order they were drawn): the clues of a generated puzzle with exactly one solution."""
+    chosen: list[str] = []
+    for candidate in candidates:
+        chosen.append(candidate)
+        if unique(chosen):
+            break
+    for candidate in list(chosen):
+        trial = [c for c in chosen if c != candidate]
+        if unique(trial):
+            chosen = trial
+    return chosen
 
 
 def distinct(objects: tuple[str, ...]) -> Formula:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from modulo.domains.logic.puzzle import FILLER, ORDINALS, PuzzleError, pos
+from modulo.domains.logic.puzzle import FILLER, ORDINALS, PuzzleError, fewest_clues, pos
 from modulo.verifiers.smt import And, Cmp, Formula, IntRange, Num, Or, SmtChecker
 
 
@@ -291,15 +291,7 @@ def zebra_puzzle(rng: random.Random, houses: int, characteristics: int) -> dict[
     puzzle = ZebraPuzzle(houses, listed, (), (), ())
     where = {value_id(c, v): i + 1 for c, values in listed for i, v in enumerate(rng.sample(values, houses))}
     candidates = _true_clues(puzzle, where, rng)
-    clues: list[str] = []
-    for candidate in candidates:
-        clues.append(candidate)
-        if _unique(head, clues):
-            break
-    for candidate in list(clues):  # drop what the rest already implies, in the order they were drawn
-        trial = [c for c in clues if c != candidate]
-        if _unique(head, trial):
-            clues = trial
+    clues = fewest_clues(candidates, lambda chosen: _unique(head, chosen))
     target = rng.randrange(1, houses + 1)
     names = [value_id("name", v) for v in listed[0][1]]
     letters = "ABCDEFGHI"
