@@ -136,6 +136,9 @@ class InputError(ValueError):
 def read_trace_records(path: Path) -> Iterator[TraceRecord | InputError]:
     """Records of a traces JSONL file; a bad line yields an InputError in its place instead of stopping."""
     for number, line in _lines(path):
+        if isinstance(line, InputError):
+            yield line
+            continue
         try:
             yield TraceRecord.model_validate(json.loads(line))
         except json.JSONDecodeError as exc:
@@ -175,6 +178,9 @@ def sequence_items(
     with `text` (its other fields, e.g. `id`/`idx`, `rows`/`cols`, reach the domain as options; the
     user's `options` win). The id is the record's, else the line number."""
     for number, line in _lines(path):
+        if isinstance(line, InputError):
+            yield line
+            continue
         record: dict[str, Any] = {"text": line}
         if line.startswith("{"):
             try:
@@ -186,7 +192,7 @@ def sequence_items(
                 yield InputError(f"{path}:{number}: a JSON line needs a string field `text`")
                 continue
         fields = {**record, **{k: v for k, v in options.items() if v is not None}}
-        fields["id"] = str(record.get("id", record.get("idx", number)))
+        fields["id"] = str(next((record[k] for k in ("id", "idx") if record.get(k) is not None), number))
         try:
             instance, output = domain.read_sequence(record["text"], fmt, fields)
         except ValueError as exc:
@@ -195,16 +201,22 @@ def sequence_items(
         yield VerifyItem(fields["id"], instance, output)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Non-blank lines with their numbers; an unreadable file is an InputError."""
+def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
+    """Non-blank lines with their numbers; a line that is not UTF-8 is an InputError in its place, an
+    unreadable file an InputError raised."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line.strip()
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as exc:
+                yield number, InputError(f"{path}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
+            if line:
+                yield number, line
 
 
 @dataclass

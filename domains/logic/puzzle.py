@@ -113,7 +113,7 @@ ENDS: dict[str, tuple[Scale, bool]] = {
 }
 FILLER = re.compile(
     r"^(?:(?:step\s*)?\d+\s*[.):]\s*|(?:so|thus|hence|therefore|then|now|this means|which means|"
-    r"we know|it follows|that means)(?:\s+that)?\s*,?\s*)+",
+    r"we know|it follows|that means)\b(?:\s+that\b)?\s*,?\s*)+",
     re.IGNORECASE,
 )
 

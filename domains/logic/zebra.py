@@ -79,7 +79,8 @@ CHARACTERISTICS: dict[str, Characteristic] = {
 HOUSES = re.compile(r"There are (\d+) houses", re.IGNORECASE)
 LISTING = re.compile(r"^\s*-\s*(?P<header>[^:]+):\s*(?P<values>.+)$")
 CLUE = re.compile(r"^\s*\d+\s*[.)]\s*(?P<text>.+)$")
-HOUSE = r"(?:the (?P<ord>{ords}|last) house|house (?:number )?(?P<num>\d+))".format(ords="|".join(ORDINALS))
+ORDINAL_WORDS = "|".join(ORDINALS)
+HOUSE = rf"(?:the (?P<ord>{ORDINAL_WORDS}|last) house|house (?:number )?(?P<num>[0-9]{{1,3}}))"
 BE = r"(?:is|lives)"
 TEMPLATES: tuple[tuple[str, str], ...] = (
     ("at", "{a} {be} in {house}"),
@@ -115,6 +116,8 @@ LOOSE = frozenset(
     i for i, (_, template) in enumerate(TEMPLATES) if template in ("{a} is {b}", "{a} is not {b}", "{a} {p}")
 )
 """Templates that fit almost any sentence: an unknown phrase is only named if the other one is known."""
+DIAGNOSED_LENGTH = 300
+"""Longer sentences that fit no template are not searched for unknown phrases (that search is quadratic)."""
 """The sentence kinds with any text as phrases: to tell an unknown name from an unknown sentence."""
 DISTINCT = "each house holds one value of every characteristic"
 
@@ -176,6 +179,8 @@ class ZebraPuzzle:
                     if kind in ("at", "not_at")
                     else self._relation(kind, a, b)
                 )
+        if len(sentence) > DIAGNOSED_LENGTH:
+            raise PuzzleError("not a sentence the zebra grammar covers")
         for number, (_, pattern) in enumerate(ANY_PHRASE):  # name an unknown phrase in a covered sentence
             match = pattern.fullmatch(sentence)
             slots = [match[g] for g in pattern.groupindex if g in "ab"] if match else []

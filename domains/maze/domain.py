@@ -101,7 +101,7 @@ class MazeDomain:
         read = read_sequence_maze(text, dialect, options)
         kind = str(options.get("generator") or "published")
         record_id = str(options.get("id", options.get("idx", "")))
-        strict = bool(options.get("strict_ties"))
+        strict = str(options.get("strict_ties", "")).lower() in ("true", "1", "yes")
         instance = _instance(
             record_id, read.maze, kind, dialect, strict, {"size_inferred": read.size_inferred}
         )

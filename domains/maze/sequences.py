@@ -30,6 +30,8 @@ _OUTPUT_START: dict[Dialect, re.Pattern[str]] = {
     "beyond_semantics": re.compile(r"\b(?:reasoning|create|close|solution|plan)\b", re.IGNORECASE),
 }
 _SKIPPED = frozenset({"query", "bos"})
+MAX_SIDE = 300
+"""Largest grid side read (published mazes are at most 30x30); a bigger one would exhaust memory."""
 _CELL_WORDS = ("start", "goal", "wall")
 
 
@@ -59,6 +61,8 @@ def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) 
     named = [start, goal, *cells["wall"]]
     size = _given_size(options)
     width, height = size or _inferred_size(named)
+    if max(width, height) > MAX_SIDE:
+        raise ValueError(f"a {width}x{height} grid exceeds the {MAX_SIDE}x{MAX_SIDE} limit")
     maze = Maze(width=width, height=height, walls=frozenset(cells["wall"]), start=start, goal=goal)
     outside = [cell for cell in named if not maze.in_bounds(cell)]
     if outside:
@@ -82,7 +86,7 @@ def _read_query(query: str) -> dict[str, list[Cell]]:
             position += 1
             continue
         numbers = tokens[position + 1 : position + 3]
-        if word not in cells or len(numbers) < 2 or not all(n.isdigit() for n in numbers):
+        if word not in cells or len(numbers) < 2 or not all(n.isascii() and n.isdigit() for n in numbers):
             shown = " ".join(tokens[position : position + 3])
             raise ValueError(f"query token {position + 1} {shown!r}: expected `start|goal|wall X Y`")
         cells[word].append((int(numbers[0]), int(numbers[1])))
@@ -96,20 +100,32 @@ def _read_query(query: str) -> dict[str, list[Cell]]:
 def _given_size(options: Mapping[str, Any]) -> tuple[int, int] | None:
     """(width, height) from the user's `size`, else the record's `cols`/`rows` or `width`/`height`."""
     if options.get("size") is not None:
-        text = str(options["size"]).lower()
-        parts = text.split("x")
-        if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
-            raise ValueError(f"size {options['size']!r}: expected N or WxH, e.g. 30 or 30x20")
-        width, height = int(parts[0]), int(parts[-1])
+        parts = str(options["size"]).lower().split("x")
+        try:
+            if len(parts) > 2:
+                raise ValueError
+            width, height = _whole(parts[0], "size"), _whole(parts[-1], "size")
+        except ValueError:
+            raise ValueError(f"size {options['size']!r}: expected N or WxH, e.g. 30 or 30x20") from None
     elif options.get("cols") is not None and options.get("rows") is not None:
-        width, height = int(options["cols"]), int(options["rows"])
+        width, height = _whole(options["cols"], "cols"), _whole(options["rows"], "rows")
     elif options.get("width") is not None and options.get("height") is not None:
-        width, height = int(options["width"]), int(options["height"])
+        width, height = _whole(options["width"], "width"), _whole(options["height"], "height")
     else:
         return None
     if width < 1 or height < 1:
         raise ValueError(f"grid size {width}x{height} must be at least 1x1")
     return width, height
+
+
+def _whole(value: Any, name: str) -> int:
+    """A whole number given as an int or as ASCII digits; anything else is a ValueError naming `name`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise ValueError(f"{name} {value!r}: expected a whole number")
+    return int(text)
 
 
 def _inferred_size(cells: list[Cell]) -> tuple[int, int]:
