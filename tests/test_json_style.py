@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from modulo.domains.logic.deduction import DeductionDomain
 from modulo.domains.logic.ordering import OrderingDomain
 from modulo.domains.logic.steps import LogicJson
+from modulo.domains.logic.zebra_domain import ZebraDomain
 from modulo.domains.maze.domain import MazeDomain
 from modulo.domains.maze.schema import MazeJson
 from modulo.domains.planning.domain import BlocksworldDomain, PlanJson
@@ -31,24 +32,28 @@ DOMAINS: dict[str, OracleDomain] = {
     "blocksworld": BlocksworldDomain(),
     "deduction": DeductionDomain(),
     "ordering": OrderingDomain(),
+    "zebra": ZebraDomain(),
 }
 MODELS: dict[str, type[BaseModel]] = {
     "maze": MazeJson,
     "blocksworld": PlanJson,
     "deduction": LogicJson,
     "ordering": LogicJson,
+    "zebra": LogicJson,
 }
 PARAMS: dict[str, list[dict[str, Any]]] = {
     "maze": [{"width": 6, "dialect": d} for d in ("lines", "searchformer", "beyond_semantics")],
     "blocksworld": [{"blocks": 4}],
     "deduction": [{"world": "closed"}, {"world": "open", "hops": 2}],
     "ordering": [{"objects": 4}],
+    "zebra": [{"houses": 3, "characteristics": 3}],
 }
 VARIANTS = {
     "maze": MazeDomain.oracle_variants,
     "blocksworld": ("exact", "precondition-violation", "goal-missing"),  # the JSON form has no states
     "deduction": DeductionDomain.oracle_variants,
     "ordering": OrderingDomain.oracle_variants,
+    "zebra": ZebraDomain.oracle_variants,
 }
 
 
@@ -118,6 +123,7 @@ BAD_ITEMS: dict[str, dict[str, Any]] = {
         "answer": "Maybe",
     },
     "ordering": {"steps": [["The owl"], "The owl flies away."], "answer": "Z"},
+    "zebra": {"steps": [{"house": 1}, "Eric flies away."], "answer": "Z"},
 }
 
 
@@ -127,7 +133,7 @@ def test_bad_json_items_are_unparsed_steps(name: str) -> None:
     instance = instances(name)[0]
     trace = domain.parse(json.dumps(BAD_ITEMS[name]), instance)
     verdicts = domain.check(instance, trace)
-    assert len(verdicts.steps) == (2 if name == "ordering" else 3)
+    assert len(verdicts.steps) == (2 if name in ("ordering", "zebra") else 3)
     assert all(v.status == "unparsed" for v in verdicts.steps)
     assert verdicts.answer.status == "unparsed"
 
