@@ -24,7 +24,8 @@ to statuses, measured in CPU time (the machine is shared; wall time swings with 
   itself. The cache (`smt.CACHE_SIZE` problems) serves repeated samples and rounds of one instance; here
   questions on one context (600 questions, 345 contexts) are mostly further apart than that.
 
-Every method starts with an empty cache and solver pool; each runs `--repeat` times and its best CPU time
+Every method starts with an empty cache, solver pool and term tables (`smt._ATOMS`, `smt._GROUND`; the
+naive methods build every term afresh, without them); each runs `--repeat` times and its best CPU time
 counts (other load on a shared machine only ever adds time).
 """
 
@@ -69,7 +70,7 @@ def naive(theory: Theory, claims: list[Formula]) -> list[str]:
     accepted: list[Formula] = []
     statuses = []
     for claim in claims:
-        encoder = _Encoder(z3, individuals(theory, claims), {})
+        encoder = _Encoder(z3, individuals(theory, claims), {}, shared=False)
         context = [c for f in (*theory.formulas, *accepted) for c in encoder.conjuncts(f)]
         encoded = encoder.formula(claim)
         if unsat(z3, [*context, encoder.negation(encoded)]):
@@ -94,7 +95,7 @@ def naive_shared(theory: Theory, claims: list[Formula]) -> list[str]:
     """The trace grounded once; a new solver per step holding the premises and earlier accepted steps."""
     import z3
 
-    encoder = _Encoder(z3, individuals(theory, claims), {})
+    encoder = _Encoder(z3, individuals(theory, claims), {}, shared=False)
     premises = [c for f in theory.formulas for c in encoder.conjuncts(f)]
     accepted: list[Any] = []
     statuses = []
@@ -160,6 +161,8 @@ def main() -> None:
         for name, run in METHODS.items():
             smt.clear_cache()
             smt._IDLE.clear()
+            smt._ATOMS.clear()
+            smt._GROUND.clear()
             started = time.process_time()
             results[name] = [run(theory, claims) for theory, claims in work]
             seconds = time.process_time() - started

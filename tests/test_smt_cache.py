@@ -107,6 +107,26 @@ def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(smt._CACHE) == 3
 
 
+def test_shared_groundings_follow_the_domain() -> None:
+    """A grounding with a quantifier inside is not shared between checkers over different individuals."""
+    y = Var("y")
+    nested = ForAll(X, Implies(Atom("p", (X,)), ForAll(y, Atom("q", (y,)))))
+    premises: list[Formula] = [nested, atom("p", "a")]
+    assert SmtChecker(premises, "ab").judge(atom("q", "b")).status == "valid"
+    assert SmtChecker(premises, "abc").judge(atom("q", "c")).status == "valid"
+
+
+def test_shared_groundings_keep_range_bounds() -> None:
+    """A grounding with an integer term is built by each encoder, which bounds the term's range."""
+    import z3
+
+    formula = ForAll(X, Cmp("<", Fn("pos", (X,)), Num(5)))
+    smt._Encoder(z3, ("a",), {}).conjuncts(formula)
+    bounded = smt._Encoder(z3, ("a",), {"pos": IntRange(1, 3)})
+    bounded.conjuncts(formula)
+    assert len(bounded.bounds) == 1
+
+
 def pigeonhole(pigeons: int) -> list[Formula]:
     """Unsatisfiable and exponentially hard for resolution: a 1 ms timeout runs out."""
     holes = range(pigeons - 1)

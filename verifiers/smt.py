@@ -7,7 +7,8 @@ model wrote. Universal quantifiers range over a finite domain: the named individ
 
 One `SmtChecker` serves one problem: the premises are encoded once, each behind an assumption
 literal, and every claim is at most two incremental `check` calls under assumption literals (entailed?
-contradicted?). Encodings are cached by content, so a claim restated or re-judged is grounded once.
+contradicted?), plus one on the steps alone when supports are minimised. Encodings are cached by
+content, so a claim restated or re-judged is grounded once, and ground terms are shared across checkers.
 Unsat cores, when asked for, say which premises and earlier steps a verdict rests on.
 z3 is imported lazily so that importing this module stays light.
 """
@@ -132,19 +133,32 @@ class IntRange:
     high: int
 
 
+_SHARED_LIMIT = 1 << 16
+"""How many terms each process-wide table below holds before it is emptied (a fresh start, not an error)."""
+_ATOMS: dict[tuple[str, tuple[str, ...]], Any] = {}
+"""Ground atoms' Z3 constants, shared by every encoder."""
+_GROUND: dict[tuple[Formula, tuple[tuple[str, str], ...]], Any] = {}
+"""Encodings of formulas under a binding of their variables that depend on nothing else (no quantifier,
+whose grounding depends on the domain, and no integer term, whose range an encoder bounds). Z3 makes one
+term per content (hash-consing), so an encoder taking it from here gets the very term it would have built."""
+
+
 class _Encoder:
-    """Grounds formulas over a finite domain and builds Z3 terms, sharing atoms across calls.
+    """Grounds formulas over a finite domain and builds Z3 terms, sharing atoms and groundings across calls.
 
     Boolean terms are made with Z3's C API (`Z3_mk_and`, ...) rather than `z3.And` and friends, whose
     argument coercion costs several times the term itself. Every term is held by a Python wrapper (so Z3
     keeps it alive) for as long as a term built from it is being made.
     """
 
-    def __init__(self, z3: Any, constants: tuple[str, ...], ranges: dict[str, IntRange]) -> None:
+    def __init__(
+        self, z3: Any, constants: tuple[str, ...], ranges: dict[str, IntRange], shared: bool = True
+    ) -> None:
+        """Without `shared`, terms are neither taken from nor added to `_ATOMS` and `_GROUND`: all are built
+        afresh, as in a new process."""
         self.z3 = z3
         self.constants = constants
         self.ranges = ranges
-        self.bools: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.ints: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.bounds: list[Any] = []
         self.memo: dict[Formula, Any] = {}
@@ -152,6 +166,11 @@ class _Encoder:
         self._ctx = z3.main_ctx()
         self._ref = self._ctx.ref()
         self._bool_sort = z3.BoolSort(self._ctx).ast
+        self._wrap = z3.BoolRef
+        self._atoms = _ATOMS if shared else {}
+        self._grounded = _GROUND if shared else {}
+        self._local = 0
+        """Counts encodings of quantifiers and integer terms: those that may not go to `_GROUND`."""
 
     def regrounded(self, constants: tuple[str, ...]) -> None:
         """Quantify over `constants` from now on; cached encodings of quantified formulas are stale."""
@@ -171,48 +190,60 @@ class _Encoder:
         if isinstance(f, And):
             return [c for p in f.parts for c in self.conjuncts(p, env)]
         if isinstance(f, ForAll):
-            return [
-                c
-                for name in self.constants
-                for c in self.conjuncts(f.body, {**(env or {}), f.var.name: name})
-            ]
-        return [self.formula(f, env)]
+            self._local += 1
+            name = f.var.name
+            return [c for k in self.constants for c in self.conjuncts(f.body, {**(env or {}), name: k})]
+        return [self._ground(f, env) if env else self.formula(f)]
+
+    def _ground(self, f: Formula, env: dict[str, str]) -> Any:
+        """`f` encoded under the binding `env`, taken from the table of such encodings when it is there."""
+        key = (f, tuple(env.items()))
+        term = self._grounded.get(key)
+        if term is None:
+            local = self._local
+            term = self._encode(f, env)
+            if self._local == local:
+                if len(self._grounded) >= _SHARED_LIMIT:
+                    self._grounded.clear()
+                self._grounded[key] = term
+        return term
 
     def implies(self, premise: Any, conclusion: Any) -> Any:
-        return self.z3.BoolRef(
-            self.z3.Z3_mk_implies(self._ref, premise.as_ast(), conclusion.as_ast()), self._ctx
-        )
+        return self._wrap(self.z3.Z3_mk_implies(self._ref, premise.ast, conclusion.ast), self._ctx)
 
     def negation(self, term: Any) -> Any:
-        return self.z3.BoolRef(self.z3.Z3_mk_not(self._ref, term.as_ast()), self._ctx)
+        return self._wrap(self.z3.Z3_mk_not(self._ref, term.ast), self._ctx)
 
     def boolean(self, name: str) -> Any:
         """The Boolean constant `name`."""
         symbol = self.z3.Z3_mk_string_symbol(self._ref, name)
-        return self.z3.BoolRef(self.z3.Z3_mk_const(self._ref, symbol, self._bool_sort), self._ctx)
+        return self._wrap(self.z3.Z3_mk_const(self._ref, symbol, self._bool_sort), self._ctx)
 
     def _nary(self, make: Any, parts: list[Any]) -> Any:
         """`make` (`Z3_mk_and` / `Z3_mk_or`) applied to `parts`; a single part is itself."""
         if len(parts) == 1:
             return parts[0]
-        array = (self.z3.Ast * len(parts))(*(p.as_ast() for p in parts))
-        return self.z3.BoolRef(make(self._ref, len(parts), array), self._ctx)
+        array = (self.z3.Ast * len(parts))(*(p.ast for p in parts))
+        return self._wrap(make(self._ref, len(parts), array), self._ctx)
 
     def _encode(self, f: Formula, env: dict[str, str]) -> Any:
-        z3 = self.z3
         if isinstance(f, Atom):
             key = (f.pred, tuple(self._term(a, env) for a in f.args))
-            if key not in self.bools:
-                self.bools[key] = self.boolean(f"{key[0]}({','.join(key[1])})")
-            return self.bools[key]
+            term = self._atoms.get(key)
+            if term is None:
+                if len(self._atoms) >= _SHARED_LIMIT:
+                    self._atoms.clear()
+                term = self._atoms[key] = self.boolean(f"{key[0]}({','.join(key[1])})")
+            return term
+        if isinstance(f, Implies):
+            return self.implies(self.formula(f.premise, env), self.formula(f.conclusion, env))
         if isinstance(f, Not):
             return self.negation(self.formula(f.body, env))
+        z3 = self.z3
         if isinstance(f, And):
             return self._nary(z3.Z3_mk_and, [self.formula(p, env) for p in f.parts])
         if isinstance(f, Or):
             return self._nary(z3.Z3_mk_or, [self.formula(p, env) for p in f.parts])
-        if isinstance(f, Implies):
-            return self.implies(self.formula(f.premise, env), self.formula(f.conclusion, env))
         if isinstance(f, ForAll):
             return self._nary(z3.Z3_mk_and, self.conjuncts(f, env))
         left, right = self._int(f.left, env), self._int(f.right, env)
@@ -227,15 +258,16 @@ class _Encoder:
         return ops[f.op]()
 
     def _term(self, t: Term, env: dict[str, str]) -> str:
-        if isinstance(t, Var):
-            if t.name not in env:
-                raise ValueError(f"variable {t.name!r} is not bound by a ForAll")
-            return env[t.name]
-        return t.name
+        if isinstance(t, Const):
+            return t.name
+        if t.name not in env:
+            raise ValueError(f"variable {t.name!r} is not bound by a ForAll")
+        return env[t.name]
 
     def _int(self, t: IntTerm, env: dict[str, str]) -> Any:
         if isinstance(t, Num):
             return self.z3.IntVal(t.value)
+        self._local += 1
         key = (t.name, tuple(self._term(a, env) for a in t.args))
         if key not in self.ints:
             var = self.ints[key] = self.z3.Int(f"{key[0]}({','.join(key[1])})")
@@ -552,7 +584,9 @@ class SmtChecker:
     def judge(self, claim: Formula, *, use_steps: bool = True, explain: bool = True) -> Judgement:
         """Classify `claim` against the premises (and the accepted steps unless `use_steps` is False).
 
-        With `explain` False the judgement names no support (no cores are extracted even with `cores`).
+        With `explain` False the judgement names no support (no cores are extracted even with `cores`). When
+        supports are minimised, the accepted steps alone are tried first: if they entail the claim, every
+        premise would be deleted from the support anyway, and the check on the whole context is not needed.
         """
         restated = self._restated(claim, use_steps, explain and self.cores)
         if restated is not None:
@@ -562,9 +596,12 @@ class SmtChecker:
         lits = [self._lits[i] for i in context]
         self._extend(claim)
         negated = self._probe(claim, True)
+        steps = self._step_ids if use_steps and explain and self.cores and self.minimize else []
+        if steps and self._check([*(self._lits[i] for i in steps), negated]) == z3.unsat:
+            return self._explain("valid", steps, negated, explain)
         first = self._check([*lits, negated])
         if first == z3.unsat:
-            return self._explain("valid", context, negated, explain)
+            return self._explain("valid", context, negated, explain, try_steps=not steps)
         asserted = self._probe(claim, False)
         second = self._check([*lits, asserted])
         if second == z3.unsat:
@@ -631,28 +668,40 @@ class SmtChecker:
         self._steps += 1
         return self._steps - 1
 
-    def _explain(self, status: Status, context: list[int], probe: Any, explain: bool) -> Judgement:
+    def _explain(
+        self, status: Status, context: list[int], probe: Any, explain: bool, try_steps: bool = True
+    ) -> Judgement:
+        """The judgement with its support; `try_steps` False when the steps alone are known not to refute
+        `probe` (so `_minimize` does not check it again)."""
         if not (self.cores and explain):
             return Judgement(status)
         probe_id = probe.get_id()
         core = self._core(probe_id)
-        support = self._minimize(context, core, probe, probe_id) if self.minimize else core
+        support = self._minimize(context, core, probe, probe_id, try_steps) if self.minimize else core
         origin = [self._origin[i] for i in support]
         premises = sorted(index for kind, index in origin if kind == "premise")
         steps = sorted(index for kind, index in origin if kind == "step")
         return Judgement(status, tuple(premises), tuple(steps))
 
-    def _minimize(self, context: list[int], core: set[int], probe: Any, probe_id: int) -> list[int]:
+    def _minimize(
+        self, context: list[int], core: set[int], probe: Any, probe_id: int, try_steps: bool
+    ) -> list[int]:
         """What deletion in `context` order keeps (each member dropped if the rest still refutes `probe`).
 
         A member not in the last unsat core goes without a solver call (that core lies in what is left),
-        and when the earlier steps alone refute `probe` every premise goes at once; neither changes the
-        result, which depends on the claims alone, not on the cores Z3 happens to return.
+        and when the earlier steps alone refute `probe` every premise goes at once (`judge` may have found
+        that already and pass just the steps as `context`); neither changes the result, which depends on
+        the claims alone, not on the cores Z3 happens to return.
         """
         kept = dict.fromkeys(context)
         steps = [i for i in context if self._origin[i][0] == "step"]
         some_premise = any(self._origin[i][0] == "premise" for i in core)
-        if steps and some_premise and self._check([*(self._lits[i] for i in steps), probe]) == self._z3.unsat:
+        if (
+            try_steps
+            and steps
+            and some_premise
+            and self._check([*(self._lits[i] for i in steps), probe]) == self._z3.unsat
+        ):
             kept, core = dict.fromkeys(steps), self._core(probe_id)
         for member in list(kept):
             if member not in core:
