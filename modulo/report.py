@@ -75,6 +75,14 @@ class Report(BaseModel):
     throughput: Throughput
 
 
+def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
+    """Non-valid verdicts per rule id, summed over traces, sorted by rule."""
+    rules: Counter[str] = Counter()
+    for v in verdicts:
+        rules.update(v.rule_counts())
+    return dict(sorted(rules.items()))
+
+
 def cell(verdicts: list[Verdicts]) -> Cell:
     table = table_2x2((v.trace_valid, v.answer.status == "correct") for v in verdicts)
     return Cell(
@@ -133,9 +141,6 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
     verified = [s for s in samples if s.verdicts is not None]
     first = [s for s in verified if s.round == 0]
     first_verdicts = [s.verdicts for s in first if s.verdicts is not None]
-    rules: Counter[str] = Counter()
-    for v in first_verdicts:
-        rules.update(v.rule_counts())
     loop, fired = _loop(verified)
     return Report(
         run_id=run.id,
@@ -148,7 +153,7 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         by_generator=_grouped(first, lambda s: [s.generator]),
         by_difficulty=_grouped(first, _difficulty_keys),
         first_error_histogram=histogram(v.first_error for v in first_verdicts if v.first_error is not None),
-        rule_counts=dict(sorted(rules.items())),
+        rule_counts=rule_totals(first_verdicts),
         answer_details=dict(
             sorted(Counter(v.answer.detail or v.answer.status for v in first_verdicts).items())
         ),

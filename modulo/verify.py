@@ -4,7 +4,6 @@ files (one full token sequence per line) read into the same items."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
 from modulo.protocols import Domain, SequenceDomain
-from modulo.report import cell
+from modulo.report import cell, rule_totals
 
 
 def verify_text(domain: Domain, instance: Instance, text: str) -> tuple[Trace, Verdicts]:
@@ -233,9 +232,6 @@ class VerifySummary:
 
     def as_json(self) -> dict[str, Any]:
         overall = cell(self.verified)
-        rules: Counter[str] = Counter()
-        for verdicts in self.verified:
-            rules.update(verdicts.rule_counts())
         return {
             "lines": len(self.verified) + len(self.unreadable),
             "verified": len(self.verified),
@@ -243,7 +239,7 @@ class VerifySummary:
             "trace_valid": overall.table.valid_correct + overall.table.valid_incorrect,
             "answer_correct": overall.table.valid_correct + overall.table.invalid_correct,
             "table": overall.table.model_dump(mode="json"),
-            "rule_counts": dict(sorted(rules.items())),
+            "rule_counts": rule_totals(self.verified),
             "size_inferred": self.size_inferred,
             "problems": self.unreadable[:50],
         }

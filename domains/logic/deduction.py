@@ -14,6 +14,7 @@ from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
 from modulo.domains.logic.steps import (
     critique_text,
+    generator_settings,
     is_rule,
     json_schema,
     judge_steps,
@@ -65,10 +66,7 @@ class DeductionDomain:
 
     def generate(self, count: int, seed: int, **params: Any) -> list[Instance]:
         known = {"hops": 3, "distractors": 1, "negation": True, "world": "closed"}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise ValueError(f"unknown deduction params {unknown}; known: {', '.join(known)}")
-        settings = {**known, **params}
+        settings = generator_settings(self.name, params, known)
         hops, world = int(settings["hops"]), str(settings["world"])
         if not 1 <= hops <= 5 or world not in ("open", "closed"):
             raise ValueError("hops must be 1..5 and world 'open' or 'closed'")

@@ -14,7 +14,13 @@ from typing import Any
 
 from modulo.domains.logic.ordering_gen import THEMES, puzzle
 from modulo.domains.logic.puzzle import PositionPuzzle, PuzzleError, pos, read_puzzle
-from modulo.domains.logic.steps import critique_text, failed_verdict, json_schema, read_trace
+from modulo.domains.logic.steps import (
+    critique_text,
+    failed_verdict,
+    generator_settings,
+    json_schema,
+    read_trace,
+)
 from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
 from modulo.protocols import JSON_STYLE
@@ -70,11 +76,7 @@ class OrderingDomain:
         self.timeout_ms = timeout_ms
 
     def generate(self, count: int, seed: int, **params: Any) -> list[Instance]:
-        known: dict[str, Any] = {"objects": 5, "theme": "any"}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise ValueError(f"unknown ordering params {unknown}; known: {', '.join(known)}")
-        settings = {**known, **params}
+        settings = generator_settings(self.name, params, {"objects": 5, "theme": "any"})
         n, theme = int(settings["objects"]), str(settings["theme"])
         if not 3 <= n <= 7 or theme not in (*THEMES, "any"):
             raise ValueError(f"objects must be 3..7 and theme one of {', '.join(THEMES)}, any")
@@ -180,10 +182,14 @@ class OrderingDomain:
 
     def render(self, instance: Instance, trace: Trace | None = None) -> str:
         payload = instance.payload
-        lines = [payload["context"].split("\n\n")[-1], "", payload["question"], *payload["options"]]
+        lines = [self.shown_context(payload["context"]), "", payload["question"], *payload["options"]]
         if trace is not None:
             lines += ["", *(f"{s.index + 1}. {s.text}" for s in trace.steps), f"Answer: ({trace.answer})"]
         return "\n".join(lines)
+
+    def shown_context(self, context: str) -> str:
+        """What `render` shows of the puzzle: its last paragraph (the preamble left out)."""
+        return context.split("\n\n")[-1]
 
     def critique(self, verdicts: Verdicts) -> str:
         return critique_text(verdicts)

@@ -31,6 +31,14 @@ class LogicJson(Model):
     """The final answer."""
 
 
+def generator_settings(domain: str, params: dict[str, Any], known: dict[str, Any]) -> dict[str, Any]:
+    """`known` (name -> default) overridden by `params`; an unknown name is a ValueError listing them."""
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {domain} params {unknown}; known: {', '.join(known)}")
+    return {**known, **params}
+
+
 def json_schema(choices: Sequence[str]) -> dict[str, Any]:
     """The `json` style's schema, its answer one of `choices`."""
     schema = LogicJson.model_json_schema()

@@ -14,8 +14,9 @@ from typing import Any
 
 from modulo.domains.logic.ordering import OrderingDomain
 from modulo.domains.logic.puzzle import PositionPuzzle
+from modulo.domains.logic.steps import generator_settings
 from modulo.domains.logic.zebra import CHARACTERISTICS, read_zebra, zebra_puzzle
-from modulo.model import Instance, Trace
+from modulo.model import Instance
 
 INSTRUCTIONS = (
     "Solve the puzzle step by step. Write one deduction per line, each a single statement in the same "
@@ -41,11 +42,8 @@ class ZebraDomain(OrderingDomain):
 
     def generate(self, count: int, seed: int, **params: Any) -> list[Instance]:
         """`houses` 2–6 (default 4) and `characteristics` 2–6 (default 3, names always included)."""
-        known: dict[str, Any] = {"houses": 4, "characteristics": 3}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise ValueError(f"unknown zebra params {unknown}; known: {', '.join(known)}")
-        houses, kinds = (int({**known, **params}[key]) for key in known)
+        settings = generator_settings(self.name, params, {"houses": 4, "characteristics": 3})
+        houses, kinds = int(settings["houses"]), int(settings["characteristics"])
         if houses not in HOUSES or not 2 <= kinds <= len(CHARACTERISTICS):
             raise ValueError(f"houses must be 2..6 and characteristics 2..{len(CHARACTERISTICS)}")
         out = []
@@ -75,9 +73,6 @@ class ZebraDomain(OrderingDomain):
             self.oracle(example, "gold", 0),
         )
 
-    def render(self, instance: Instance, trace: Trace | None = None) -> str:
-        payload = instance.payload
-        lines = [payload["context"], "", payload["question"], *payload["options"]]
-        if trace is not None:
-            lines += ["", *(f"{s.index + 1}. {s.text}" for s in trace.steps), f"Answer: ({trace.answer})"]
-        return "\n".join(lines)
+    def shown_context(self, context: str) -> str:
+        """The whole puzzle: its listing of values is needed to read the clues."""
+        return context

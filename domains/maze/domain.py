@@ -95,12 +95,12 @@ class MazeDomain:
 
     def read_sequence(self, text: str, fmt: str, options: dict[str, Any]) -> tuple[Instance, str]:
         """A published Searchformer / Beyond Semantics example: the maze from its query, and the output
-        (trace and plan) after it. Options: `id` (else `idx`), `size`, `cols`/`rows`, `strict_ties`,
+        (trace and plan) after it. Options: `id`, `size`, `cols`/`rows`, `strict_ties`,
         `generator` (kept as the maze kind)."""
         dialect = dialect_of_format(fmt)
         read = read_sequence_maze(text, dialect, options)
         kind = str(options.get("generator") or "published")
-        record_id = str(options.get("id", options.get("idx", "")))
+        record_id = str(options.get("id", ""))
         strict = str(options.get("strict_ties", "")).lower() in ("true", "1", "yes")
         instance = _instance(
             record_id, read.maze, kind, dialect, strict, {"size_inferred": read.size_inferred}

@@ -101,12 +101,9 @@ def _given_size(options: Mapping[str, Any]) -> tuple[int, int] | None:
     """(width, height) from the user's `size`, else the record's `cols`/`rows` or `width`/`height`."""
     if options.get("size") is not None:
         parts = str(options["size"]).lower().split("x")
-        try:
-            if len(parts) > 2:
-                raise ValueError
-            width, height = _whole(parts[0], "size"), _whole(parts[-1], "size")
-        except ValueError:
-            raise ValueError(f"size {options['size']!r}: expected N or WxH, e.g. 30 or 30x20") from None
+        if len(parts) > 2 or not all(_is_whole(part) for part in parts):
+            raise ValueError(f"size {options['size']!r}: expected N or WxH, e.g. 30 or 30x20")
+        width, height = int(parts[0]), int(parts[-1])
     elif options.get("cols") is not None and options.get("rows") is not None:
         width, height = _whole(options["cols"], "cols"), _whole(options["rows"], "rows")
     elif options.get("width") is not None and options.get("height") is not None:
@@ -122,10 +119,15 @@ def _whole(value: Any, name: str) -> int:
     """A whole number given as an int or as ASCII digits; anything else is a ValueError naming `name`."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    text = value.strip() if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+    if not (isinstance(value, str) and _is_whole(value)):
         raise ValueError(f"{name} {value!r}: expected a whole number")
-    return int(text)
+    return int(value)
+
+
+def _is_whole(text: str) -> bool:
+    """ASCII digits, at most nine (surrounding spaces allowed)."""
+    digits = text.strip()
+    return digits.isascii() and digits.isdigit() and len(digits) <= 9
 
 
 def _inferred_size(cells: list[Cell]) -> tuple[int, int]:
