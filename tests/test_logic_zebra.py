@@ -122,18 +122,21 @@ def test_oracle_traces_get_the_verdicts_they_are_made_for() -> None:
         assert option.trace_valid and option.answer.status == "incorrect"
 
 
+HAND_CONTEXT = (
+    "There are 3 houses, numbered 1 to 3 from left to right.\n"
+    " - Each person has a unique name: `Alice`, `Bob`, `Eric`\n"
+    " - Each person has a unique favorite drink: `milk`, `tea`, `water`\n"
+    "## Clues:\n1. Eric is in the first house.\n2. Bob plays the harp.\n"
+    "3. The person who drinks tea is directly right of Alice."
+)
+
+
 def test_steps_are_judged_against_the_clues_and_earlier_steps() -> None:
     instance = Instance(
         domain="zebra",
         id="hand",
         payload={
-            "context": (
-                "There are 3 houses, numbered 1 to 3 from left to right.\n"
-                " - Each person has a unique name: `Alice`, `Bob`, `Eric`\n"
-                " - Each person has a unique favorite drink: `milk`, `tea`, `water`\n"
-                "## Clues:\n1. Eric is in the first house.\n2. Bob plays the harp.\n"
-                "3. The person who drinks tea is directly right of Alice."
-            ),
+            "context": HAND_CONTEXT,
             "question": "Who lives in the second house?",
             "options": [
                 "A) Alice is in the second house.",
@@ -175,3 +178,25 @@ def test_generate_is_seeded_and_checks_its_params() -> None:
         DOMAIN.generate(1, seed=0, houses=9)
     with pytest.raises(ValueError, match="unknown zebra params"):
         DOMAIN.generate(1, seed=0, rooms=3)
+
+
+def test_each_step_rule_is_named_at_its_step() -> None:
+    """Valid, then unsupported (`zebra.entailment`), contradicted (`zebra.contradiction`) and unreadable
+    (`zebra.parse`) steps, each judged at its own index."""
+    instance = Instance(
+        domain="zebra",
+        id="rules",
+        payload={
+            "context": HAND_CONTEXT,
+            "question": "Who lives in house 1?",
+            "options": ["A) Eric is in house 1."],
+        },
+    )
+    text = "Eric is in house 1.\nEric drinks milk.\nBob drinks water.\nEric juggles.\nAnswer: (A)"
+    _, verdicts = verify_text(DOMAIN, instance, text)
+    assert [(v.index, v.status, v.rule) for v in verdicts.steps] == [
+        (0, "valid", None),
+        (1, "unsupported", "zebra.entailment"),
+        (2, "invalid", "zebra.contradiction"),
+        (3, "unparsed", "zebra.parse"),
+    ]
