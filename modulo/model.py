@@ -68,7 +68,12 @@ class Trace(Model):
 
 
 class StepVerdict(Model):
-    """The judgement of one step (or of the trace as a whole) against the domain's rules."""
+    """The judgement of one step (or of the trace as a whole) against the domain's rules.
+
+    Frozen, so that one instance may stand in many lists (a validator may hand out shared `valid` verdicts).
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     index: int
     """Step index; `len(steps)` for checks about the trace as a whole (e.g. goal never closed)."""

@@ -11,6 +11,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from modulo.domains.maze.generators import MAZE_KINDS, make_maze
 from modulo.domains.maze.grid import Maze
@@ -22,6 +23,7 @@ from modulo.domains.maze.oracle import (
     maze_node_problem,
     searchformer_tie_key,
 )
+from modulo.model import StepVerdict
 from modulo.verifiers import astar
 from modulo.verifiers.astar import AStarRule, AStarVerdicts, NodeProblem, StartMode, validate_astar
 from modulo.verifiers.search_events import SearchEvent
@@ -412,10 +414,16 @@ def test_negative_tolerance_is_refused() -> None:
         validate_astar(DIAMOND, "s", "g", H.__getitem__, VALID, tolerance=-1.0)
 
 
-def test_every_result_has_its_own_verdicts() -> None:
+def test_results_share_only_frozen_verdicts() -> None:
+    """Valid verdicts are shared between results, so they must be immutable; each list is a result's own."""
     first, second = check(VALID), check(VALID)
     assert first.steps == second.steps
-    assert all(a is not b for a, b in zip(first.steps, second.steps, strict=True))
+    assert first.steps is not second.steps
+    first.steps[0] = StepVerdict(index=0, status="invalid", rule="x")
+    assert second.steps[0].status == "valid"
+    with pytest.raises(ValidationError):
+        second.steps[1].status = "invalid"  # type: ignore[misc]
+    assert check(VALID).steps[1].status == "valid"
 
 
 # --- the fast path (`_valid_prefix`) against the diagnostic replay ---------------------------

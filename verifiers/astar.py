@@ -69,14 +69,15 @@ State updates, so that later steps are judged against the trace's claims:
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from heapq import heappop, heappush
 from typing import Any, Literal, cast
 
 import networkx as nx
-from pydantic import TypeAdapter
 
 from modulo.model import StepStatus, StepVerdict
 from modulo.verifiers.search_events import SearchEvent
@@ -88,6 +89,9 @@ Heuristic = Callable[[Any], float]
 TieKey = Callable[[Any], Any]
 NodeProblem = Callable[[Any], tuple[str, str] | None]
 """Classifies a node absent from the graph: (rule id, message), or None for `astar.unknown_node`."""
+
+Adjacency = dict[Hashable, dict[Hashable, dict[str, Any]]]
+"""A graph's own adjacency dicts (`graph._adj`): node -> successor -> edge attributes."""
 
 TOLERANCE = 1e-6
 _TIE_DIGITS = 9
@@ -113,25 +117,22 @@ class AStarRule(StrEnum):
     GOAL_NOT_CLOSED = "astar.goal_not_closed"
 
 
-_VERDICTS = TypeAdapter(list[StepVerdict])
-"""Validates all valid-step verdicts in one call: ~40% cheaper than one constructor call per step."""
-_VALID_INPUTS_KEPT = 1 << 14
-_valid_inputs: list[dict[str, Any]] = []
-"""`{"index": i, "status": "valid"}` for i = 0, 1, ...: the inputs of `_VERDICTS`, built once.
-
-Reusing them saves about a fifth of the verdicts' cost (no dicts to build and collect). The list is
-only ever replaced by a longer one with the same prefix, never changed in place (thread-safe)."""
+_VALID_KEPT = 1 << 14
+_valid: list[StepVerdict] = []
+"""`StepVerdict(index=i, status="valid")` for i = 0, 1, ...: verdicts are frozen, so every trace shares
+these. The list is only ever replaced by a longer one with the same prefix, never changed in place."""
 
 
 def _valid_steps(n: int) -> list[StepVerdict]:
-    """Fresh `valid` verdicts for indices 0 .. n-1."""
-    global _valid_inputs
-    inputs = _valid_inputs
-    if len(inputs) < n:
-        inputs = [*inputs, *({"index": i, "status": "valid"} for i in range(len(inputs), n))]
-        if n <= _VALID_INPUTS_KEPT:
-            _valid_inputs = inputs
-    return _VERDICTS.validate_python(inputs[:n])
+    """`valid` verdicts for indices 0 .. n-1, in a new list."""
+    global _valid
+    shared = _valid
+    if len(shared) >= n:
+        return shared[:n]
+    more = [StepVerdict(index=i, status="valid") for i in range(len(shared), n)]
+    if n <= _VALID_KEPT:
+        _valid = [*shared, *more]
+    return [*shared, *more]
 
 
 Issue = tuple[str, str]
@@ -140,7 +141,7 @@ Issue = tuple[str, str]
 
 @dataclass(frozen=True)
 class AStarVerdicts:
-    """The validator's judgement: failing verdicts are kept, valid ones are built on demand."""
+    """The validator's judgement: failing verdicts are kept; valid ones are shared (frozen) instances."""
 
     n_steps: int
     errors: list[StepVerdict]
@@ -152,7 +153,7 @@ class AStarVerdicts:
 
     @cached_property
     def steps(self) -> list[StepVerdict]:
-        """One verdict per event, same indices."""
+        """One verdict per event, same indices, in a list of its own."""
         verdicts = _valid_steps(self.n_steps)
         for verdict in self.errors:
             verdicts[verdict.index] = verdict
@@ -476,7 +477,7 @@ def _verdict(index: int, issue: Issue) -> StepVerdict:
 
 
 def _valid_prefix(
-    adj: dict[Hashable, dict[Hashable, dict[str, Any]]],
+    adj: Adjacency,
     start: Hashable,
     goal: Hashable,
     heuristic: Heuristic,
@@ -489,42 +490,69 @@ def _valid_prefix(
 
     The fast path: the replay's rules and state updates for valid steps only, with lean state. It
     stops at the first step it cannot pass and never writes a message; it must never pass a step
-    the replay would fault. Besides rule breaks it stops at two rare valid cases, left to the replay:
-    closing a node that is not first in strict order but has the same tie key as the first, and
+    the replay would fault. Besides rule breaks it stops at rare valid cases, left to the replay:
+    closing a node that is not first in strict order but has the same tie key as the first;
     creating a child A* need not create, with a g lower than the known one by more than the tolerance
-    only because it is within tolerance below the expected g. The open list is a count per exact f
-    (ties allowed) or a heap in the replay's order (strict).
+    only because it is within tolerance below the expected g; a create whose f is NaN (g and h
+    infinite with opposite signs); and any trace with an unhashable goal. The open list is a count
+    per exact f, the least two kept apart (ties allowed, `_prefix_any_tie`), or a heap in the
+    replay's order (strict, `_prefix_strict`).
     """
     first = events[0] if events else None
     if first is None or first.kind != start_mode or first.node != start:
         return 0, None
-    g, h, ntol = first.g, first.h, -tol
+    g, h = first.g, first.h
     true_h = heuristic(start)
-    if not (ntol <= g <= tol and ntol <= h - true_h <= tol):
+    if not (-tol <= g <= tol and -tol <= h - true_h <= tol):
         return 0, None
-    strict = tie_key is not None
-    known: dict[Hashable, float] = {start: g}
-    """node -> claimed g, open or closed."""
-    open_h: dict[Hashable, float] = {start: h}
-    counts: dict[float, int] = {g + h: 1}
-    """Ties allowed: exact f -> number of open nodes with it; `f_heap` holds its keys (lazily)."""
-    f_heap = [g + h]
-    live: dict[Hashable, int] = {start: 0}
-    """Strict: open node -> index of the create behind its live `order` entry."""
-    order = [(round(g + h, _TIE_DIGITS), tie_key(start), 0, start)] if tie_key is not None else []
+    try:
+        goal_children = adj.get(goal)
+    except TypeError:  # an unhashable goal
+        return 0, None
+    begin = 1 if start_mode == "create" else 0  # "create": step 0 put the start on open; "close": it is next
+    if tie_key is None:
+        return _prefix_any_tie(adj, start, goal, goal_children, heuristic, events, begin, g, h, tol)
+    return _prefix_strict(adj, start, goal, goal_children, heuristic, events, begin, g, h, tie_key, tol)
+
+
+def _prefix_any_tie(
+    adj: Adjacency,
+    start: Hashable,
+    goal: Hashable,
+    goal_children: dict[Hashable, dict[str, Any]] | None,
+    heuristic: Heuristic,
+    events: Sequence[SearchEvent | None],
+    begin: int,
+    g: float,
+    h: float,
+    tol: float,
+) -> tuple[int, float | None]:
+    """`_valid_prefix` with ties allowed, from step `begin` on, the start open with claimed g and h."""
+    ntol = -tol
+    known: dict[Hashable, list[Any]] = {start: [g, h]}
+    """node -> [claimed g, claimed h if the node is open, else None]."""
+    low, at_low = g + h, 1
+    """The least exact f of an open node (inf if none) and how many open nodes have it."""
+    nxt, at_nxt = math.inf, 0
+    """The next greater f of an open node (inf if none) and how many open nodes have it."""
+    above: dict[float, int] = {}
+    """Every f of an open node greater than `nxt` -> how many open nodes have it. `f_heap` holds the
+    keys, lazily: an entry whose key is gone is skipped."""
+    f_heap: list[float] = []
     pending: dict[Hashable, float] = {}
     """Children the current expansion still has to create -> expected g."""
     improving: dict[Hashable, float] = {}
     """Pending children that are already known -> the g they are known with."""
+    pending_pop, known_get = pending.pop, known.get
     steps = enumerate(events)
-    if start_mode == "create":
-        next(steps)  # the start is open; in "close" mode the loop closes it
+    if begin:
+        next(steps)
     for index, event in steps:
         if event is None:
             return index, None
         node, g, kind = event.node, event.g, event.kind
         if kind == "create":
-            expected = pending.pop(node, None)
+            expected = pending_pop(node, None)
             if expected is None or (g != expected and not ntol <= g - expected <= tol):
                 return index, None
             h = event.h
@@ -535,89 +563,218 @@ def _valid_prefix(
                 was = improving.pop(node)
                 if not g < was - tol:
                     return index, None
-                if not strict and node in open_h:
-                    _uncount(counts, was + open_h[node])
-            known[node] = g
-            open_h[node] = h
-            if strict:
-                live[node] = index
-                f = g + h
-                if f.__class__ is not int:  # round() leaves an int as it is, at a cost
-                    f = round(f, _TIE_DIGITS)
-                heapq.heappush(order, (f, tie_key(node), index, node))  # type: ignore[misc]
+                old = known[node]
+                if old[1] is not None:
+                    low, at_low, nxt, at_nxt = _drop_f(
+                        old[0] + old[1], low, at_low, nxt, at_nxt, above, f_heap
+                    )
+            known[node] = [g, h]
+            f = g + h
+            if f == low:
+                at_low += 1
+            elif f == nxt:
+                at_nxt += 1
+            elif low < f < nxt:
+                if at_nxt:
+                    _count_above(nxt, at_nxt, above, f_heap)
+                nxt, at_nxt = f, 1
+            elif f > nxt:
+                _count_above(f, 1, above, f_heap)
+            elif f < low:
+                if at_nxt:
+                    _count_above(nxt, at_nxt, above, f_heap)
+                nxt, at_nxt, low, at_low = low, at_low, f, 1
             else:
-                f = g + h
-                n = counts.get(f)
-                if n is None:
-                    counts[f] = 1
-                    heapq.heappush(f_heap, f)
-                else:
-                    counts[f] = n + 1
+                return index, None  # f is NaN
         elif kind == "close":
             if pending:
                 return index, None
-            open_h_node = open_h.pop(node, None)
-            if open_h_node is None:
+            entry = known_get(node)
+            if entry is None:
                 return index, None
-            open_g = known[node]
+            open_g, open_h = entry
+            if open_h is None:
+                return index, None
             if g != open_g and not ntol <= g - open_g <= tol:
                 return index, None
             h = event.h
-            if h != open_h_node and not ntol <= h - open_h_node <= tol:
+            if h != open_h and not ntol <= h - open_h <= tol:
                 return index, None
-            if strict:
-                created = live.pop(node)
-                if order[0][2] == created:
-                    heapq.heappop(order)
-                elif not _pop_first(order, live, created):
-                    return index, None
+            f = open_g + open_h
+            if f == low:
+                at_low -= 1
+                if not at_low:
+                    low, at_low = nxt, at_nxt
+                    nxt, at_nxt = _least_above(above, f_heap)
+            elif f > low + tol:
+                return index, None
             else:
-                while f_heap[0] not in counts:
-                    heapq.heappop(f_heap)
-                f = open_g + open_h_node
-                if f > f_heap[0] + tol:
-                    return index, None
-                n = counts[f]
-                if n == 1:
-                    del counts[f]
-                else:
-                    counts[f] = n - 1
+                low, at_low, nxt, at_nxt = _drop_f(f, low, at_low, nxt, at_nxt, above, f_heap)
+            entry[1] = None
             if g != open_g:
-                known[node] = g
-            if node == goal:
+                entry[0] = g
+            children = adj[node]
+            if children is goal_children and node == goal:  # node == goal: adj[goal] is goal_children
                 return index + 1, g
-            for child, data in adj[node].items():
+            for child, data in children.items():
                 child_g = g + data.get("weight", 1)
-                child_known = known.get(child)
-                if child_known is None:
+                child_entry = known_get(child)
+                if child_entry is None:
                     pending[child] = child_g
-                elif child_g < child_known - tol:
+                elif child_g < child_entry[0] - tol:
                     pending[child] = child_g
-                    improving[child] = child_known
+                    improving[child] = child_entry[0]
         else:
             return index, None
     return len(events), None
 
 
-def _uncount(counts: dict[float, int], f: float) -> None:
-    n = counts[f]
-    if n == 1:
-        del counts[f]
+def _count_above(f: float, n: int, above: dict[float, int], f_heap: list[float]) -> None:
+    """Count n more open nodes with f in `_prefix_any_tie`'s `above`."""
+    was = above.get(f)
+    if was is None:
+        above[f] = n
+        heappush(f_heap, f)
     else:
-        counts[f] = n - 1
+        above[f] = was + n
+
+
+def _least_above(above: dict[float, int], f_heap: list[float]) -> tuple[float, int]:
+    """The least f in `above` and its count, taken out of `above`; (inf, 0) if it is empty."""
+    while f_heap:
+        f = heappop(f_heap)
+        n = above.pop(f, 0)
+        if n:
+            return f, n
+    return math.inf, 0
+
+
+def _drop_f(
+    f: float, low: float, at_low: int, nxt: float, at_nxt: int, above: dict[float, int], f_heap: list[float]
+) -> tuple[float, int, float, int]:
+    """Take one open node with f off `_prefix_any_tie`'s counts; return the new (low, at_low, nxt, at_nxt)."""
+    if f == low:
+        if at_low > 1:
+            return low, at_low - 1, nxt, at_nxt
+        return (nxt, at_nxt, *_least_above(above, f_heap))
+    if f == nxt:
+        if at_nxt > 1:
+            return low, at_low, nxt, at_nxt - 1
+        return (low, at_low, *_least_above(above, f_heap))
+    n = above[f]
+    if n > 1:
+        above[f] = n - 1
+    else:
+        del above[f]  # its entry in `f_heap` goes stale
+    return low, at_low, nxt, at_nxt
+
+
+def _prefix_strict(
+    adj: Adjacency,
+    start: Hashable,
+    goal: Hashable,
+    goal_children: dict[Hashable, dict[str, Any]] | None,
+    heuristic: Heuristic,
+    events: Sequence[SearchEvent | None],
+    begin: int,
+    g: float,
+    h: float,
+    tie_key: TieKey,
+    tol: float,
+) -> tuple[int, float | None]:
+    """`_valid_prefix` in strict order, from step `begin` on, the start open with claimed g and h.
+
+    Its create checks and its expansion of a closed node repeat `_prefix_any_tie`'s line for line, on
+    purpose: shared as one function call per close they made the fast path ~4% slower (measured with
+    benchmarks/astar_validator.py), more than its margin over running the search. Change both alike;
+    tests/test_astar_validator.py compares each against the replay.
+    """
+    ntol = -tol
+    known: dict[Hashable, list[Any]] = {start: [g, h, 0]}
+    """node -> [claimed g, claimed h if the node is open, else None, index of the create behind its
+    live `order` entry]."""
+    order = [(round(g + h, _TIE_DIGITS), tie_key(start), 0)]
+    """A heap in the replay's order: (f rounded, tie key, create index), whose node is that of the
+    event at the index; stale entries are skipped."""
+    pending: dict[Hashable, float] = {}
+    """Children the current expansion still has to create -> expected g."""
+    improving: dict[Hashable, float] = {}
+    """Pending children that are already known -> the g they are known with."""
+    pending_pop, known_get = pending.pop, known.get
+    steps = enumerate(events)
+    if begin:
+        next(steps)
+    for index, event in steps:
+        if event is None:
+            return index, None
+        node, g, kind = event.node, event.g, event.kind
+        if kind == "create":
+            expected = pending_pop(node, None)
+            if expected is None or (g != expected and not ntol <= g - expected <= tol):
+                return index, None
+            h = event.h
+            true_h = heuristic(node)
+            if h != true_h and not ntol <= h - true_h <= tol:
+                return index, None
+            if improving and node in improving and not g < improving.pop(node) - tol:
+                return index, None
+            known[node] = [g, h, index]
+            f = g + h
+            if f.__class__ is not int:  # round() leaves an int as it is, at a cost
+                f = round(f, _TIE_DIGITS)
+            heappush(order, (f, tie_key(node), index))
+        elif kind == "close":
+            if pending:
+                return index, None
+            entry = known_get(node)
+            if entry is None:
+                return index, None
+            open_g, open_h, created = entry
+            if open_h is None:
+                return index, None
+            if g != open_g and not ntol <= g - open_g <= tol:
+                return index, None
+            h = event.h
+            if h != open_h and not ntol <= h - open_h <= tol:
+                return index, None
+            entry[1] = None
+            if order[0][2] == created:
+                heappop(order)
+            elif not _pop_first(order, known, events, created):
+                return index, None
+            if g != open_g:
+                entry[0] = g
+            children = adj[node]
+            if children is goal_children and node == goal:  # node == goal: adj[goal] is goal_children
+                return index + 1, g
+            for child, data in children.items():
+                child_g = g + data.get("weight", 1)
+                child_entry = known_get(child)
+                if child_entry is None:
+                    pending[child] = child_g
+                elif child_g < child_entry[0] - tol:
+                    pending[child] = child_g
+                    improving[child] = child_entry[0]
+        else:
+            return index, None
+    return len(events), None
 
 
 def _pop_first(
-    order: list[tuple[float, Any, int, Hashable]], live: dict[Hashable, int], created: int
+    order: list[tuple[float, Any, int]],
+    known: dict[Hashable, list[Any]],
+    events: Sequence[SearchEvent | None],
+    created: int,
 ) -> bool:
     """Pop entry `created` (its node was just closed) off the strict open list; False if a live entry
     comes before it."""
     while order[0][2] != created:
-        first = order[0]
-        if live.get(first[3]) == first[2]:
+        index = order[0][2]
+        entry = known[cast(SearchEvent, events[index]).node]
+        if entry[1] is not None and entry[2] == index:
             return False
-        heapq.heappop(order)  # a stale entry: its node was closed or created again since
-    heapq.heappop(order)
+        heappop(order)  # a stale entry: its node was closed or created again since
+    heappop(order)
     return True
 
 

@@ -127,7 +127,9 @@ class DeductionDomain:
             answer.extras["valid_steps_off_path"] = len(off_path)
             for index in off_path:
                 verdict = judged.verdicts[index]
-                verdict.message += "; not on the path to the conclusion"
+                judged.verdicts[index] = verdict.model_copy(
+                    update={"message": verdict.message + "; not on the path to the conclusion"}
+                )
         return Verdicts(steps=judged.verdicts, answer=answer)
 
     def _answer(self, instance: Instance, theory: Theory, checker: SmtChecker, trace: Trace) -> AnswerVerdict:

@@ -170,12 +170,11 @@ class MazeDomain:
         result = check_trace(
             maze, events, FIRST_EVENT[dialect], strict=bool(instance.payload.get("strict_ties"))
         )
-        steps = [
-            v.model_copy(update={"message": _unreadable_reason(trace.steps[v.index].parsed)})
-            if events[v.index] is None
-            else v
-            for v in result.steps
-        ]
+        steps = list(result.steps)
+        for v in result.errors:
+            if events[v.index] is None:
+                reason = _unreadable_reason(trace.steps[v.index].parsed)
+                steps[v.index] = v.model_copy(update={"message": reason})
         plan = None if trace.answer is None else [(int(c[0]), int(c[1])) for c in trace.answer]
         answer = check_plan(maze, plan)
         readable = [e for e in events if e is not None]
