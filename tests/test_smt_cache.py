@@ -66,6 +66,22 @@ def test_a_cached_checker_starts_from_the_premises_alone() -> None:
     assert [j.status for j in judged(again, reuse=True) if j] == ["unsupported", "unsupported", "unsupported"]
 
 
+def test_a_step_literal_guards_only_its_own_checkers_claim() -> None:
+    """Step k's literal is the same Z3 constant for every checker: what it guarded in one trace is gone
+    from the cached solver when the next trace accepts its own step k."""
+    first = SmtChecker(PREMISES, ["max"])
+    assert first.judge(atom("red")).status == "unsupported"
+    first.accept(atom("red"))
+    assert first.judge(atom("red")).status == "valid"
+    shared = first._shared
+    del first
+    second = SmtChecker(PREMISES, ["max"])
+    assert second._shared is shared
+    second.accept(atom("blue"))
+    assert second.judge(atom("red")) == Judgement("unsupported")
+    assert second.judge(And((atom("blue"), atom("dumpus")))) == Judgement("valid", premises=(0, 2), steps=(0,))
+
+
 def test_restated_claims_rest_on_what_they_restate() -> None:
     claims: list[Formula | None] = [PREMISES[2], atom("dumpus"), PREMISES[2], atom("dumpus")]
     verdicts = judged(claims, reuse=True)

@@ -137,6 +137,8 @@ _SHARED_LIMIT = 1 << 16
 """How many terms each process-wide table below holds before it is emptied (a fresh start, not an error)."""
 _ATOMS: dict[tuple[str, tuple[str, ...]], Any] = {}
 """Ground atoms' Z3 constants, shared by every encoder."""
+_LITERALS: dict[str, tuple[Any, int]] = {}
+"""Premise and step assumption literals (`__p<k>`, `__s<k>`) and their Z3 ids, shared by every checker."""
 _GROUND: dict[tuple[Formula, tuple[tuple[str, str], ...]], Any] = {}
 """Encodings of formulas under a binding of their variables that depend on nothing else (no quantifier,
 whose grounding depends on the domain, and no integer term, whose range an encoder bounds). Z3 makes one
@@ -481,11 +483,14 @@ class SmtChecker:
         self._shared = shared
         self._origin, self._lits, self._guarded, self._named = {}, {}, [], list(named)
         self._guards = {}
+        self._extend(And(premises))  # every individual first: each premise is then grounded once
         lits: list[tuple[Any, int]] = []
         for index, premise in enumerate(premises):
             if self.cores:
-                lits.append(self._literal("p", ("premise", index)))
-            self._assert(lits[-1][0] if self.cores else None, premise)
+                lits.append(self._literal(("premise", index)))
+            lit = lits[-1][0] if self.cores else None
+            self._add_clauses(lit, premise)
+            self._guarded.append((lit, premise))
         enc = shared.enc
         return _Asserted(
             level=self._solver.num_scopes(),
@@ -498,11 +503,25 @@ class SmtChecker:
             encoded=(enc.constants, dict(enc.memo), dict(enc.ints)),
         )
 
-    def _literal(self, prefix: str, origin: tuple[str, int]) -> tuple[Any, int]:
-        """A fresh assumption literal and its Z3 id, remembered as standing for `origin`."""
-        self._shared.fresh += 1
-        lit = self._enc.boolean(f"__{prefix}{self._shared.fresh}")
-        lit_id = lit.get_id()
+    def _literal(self, origin: tuple[str, int]) -> tuple[Any, int]:
+        """The assumption literal standing for `origin` and its Z3 id.
+
+        Premise k and step k are `__p<k>` and `__s<k>`, made once per process: a solver holds one
+        problem's premises and one checker's steps at a time, and whatever a literal guarded before is
+        popped off before it is used again. A guard gets a name its solver has never seen, because
+        guards stay asserted in the checker's scope.
+        """
+        kind, number = origin
+        if kind == "guard":
+            lit = self._enc.boolean(f"__g{number}")
+            lit_id = lit.get_id()
+        else:
+            name = f"__{kind[0]}{number}"
+            found = _LITERALS.get(name)
+            if found is None:
+                lit = self._enc.boolean(name)
+                found = _LITERALS[name] = (lit, lit.get_id())
+            lit, lit_id = found
         self._origin[lit_id] = origin
         self._lits[lit_id] = lit
         return lit, lit_id
@@ -552,7 +571,8 @@ class SmtChecker:
         key = (formula, negate)
         if key not in self._guards:
             encoded = enc.formula(formula)
-            lit = self._guards[key] = self._literal("g", ("guard", self._shared.fresh))[0]
+            self._shared.fresh += 1
+            lit = self._guards[key] = self._literal(("guard", self._shared.fresh))[0]
             self._add([enc.implies(lit, enc.negation(encoded) if negate else encoded)])
         return self._guards[key]
 
@@ -643,7 +663,7 @@ class SmtChecker:
 
     def accept(self, claim: Formula) -> int:
         """Add `claim` as the next trace step (context for later judgements); returns its step index."""
-        lit, lit_id = self._literal("s", ("step", self._steps))
+        lit, lit_id = self._literal(("step", self._steps))
         same = self._restating(claim)
         if same is None:
             self._assert(lit, claim)
