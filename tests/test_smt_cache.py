@@ -79,7 +79,8 @@ def test_a_step_literal_guards_only_its_own_checkers_claim() -> None:
     assert second._shared is shared
     second.accept(atom("blue"))
     assert second.judge(atom("red")) == Judgement("unsupported")
-    assert second.judge(And((atom("blue"), atom("dumpus")))) == Judgement("valid", premises=(0, 2), steps=(0,))
+    both = And((atom("blue"), atom("dumpus")))
+    assert second.judge(both) == Judgement("valid", premises=(0, 2), steps=(0,))
 
 
 def test_restated_claims_rest_on_what_they_restate() -> None:

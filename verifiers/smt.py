@@ -390,7 +390,8 @@ class _Premises:
 CACHE_SIZE = 32
 """How many problems' asserted premises are kept for later checkers (least recently used dropped first).
 
-Each holds a Z3 solver, about 1 MB: enough for the rounds and samples of the instances being checked now."""
+Each holds a Z3 solver, about 0.7 MB on ProofWriter contexts: enough for the rounds and samples of the
+instances being checked now."""
 _CACHE: OrderedDict[tuple[Any, ...], _Premises] = OrderedDict()
 
 
