@@ -87,14 +87,19 @@ def naive(theory: Theory, claims: list[Formula]) -> list[str]:
         encoder = _Encoder(z3, individuals(theory, claims), {}, shared=False)
         context = [c for f in (*theory.formulas, *accepted) for c in encoder.conjuncts(f)]
         encoded = encoder.formula(claim)
-        if unsat(z3, [*context, encoder.negation(encoded)]):
-            status = "valid"
-        else:
-            status = "invalid" if unsat(z3, [*context, encoded]) else "unsupported"
+        status = status_of(lambda terms: unsat(z3, terms), context, encoded, encoder.negation(encoded))
         if status != "invalid":
             accepted.append(claim)
         statuses.append(status)
     return statuses
+
+
+def status_of(unsat: Callable[[list[Any]], bool], context: list[Any], claim: Any, negation: Any) -> str:
+    """The naive patterns' two queries: valid if the context refutes the negation, else invalid if it
+    refutes the claim, else unsupported."""
+    if unsat([*context, negation]):
+        return "valid"
+    return "invalid" if unsat([*context, claim]) else "unsupported"
 
 
 def unsat(z3: Any, terms: list[Any]) -> bool:
@@ -148,10 +153,8 @@ def logic_lm(theory: Theory, claims: list[Formula]) -> list[str]:
     statuses = []
     for claim in claims:
         encoded = encoding.encode(claim)
-        if lm_unsat(z3, [*pre_conditions, *accepted, z3.Not(encoded)]):
-            status = "valid"
-        else:
-            status = "invalid" if lm_unsat(z3, [*pre_conditions, *accepted, encoded]) else "unsupported"
+        context = [*pre_conditions, *accepted]
+        status = status_of(lambda terms: lm_unsat(z3, terms), context, encoded, z3.Not(encoded))
         if status != "invalid":
             accepted.append(encoded)
         statuses.append(status)
