@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import networkx as nx
 import pytest
@@ -25,7 +26,7 @@ from modulo.domains.maze.oracle import (
 )
 from modulo.model import StepVerdict
 from modulo.verifiers import astar
-from modulo.verifiers.astar import AStarRule, AStarVerdicts, NodeProblem, StartMode, validate_astar
+from modulo.verifiers.astar import AStarRule, AStarVerdicts, NodeProblem, StartMode, TieKey, validate_astar
 from modulo.verifiers.search_events import SearchEvent
 
 # s --1-- a --1-- g
@@ -634,3 +635,73 @@ def test_fast_path_agrees_with_replay_on_random_graphs(seed: int) -> None:
 def test_fast_path_agrees_with_replay_large_sweep() -> None:
     for seed in range(60_000):
         assert_fast_path_sound(seed)
+
+
+# --- cases a fuzzing review found (1.4 M random problems against a slow reading of the rules) ---------
+
+
+def both_ways(
+    graph: nx.Graph,
+    goal: str,
+    h: Callable[[str], float],
+    events: list[SearchEvent],
+    tie_key: TieKey | None,
+    start: str = "s",
+) -> AStarVerdicts:
+    """validate_astar, asserted to judge exactly as the replay from the start does."""
+    result = validate_astar(graph, start, goal, h, events, tie_key=tie_key)
+    replayed = astar._replay_trace(graph, start, goal, h, events, "create", tie_key, None, astar.TOLERANCE)
+    assert same_judgement(result, replayed)
+    return result
+
+
+@pytest.mark.parametrize("tie_key", [None, str], ids=["ties", "strict"])
+def test_infinite_g_and_h_of_opposite_signs_give_no_f(tie_key: TieKey | None) -> None:
+    """f = inf + -inf is NaN: unreadable, so n never counts as created, and kept off the open list, where
+    it used to hide the lower f of y from the close of x."""
+    graph = nx.DiGraph()
+    edges = [("s", "a", 0), ("s", "n", math.inf), ("s", "x", 0), ("s", "y", 0), ("x", "t", 0)]
+    graph.add_weighted_edges_from(edges)
+    h = {"s": 0, "a": 10, "n": -math.inf, "x": 9, "y": 5, "t": 0}
+    events = [
+        *(create("s", 0, 0), close("s", 0, 0), create("a", 0, 10), create("n", math.inf, -math.inf)),
+        *(create("x", 0, 9), create("y", 0, 5), close("x", 0, 9), create("t", 0, 0), close("t", 0, 0)),
+    ]
+    result = both_ways(graph, "t", h.__getitem__, events, tie_key)
+    assert [(v.index, v.rule) for v in result.errors] == [(3, "astar.parse"), (6, "astar.missing_create")]
+    assert result.errors[0].status == "unparsed"
+
+
+def test_a_create_within_tolerance_is_not_missing_after_the_fast_path_stops() -> None:
+    """The replay takes over pending children from the fast path as they are, not by re-deriving them
+    with a float comparison that may round the other way."""
+    graph = nx.Graph()
+    graph.add_weighted_edges_from([("s", "a", 8.68078090374847e-09), ("a", "t", 1)])
+    g_a = 1.0086807809037485e-06  # the expected g plus, after rounding, exactly the tolerance
+    events = [
+        *(create("s", 0, 0), close("s", 0, 0), create("a", g_a, 0), create("zzz", 1, 0)),
+        *(close("a", g_a, 0), create("t", 1 + g_a, 0), close("t", 1 + g_a, 0)),
+    ]
+    result = both_ways(graph, "t", lambda node: 0, events, None)
+    assert [(v.index, v.rule) for v in result.errors] == [(3, "astar.unknown_node")]
+
+
+def test_the_goal_test_is_equality_as_in_the_replay() -> None:
+    """A node equal to the goal closes the search, even one whose hash disagrees with its equality."""
+
+    class Node(str):
+        __hash__ = object.__hash__  # equal strings, different hashes: the goal is not found by lookup
+
+    s, t, x = Node("s"), Node("t"), Node("x")
+    graph = nx.DiGraph([(s, t), (t, x)])
+    events = [create(s, 0, 0), close(s, 0, 0), create(t, 1, 0), close(t, 1, 0), create(x, 2, 0)]
+    result = both_ways(graph, Node("t"), lambda node: 0, events, None, start=s)
+    assert [(v.index, v.rule) for v in result.errors] == [(4, "astar.after_goal")]
+
+
+@pytest.mark.parametrize("tolerance", [math.inf, -1.0, math.nan])
+def test_tolerance_must_be_finite_and_not_negative(tolerance: float) -> None:
+    graph = nx.Graph()
+    graph.add_node("s")
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        validate_astar(graph, "s", "s", lambda node: 0, [create("s", 0, 0)], tolerance=tolerance)

@@ -25,7 +25,8 @@ Rules (stable ids; each step gets at most one verdict, the first rule it breaks 
 | rule id                     | step   | invalid when                                                      |
 |-----------------------------|--------|-------------------------------------------------------------------|
 | `astar.parse`               | any    | the step could not be read (event is None, its kind is neither    |
-|                             |        | create nor close, or its g or h is NaN); status `unparsed`.       |
+|                             |        | create nor close, or f = g + h is NaN: g or h NaN, or both        |
+|                             |        | infinite with opposite signs); status `unparsed`.                 |
 | `astar.start`               | 0      | start_mode "create": step 0 is not `create start`; "close": it is |
 |                             |        | not `close start` (no create before it); or g != 0, h != h(start).|
 | `astar.after_goal`          | any    | the goal was already closed: A* stops there, nothing may follow.  |
@@ -251,15 +252,19 @@ class _Replay:
         """Set the state to what `events[:valid]` claim, every one of them a valid step (start included)."""
         open_, closed = self.open, self.closed
         last_close = None
+        created_since: list[Hashable] = []
+        """Nodes created after the last close."""
         for index in range(valid):
             event = cast(SearchEvent, events[index])
             if event.kind == "create":
                 closed.pop(event.node, None)
                 open_[event.node] = (event.g, event.h, index)
+                created_since.append(event.node)
             else:
                 open_.pop(event.node, None)
                 closed[event.node] = event.g
                 last_close = index
+                created_since.clear()
         tie_key = self.tie_key
         self.heap[:] = [
             (g + h, 0, index, node)
@@ -269,10 +274,12 @@ class _Replay:
         ]
         heapq.heapify(self.heap)
         if last_close is not None:
-            # Pending as that close left it, less the children created since: each of these is now
-            # known with a g within tolerance of the new one, so the scan no longer counts it.
+            # Pending as that close left it (the scan sees the other children as it did then), less
+            # the children created since, each of which took its pending entry off as it passed.
             parent = cast(SearchEvent, events[last_close])
             self.expand(parent.node, parent.g)
+            for node in created_since:
+                self.pending.pop(node, None)
 
     def open_min(self) -> tuple[Hashable, tuple[float, float, int]]:
         """The first live heap entry: the open node of minimum (f, tie key, create index)."""
@@ -458,11 +465,12 @@ def _judge_start(
 
 
 def _unreadable(event: SearchEvent) -> Issue | None:
-    """An event that cannot be judged: a kind other than create or close, or a g or h that is NaN."""
+    """An event that cannot be judged: a kind other than create or close, or no f (g + h is NaN)."""
     if event.kind not in ("create", "close"):
         return AStarRule.PARSE, f"{event.kind!r} is neither create nor close"
-    if event.g != event.g or event.h != event.h:
-        return AStarRule.PARSE, f"{event.kind} {event.node}: g={event.g}, h={event.h} is not a number"
+    f = event.g + event.h
+    if f != f:  # NaN g or h, or infinite g and h of opposite signs
+        return AStarRule.PARSE, f"{event.kind} {event.node}: g={event.g}, h={event.h} give no f = g + h"
     return None
 
 
@@ -493,8 +501,7 @@ def _valid_prefix(
     the replay would fault. Besides rule breaks it stops at rare valid cases, left to the replay:
     closing a node that is not first in strict order but has the same tie key as the first;
     creating a child A* need not create, with a g lower than the known one by more than the tolerance
-    only because it is within tolerance below the expected g; a create whose f is NaN (g and h
-    infinite with opposite signs); and any trace with an unhashable goal. The open list is a count
+    only because it is within tolerance below the expected g. The open list is a count
     per exact f, the least two kept apart (ties allowed, `_prefix_any_tie`), or a heap in the
     replay's order (strict, `_prefix_strict`).
     """
@@ -505,21 +512,16 @@ def _valid_prefix(
     true_h = heuristic(start)
     if not (-tol <= g <= tol and -tol <= h - true_h <= tol):
         return 0, None
-    try:
-        goal_children = adj.get(goal)
-    except TypeError:  # an unhashable goal
-        return 0, None
     begin = 1 if start_mode == "create" else 0  # "create": step 0 put the start on open; "close": it is next
     if tie_key is None:
-        return _prefix_any_tie(adj, start, goal, goal_children, heuristic, events, begin, g, h, tol)
-    return _prefix_strict(adj, start, goal, goal_children, heuristic, events, begin, g, h, tie_key, tol)
+        return _prefix_any_tie(adj, start, goal, heuristic, events, begin, g, h, tol)
+    return _prefix_strict(adj, start, goal, heuristic, events, begin, g, h, tie_key, tol)
 
 
 def _prefix_any_tie(
     adj: Adjacency,
     start: Hashable,
     goal: Hashable,
-    goal_children: dict[Hashable, dict[str, Any]] | None,
     heuristic: Heuristic,
     events: Sequence[SearchEvent | None],
     begin: int,
@@ -614,7 +616,7 @@ def _prefix_any_tie(
             if g != open_g:
                 entry[0] = g
             children = adj[node]
-            if children is goal_children and node == goal:  # node == goal: adj[goal] is goal_children
+            if node == goal:
                 return index + 1, g
             for child, data in children.items():
                 child_g = g + data.get("weight", 1)
@@ -673,7 +675,6 @@ def _prefix_strict(
     adj: Adjacency,
     start: Hashable,
     goal: Hashable,
-    goal_children: dict[Hashable, dict[str, Any]] | None,
     heuristic: Heuristic,
     events: Sequence[SearchEvent | None],
     begin: int,
@@ -721,6 +722,8 @@ def _prefix_strict(
             known[node] = [g, h, index]
             f = g + h
             if f.__class__ is not int:  # round() leaves an int as it is, at a cost
+                if f != f:
+                    return index, None  # f is NaN
                 f = round(f, _TIE_DIGITS)
             heappush(order, (f, tie_key(node), index))
         elif kind == "close":
@@ -745,7 +748,7 @@ def _prefix_strict(
             if g != open_g:
                 entry[0] = g
             children = adj[node]
-            if children is goal_children and node == goal:  # node == goal: adj[goal] is goal_children
+            if node == goal:
                 return index + 1, g
             for child, data in children.items():
                 child_g = g + data.get("weight", 1)
@@ -796,8 +799,8 @@ def validate_astar(
     be the one of smallest `tie_key(node)` among those (rule `astar.tie_break`). The fast path
     judges the valid prefix; the replay, with messages, only the steps from where it stopped.
     """
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be >= 0, not {tolerance}")
+    if not 0 <= tolerance < math.inf:
+        raise ValueError(f"tolerance must be a finite number >= 0, not {tolerance}")
     adj = graph._adj  # type: ignore[attr-defined]
     valid, goal_g = _valid_prefix(adj, start, goal, heuristic, events, start_mode, tie_key, tolerance)
     if valid == len(events) and goal_g is not None:
