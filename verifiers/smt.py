@@ -358,7 +358,7 @@ class _Premises:
         weakref.finalize(self, _release, self.solver, timeout_ms).atexit = False
         self.enc = _Encoder(z3, domain, ranges)
         self.fresh = 0
-        """Counter for assumption literals' names, never reset: no literal name is reused."""
+        """Counter for guard literals' names, never reset: no guard name is reused on this solver."""
         self.asserted: _Asserted | None = None
         self.consistent: bool | None = None
         self.owner: weakref.ref[SmtChecker] | None = None
