@@ -79,6 +79,26 @@ def test_new_individuals_are_grounded_in_the_premises() -> None:
     assert checker.judge(atom("dumpus", stella)).status == "unsupported"
 
 
+@pytest.mark.parametrize("reuse", [False, True])
+def test_an_existential_is_regrounded_not_kept_when_a_new_individual_appears(reuse: bool) -> None:
+    """`not every x is P` grounded over {max, ?0} says max or ?0 is not P. When a claim names gerald, the
+    witness may be gerald: the old grounding, too strong now, must stop counting (a fuzzing review found
+    it kept, making this claim `invalid`)."""
+    gerald, y = Const("gerald"), Var("y")
+    premises: list[Formula] = [atom("p"), atom("q"), Not(ForAll(X, atom("p", X)))]
+    claim = And(
+        (Not(atom("p", gerald)), Not(ForAll(y, atom("q", y))), ForAll(X, Or((atom("q", X), atom("p", X)))))
+    )
+    for _ in range(2):  # the second checker takes the cached premises
+        assert judge_trace(SmtChecker(premises, ["max"], reuse=reuse), [claim]) == [Judgement("unsupported")]
+    named_first = SmtChecker(premises, ["max", "gerald"], reuse=reuse)
+    assert named_first.judge(claim) == Judgement("unsupported")
+    checker = SmtChecker(premises, ["max"], reuse=reuse)
+    checker.accept(Not(atom("p", gerald)))  # gerald is the witness: ?0 is free to be p and not q
+    assert checker.judge(Not(ForAll(y, atom("q", y)))).status == "unsupported"
+    assert checker.judge(ForAll(X, atom("p", X))).status == "invalid"
+
+
 def test_inconsistent_premises_are_reported() -> None:
     assert SmtChecker([atom("a"), Not(atom("a"))], ["max"]).premises_consistent() is False
     assert SmtChecker(PREMISES, ["max"]).premises_consistent() is True

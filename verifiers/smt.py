@@ -4,6 +4,9 @@ Formulas are built with the Z3 API from the small structured language below, nev
 model wrote. Universal quantifiers range over a finite domain: the named individuals plus
 `generic` fresh individuals. For function-free universal premises this grounding is exact
 (Herbrand): a universal claim ∀x φ holds iff φ holds of a fresh individual nothing is known about.
+When a claim names a new individual, the domain grows and quantified premises and steps are grounded
+over it again; a `ForAll` under negation (an existential, whose grounding a new individual weakens) is
+grounded behind an epoch literal that is then switched off, so its old grounding stops counting.
 
 One `SmtChecker` serves one problem: the premises are encoded once, each behind an assumption
 literal, and every claim is at most two incremental `check` calls under assumption literals (entailed?
@@ -340,6 +343,8 @@ class _Asserted:
     index: dict[Formula, int]
     """Each premise formula's (last) index, for claims that restate one."""
     encoded: tuple[tuple[str, ...], dict[Formula, Any], dict[tuple[str, tuple[str, ...]], Any]]
+    epoch: Any | None
+    """The literal the premises' existential groundings hang on (see `SmtChecker._epoch`), if any."""
     """The encoder's domain, closed-formula memo and integer terms (whose range bounds are asserted)."""
 
 
@@ -462,6 +467,10 @@ class SmtChecker:
         self._premise_lits, self._premise_ids, self._index = list(state.lits), list(state.ids), state.index
         self._origin, self._guarded, self._named = dict(state.origin), list(state.guarded), list(state.named)
         self._lits = dict(zip(state.ids, state.lits, strict=True))
+        self._epoch: Any | None = state.epoch
+        """Assumed in every check: the clauses of formulas with an existential quantifier (a `ForAll` under
+        negation) hang on it, because their grounding weakens when new individuals appear. `_extend` then
+        starts a new epoch, leaving the old, too strong groundings switched off."""
         self._step_lits: list[Any] = []
         self._step_ids: list[int] = []
         self._accepted: dict[Formula, tuple[int, Any]] = {}
@@ -483,7 +492,7 @@ class SmtChecker:
         """Assert the premises (behind literals if `cores`): the state this and later checkers start from."""
         self._shared = shared
         self._origin, self._lits, self._guarded, self._named = {}, {}, [], list(named)
-        self._guards = {}
+        self._guards, self._epoch = {}, None
         self._extend(And(premises))  # every individual first: each premise is then grounded once
         lits: list[tuple[Any, int]] = []
         for index, premise in enumerate(premises):
@@ -502,6 +511,7 @@ class SmtChecker:
             named=tuple(self._named),
             index={premise: index for index, premise in enumerate(premises)},
             encoded=(enc.constants, dict(enc.memo), dict(enc.ints)),
+            epoch=self._epoch,
         )
 
     def _literal(self, origin: tuple[str, int]) -> tuple[Any, int]:
@@ -534,8 +544,14 @@ class SmtChecker:
         self._guarded.append((lit, formula))
 
     def _add_clauses(self, lit: Any | None, formula: Formula) -> None:
-        parts = self._enc.conjuncts(formula)
-        self._add(parts if lit is None else [self._enc.implies(lit, p) for p in parts])
+        enc = self._enc
+        parts = enc.conjuncts(formula)
+        if has_existential(formula):
+            if self._epoch is None:
+                self._shared.fresh += 1
+                self._epoch = enc.boolean(f"__e{self._shared.fresh}")
+            parts = [enc.implies(self._epoch, p) for p in parts]
+        self._add(parts if lit is None else [enc.implies(lit, p) for p in parts])
 
     def _add(self, terms: list[Any]) -> None:
         """Assert `terms` and the range bounds their encoding made."""
@@ -543,6 +559,8 @@ class SmtChecker:
         self._enc.bounds.clear()
 
     def _check(self, assumptions: list[Any]) -> Any:
+        if self._epoch is not None:
+            assumptions = [*assumptions, self._epoch]
         result = check_under(self._solver, assumptions)
         if result == self._z3.unknown:
             self._shared.poison()
@@ -588,6 +606,7 @@ class SmtChecker:
         self._named += new
         self._enc.regrounded((*self._named, *self._generic))
         self._guards.clear()
+        self._epoch = None  # a new one is made for the first existential grounding below
         for lit, old in self._guarded:
             if has_forall(old):
                 self._add_clauses(lit, old)
@@ -764,6 +783,20 @@ def has_forall(formula: Formula) -> bool:
         return has_forall(formula.premise) or has_forall(formula.conclusion)
     if isinstance(formula, And | Or):
         return any(has_forall(p) for p in formula.parts)
+    return False
+
+
+def has_existential(formula: Formula, positive: bool = True) -> bool:
+    """Whether a `ForAll` occurs under negative polarity (an odd number of negations and implication
+    premises): an existential, whose grounding is weakened, not strengthened, by a new individual."""
+    if isinstance(formula, ForAll):
+        return not positive or has_existential(formula.body, positive)
+    if isinstance(formula, Not):
+        return has_existential(formula.body, not positive)
+    if isinstance(formula, Implies):
+        return has_existential(formula.premise, not positive) or has_existential(formula.conclusion, positive)
+    if isinstance(formula, And | Or):
+        return any(has_existential(p, positive) for p in formula.parts)
     return False
 
 
