@@ -99,6 +99,38 @@ def test_an_existential_is_regrounded_not_kept_when_a_new_individual_appears(reu
     assert checker.judge(ForAll(X, atom("p", X))).status == "invalid"
 
 
+def test_a_claim_gets_a_fresh_witness_for_each_universal() -> None:
+    """r(x, x), r(max, x) and r(x, max) for all x say nothing of r between two strangers: one fresh
+    individual cannot refute `for all x, y: r(x, y)`, two can (a fuzzing review found it judged valid)."""
+    y = Var("y")
+
+    def r(a: Const | Var, b: Const | Var) -> Atom:
+        return Atom("r", (a, b))
+
+    premises: list[Formula] = [ForAll(X, r(X, X)), ForAll(X, r(MAX, X)), ForAll(X, r(X, MAX))]
+    checker = SmtChecker(premises, ["max"])
+    assert checker.judge(ForAll(X, ForAll(y, r(X, y)))).status == "unsupported"
+    assert checker.judge(ForAll(X, r(X, X))).status == "valid"
+    assert checker.judge(Or((ForAll(X, atom("p", X)), ForAll(y, atom("q", y))))).status == "unsupported"
+
+
+def test_names_cannot_collide() -> None:
+    """An individual named `a,b` is not the pair (a, b), and `?0` is kept for the fresh individual."""
+    a, b, ab = Const("a"), Const("b"), Const("a,b")
+    checker = SmtChecker([Atom("t", (a, b))], ["a", "b"])
+    assert checker.judge(Atom("t", (ab,))).status == "unsupported"
+    assert checker.judge(Atom("t", (a, b))).status == "valid"
+    with pytest.raises(ValueError, match="kept for fresh individuals"):
+        SmtChecker([atom("p")], ["?0"])
+    with pytest.raises(ValueError, match="kept for fresh individuals"):
+        SmtChecker([atom("p")], ["max"]).judge(atom("p", Const("?0")))
+
+
+def test_an_empty_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty range"):
+        IntRange(3, 1)
+
+
 def test_inconsistent_premises_are_reported() -> None:
     assert SmtChecker([atom("a"), Not(atom("a"))], ["max"]).premises_consistent() is False
     assert SmtChecker(PREMISES, ["max"]).premises_consistent() is True

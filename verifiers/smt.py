@@ -2,8 +2,11 @@
 
 Formulas are built with the Z3 API from the small structured language below, never from text a
 model wrote. Universal quantifiers range over a finite domain: the named individuals plus
-`generic` fresh individuals. For function-free universal premises this grounding is exact
-(Herbrand): a universal claim ∀x φ holds iff φ holds of a fresh individual nothing is known about.
+`generic` fresh individuals, and at least as many fresh individuals as the claim being judged has
+universal quantifiers. For function-free universal premises this grounding is exact (Herbrand): a
+universal claim ∀x φ holds iff φ holds of a fresh individual nothing is known about. Premises with an
+existential (a `ForAll` under negation) are judged over the same finite domain, whose fresh individuals
+are then also their witnesses: exact only if there are enough of them (raise `generic`).
 When a claim names a new individual, the domain grows and quantified premises and steps are grounded
 over it again; a `ForAll` under negation (an existential, whose grounding a new individual weakens) is
 grounded behind an epoch literal that is then switched off, so its old grounding stops counting.
@@ -135,6 +138,10 @@ class IntRange:
     low: int
     high: int
 
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"empty range [{self.low}, {self.high}]: every claim would follow from it")
+
 
 _SHARED_LIMIT = 1 << 16
 """How many terms each process-wide table below holds before it is emptied (a fresh start, not an error)."""
@@ -146,6 +153,12 @@ _GROUND: dict[tuple[Formula, tuple[tuple[str, str], ...]], Any] = {}
 """Encodings of formulas under a binding of their variables that depend on nothing else (no quantifier,
 whose grounding depends on the domain, and no integer term, whose range an encoder bounds). Z3 makes one
 term per content (hash-consing), so an encoder taking it from here gets the very term it would have built."""
+
+
+def _symbol(key: tuple[str, tuple[str, ...]]) -> str:
+    """The Z3 name of `pred(args)`: quoted, so that no two keys share it (e.g. `("T", ("a,b",))` and
+    `("T", ("a", "b"))`) and so that it is never an assumption literal's name."""
+    return f"{key[0]!r}{key[1]!r}"
 
 
 class _Encoder:
@@ -238,7 +251,7 @@ class _Encoder:
             if term is None:
                 if len(self._atoms) >= _SHARED_LIMIT:
                     self._atoms.clear()
-                term = self._atoms[key] = self.boolean(f"{key[0]}({','.join(key[1])})")
+                term = self._atoms[key] = self.boolean(_symbol(key))
             return term
         if isinstance(f, Implies):
             return self.implies(self.formula(f.premise, env), self.formula(f.conclusion, env))
@@ -275,7 +288,7 @@ class _Encoder:
         self._local += 1
         key = (t.name, tuple(self._term(a, env) for a in t.args))
         if key not in self.ints:
-            var = self.ints[key] = self.z3.Int(f"{key[0]}({','.join(key[1])})")
+            var = self.ints[key] = self.z3.Int(_symbol(key))
             if t.name in self.ranges:
                 bound = self.ranges[t.name]
                 self.bounds.append(self.z3.And(var >= bound.low, var <= bound.high))
@@ -454,6 +467,7 @@ class SmtChecker:
         self.minimize = minimize
         named = tuple(dict.fromkeys(constants))
         self._generic = tuple(f"?{k}" for k in range(generic))
+        _check_names(named)
         ranges = dict(ranges or {})
         key = (tuple(premises), named, generic, tuple(sorted(ranges.items())), int(timeout_ms), cores)
         shared = _cached(key) if reuse else None
@@ -595,15 +609,21 @@ class SmtChecker:
             self._add([enc.implies(lit, enc.negation(encoded) if negate else encoded)])
         return self._guards[key]
 
-    def _extend(self, formula: Formula) -> None:
-        """Ground every quantified premise and step over individuals that `formula` names for the first time.
+    def _extend(self, formula: Formula, claim: bool = False) -> None:
+        """Ground every quantified premise and step over individuals that `formula` names for the first time,
+        and, for a `claim`, over as many fresh individuals as it has universal quantifiers.
 
-        Keeps the Herbrand grounding exact when a claim mentions someone the premises never did.
+        Keeps the Herbrand grounding exact when a claim mentions someone the premises never did, or needs
+        several witnesses nothing is known about (∀x∀y r(x, y) is not refuted by one fresh individual).
         """
         new = [c for c in dict.fromkeys(constants_of(formula)) if c not in self._named]
-        if not new:
+        witnesses = universals(formula) if claim else 0
+        fresh = tuple(f"?{k}" for k in range(len(self._generic), witnesses))
+        if not new and not fresh:
             return
+        _check_names(new)
         self._named += new
+        self._generic += fresh
         self._enc.regrounded((*self._named, *self._generic))
         self._guards.clear()
         self._epoch = None  # a new one is made for the first existential grounding below
@@ -634,7 +654,7 @@ class SmtChecker:
         z3 = self._z3
         context = self._premise_ids + (self._step_ids if use_steps else [])
         lits = [self._lits[i] for i in context]
-        self._extend(claim)
+        self._extend(claim, claim=True)
         negated = self._probe(claim, True)
         steps = self._step_ids if use_steps and explain and self.cores and self.minimize else []
         if steps and self._check([*(self._lits[i] for i in steps), negated]) == z3.unsat:
@@ -784,6 +804,25 @@ def has_forall(formula: Formula) -> bool:
     if isinstance(formula, And | Or):
         return any(has_forall(p) for p in formula.parts)
     return False
+
+
+def universals(formula: Formula, positive: bool = True) -> int:
+    """How many `ForAll`s occur under positive polarity: each may need a witness of its own to be refuted."""
+    if isinstance(formula, ForAll):
+        return int(positive) + universals(formula.body, positive)
+    if isinstance(formula, Not):
+        return universals(formula.body, not positive)
+    if isinstance(formula, Implies):
+        return universals(formula.premise, not positive) + universals(formula.conclusion, positive)
+    if isinstance(formula, And | Or):
+        return sum(universals(p, positive) for p in formula.parts)
+    return 0
+
+
+def _check_names(names: Iterable[str]) -> None:
+    for name in names:
+        if name.startswith("?"):
+            raise ValueError(f"individual {name!r}: names starting with '?' are kept for fresh individuals")
 
 
 def has_existential(formula: Formula, positive: bool = True) -> bool:
