@@ -560,7 +560,7 @@ class SmtChecker:
     def _add_clauses(self, lit: Any | None, formula: Formula) -> None:
         enc = self._enc
         parts = enc.conjuncts(formula)
-        if has_existential(formula):
+        if universals(formula, positive=False):  # an existential: its grounding weakens as the domain grows
             if self._epoch is None:
                 self._shared.fresh += 1
                 self._epoch = enc.boolean(f"__e{self._shared.fresh}")
@@ -807,7 +807,10 @@ def has_forall(formula: Formula) -> bool:
 
 
 def universals(formula: Formula, positive: bool = True) -> int:
-    """How many `ForAll`s occur under positive polarity: each may need a witness of its own to be refuted."""
+    """How many `ForAll`s occur under positive polarity: each may need a witness of its own to be refuted.
+
+    With `positive` False, how many occur under negative polarity (an odd number of negations and
+    implication premises): existentials, whose grounding a new individual weakens, not strengthens."""
     if isinstance(formula, ForAll):
         return int(positive) + universals(formula.body, positive)
     if isinstance(formula, Not):
@@ -823,20 +826,6 @@ def _check_names(names: Iterable[str]) -> None:
     for name in names:
         if name.startswith("?"):
             raise ValueError(f"individual {name!r}: names starting with '?' are kept for fresh individuals")
-
-
-def has_existential(formula: Formula, positive: bool = True) -> bool:
-    """Whether a `ForAll` occurs under negative polarity (an odd number of negations and implication
-    premises): an existential, whose grounding is weakened, not strengthened, by a new individual."""
-    if isinstance(formula, ForAll):
-        return not positive or has_existential(formula.body, positive)
-    if isinstance(formula, Not):
-        return has_existential(formula.body, not positive)
-    if isinstance(formula, Implies):
-        return has_existential(formula.premise, not positive) or has_existential(formula.conclusion, positive)
-    if isinstance(formula, And | Or):
-        return any(has_existential(p, positive) for p in formula.parts)
-    return False
 
 
 def judge_trace(checker: SmtChecker, claims: Sequence[Formula | None]) -> list[Judgement | None]:

@@ -170,7 +170,7 @@ class MazeDomain:
         result = check_trace(
             maze, events, FIRST_EVENT[dialect], strict=bool(instance.payload.get("strict_ties"))
         )
-        steps = list(result.steps)
+        steps = result.steps  # a list of its own: the unreadable steps get their reasons in place
         for v in result.errors:
             if events[v.index] is None:
                 reason = _unreadable_reason(trace.steps[v.index].parsed)
