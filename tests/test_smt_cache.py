@@ -1,5 +1,5 @@
-"""The process-wide cache of asserted premises: same verdicts as without it, bounded, and never reused after
-a timeout or while another checker holds it."""
+"""The process-wide cache of encoded premises and the pool of solvers: same verdicts as without them,
+bounded, a solver never shared by two live checkers nor pooled again after a timeout."""
 
 from __future__ import annotations
 
@@ -68,15 +68,15 @@ def test_a_cached_checker_starts_from_the_premises_alone() -> None:
 
 def test_a_step_literal_guards_only_its_own_checkers_claim() -> None:
     """Step k's literal is the same Z3 constant for every checker: what it guarded in one trace is gone
-    from the cached solver when the next trace accepts its own step k."""
+    from the pooled solver when the next trace accepts its own step k."""
     first = SmtChecker(PREMISES, ["max"])
     assert first.judge(atom("red")).status == "unsupported"
     first.accept(atom("red"))
     assert first.judge(atom("red")).status == "valid"
-    shared = first._shared
+    solver, problem = first._solver, first._problem
     del first
     second = SmtChecker(PREMISES, ["max"])
-    assert second._shared is shared
+    assert second._solver is solver and second._problem is problem
     second.accept(atom("blue"))
     assert second.judge(atom("red")) == Judgement("unsupported")
     both = And((atom("blue"), atom("dumpus")))
@@ -105,16 +105,17 @@ def test_range_bounds_of_new_terms_survive_the_reset() -> None:
         assert checker.judge(Cmp("==", pos["a"], Num(3))).status == "invalid"
 
 
-def test_a_live_checker_is_not_shared() -> None:
+def test_a_live_checkers_solver_is_not_shared() -> None:
+    """Two live checkers on one problem share its encoding, each on a solver of its own."""
     first = SmtChecker(PREMISES, ["max"])
     first.accept(atom("red"))
     second = SmtChecker(PREMISES, ["max"])
-    assert second._shared is not first._shared
+    assert second._problem is first._problem and second._solver is not first._solver
     assert second.judge(atom("red")).status == "unsupported"
     assert first.judge(atom("red")).status == "valid"
-    shared = second._shared
+    solver = second._solver
     del second
-    assert SmtChecker(PREMISES, ["max"])._shared is shared
+    assert SmtChecker(PREMISES, ["max"])._solver is solver
 
 
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,16 +156,29 @@ def pigeonhole(pigeons: int) -> list[Formula]:
     return [*some, *alone]
 
 
-def test_a_timeout_is_unknown_and_not_cached() -> None:
+def test_a_timeout_is_unknown_and_its_solver_not_pooled() -> None:
     premises = pigeonhole(11)
     checker = SmtChecker(premises, [], timeout_ms=1)
     assert checker.judge(atom("red")).status == "unknown"
     assert checker.premises_consistent() is None
-    shared = checker._shared
+    solver = checker._solver
     del checker
-    assert not smt._CACHE
+    assert all(idle is not solver for idle in smt._IDLE)
     later = SmtChecker(premises, [], timeout_ms=1)
-    assert later._shared is not shared and later.judge(atom("red")).status == "unknown"
+    assert later._solver is not solver and later.judge(atom("red")).status == "unknown"
+    assert later.premises_consistent() is None
+
+
+def test_a_check_beyond_the_resource_limit_runs_again_under_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The resource limit only decides which checks need a timer: one that exceeds it still gets an answer."""
+    monkeypatch.setattr(smt, "_IDLE", [])
+    monkeypatch.setattr(smt, "FAST_RLIMIT", 1)
+    checker = SmtChecker(pigeonhole(6), [], timeout_ms=60_000)
+    assert checker.premises_consistent() is False
+    assert checker.judge(atom("red")).status == "valid"
+    assert not checker._lease.spoiled
 
 
 def proofwriter_traces(limit: int) -> list[tuple[list[Formula], list[str], list[Formula | None]]]:

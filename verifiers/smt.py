@@ -21,6 +21,7 @@ z3 is imported lazily so that importing this module stays light.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -313,41 +314,70 @@ def check_under(solver: Any, assumptions: Sequence[Any]) -> Any:
     return z3.CheckSatResult(found)
 
 
-_IDLE: dict[int, list[Any]] = {}
-"""Solvers no checker holds, by timeout, with no assertions (see `_solver`)."""
+FAST_RLIMIT = 20_000
+"""Z3 resource units a check may spend before it is run again under the timeout: a few milliseconds of work
+on this machine, some hundred times what the check of a ProofWriter step spends."""
+_NO_TIMEOUT = 4294967295
+"""Z3's value for no timeout, under which a check starts no timer."""
+
+_IDLE: list[Any] = []
+"""Solvers no checker holds, with nothing asserted (see `_Lease`)."""
 _KEEP_IDLE = 4
 
 
-def _solver(z3: Any, timeout_ms: int) -> Any:
-    """A solver with nothing asserted, inside a fresh scope that `_release` pops.
+class _Lease:
+    """A pooled solver held by one checker inside a fresh scope, returned by `release`.
 
     Reusing a solver through push/pop skips Z3's per-solver set-up and tear-down (about a millisecond, more
-    than a whole problem's incremental checks); after the pop it holds nothing of the previous problem, even
-    if one of its checks timed out.
+    than a whole problem's incremental checks); after the pop it holds nothing of the previous problem.
+    Pooled solvers have no timeout: under one, Z3 starts a timer for every check, which costs more (about
+    0.35 ms here) than the checks of a typical step. `check` runs each check under `FAST_RLIMIT` instead and
+    runs only a check that needs more again, under what is left of the timeout.
     """
-    idle = _IDLE.get(timeout_ms)
-    if idle:
-        solver = idle.pop()
-    else:
-        solver = z3.SimpleSolver()
-        solver.set("timeout", timeout_ms)
-    solver.push()
-    return solver
+
+    def __init__(self, z3: Any, timeout_ms: int) -> None:
+        self.z3 = z3
+        self.timeout_ms = timeout_ms
+        if _IDLE:
+            self.solver = _IDLE.pop()
+        else:
+            self.solver = z3.SimpleSolver()
+            self.solver.set("rlimit", FAST_RLIMIT)
+        self.solver.push()
+        self.spoiled = False
+        """Set when a check ran out of time: the solver is then not pooled again."""
+
+    def check(self, assumptions: Sequence[Any]) -> Any:
+        """The check's result, `unknown` only if it ran out of `timeout_ms` (or Z3 gave up)."""
+        started = time.perf_counter()
+        result = check_under(self.solver, assumptions)
+        if result != self.z3.unknown:
+            return result
+        left = int(self.timeout_ms - (time.perf_counter() - started) * 1000)
+        if left >= 1:
+            self.solver.set("rlimit", 0, "timeout", left)
+            try:
+                result = check_under(self.solver, assumptions)
+            finally:
+                self.solver.set("rlimit", FAST_RLIMIT, "timeout", _NO_TIMEOUT)
+        self.spoiled = result == self.z3.unknown
+        return result
+
+    def release(self) -> None:
+        if self.spoiled:
+            return
+        self.solver.pop(self.solver.num_scopes())
+        if len(_IDLE) < _KEEP_IDLE:
+            _IDLE.append(self.solver)
 
 
-def _release(solver: Any, timeout_ms: int) -> None:
-    solver.pop(solver.num_scopes())
-    idle = _IDLE.setdefault(timeout_ms, [])
-    if len(idle) < _KEEP_IDLE:
-        idle.append(solver)
+@dataclass
+class _Problem:
+    """One problem's premises, grounded and encoded (behind literals with cores): the state every checker on
+    them starts from, after asserting `terms` on its solver."""
 
-
-@dataclass(frozen=True)
-class _Asserted:
-    """A checker's state once its premises are asserted, from which every later checker on them starts."""
-
-    level: int
-    """The solver's scopes up to and including the premises."""
+    terms: tuple[Any, ...]
+    """The premises' clauses and the range bounds of their integer terms."""
     lits: tuple[Any, ...]
     ids: tuple[int, ...]
     origin: dict[int, tuple[str, int]]
@@ -356,80 +386,36 @@ class _Asserted:
     index: dict[Formula, int]
     """Each premise formula's (last) index, for claims that restate one."""
     encoded: tuple[tuple[str, ...], dict[Formula, Any], dict[tuple[str, tuple[str, ...]], Any]]
+    """The encoder's domain, closed-formula memo and integer terms (whose range bounds are in `terms`)."""
     epoch: Any | None
     """The literal the premises' existential groundings hang on (see `SmtChecker._epoch`), if any."""
-    """The encoder's domain, closed-formula memo and integer terms (whose range bounds are asserted)."""
+    fresh: int
+    """How many guard and epoch literals were named so far."""
+    consistent: bool | None = None
+    """Whether the premises are consistent, once a check has told."""
 
 
-class _Premises:
-    """One problem's premises asserted on a solver, kept for later checkers on the same premises.
+CACHE_SIZE = 1024
+"""How many problems' encoded premises are kept for later checkers (least recently used dropped first).
 
-    A checker's own assertions (steps, probes, groundings over individuals its claims introduce) live in
-    a scope above the premises; `enter` pops them and puts the encoder back before the next checker starts.
-    One checker at a time: a cached entry whose checker is alive is not handed out again.
-    """
-
-    def __init__(
-        self, z3: Any, timeout_ms: int, domain: tuple[str, ...], ranges: dict[str, IntRange]
-    ) -> None:
-        self.solver = _solver(z3, timeout_ms)
-        weakref.finalize(self, _release, self.solver, timeout_ms).atexit = False
-        self.enc = _Encoder(z3, domain, ranges)
-        self.fresh = 0
-        """Counter for guard literals' names, never reset: no guard name is reused on this solver."""
-        self.asserted: _Asserted | None = None
-        self.consistent: bool | None = None
-        self.owner: weakref.ref[SmtChecker] | None = None
-        self.key: tuple[Any, ...] | None = None
-        self.poisoned = False
-
-    def free(self) -> bool:
-        return not self.poisoned and (self.owner is None or self.owner() is None)
-
-    def enter(self, owner: SmtChecker) -> _Asserted:
-        """Drop everything a previous checker asserted and open `owner`'s scope."""
-        assert self.asserted is not None
-        state = self.asserted
-        self.solver.pop(self.solver.num_scopes() - state.level)
-        domain, memo, ints = state.encoded
-        self.enc.constants, self.enc.memo, self.enc.ints = domain, dict(memo), dict(ints)
-        self.enc.bounds.clear()
-        self.solver.push()
-        self.owner = weakref.ref(owner)
-        return state
-
-    def poison(self) -> None:
-        """After a check that timed out: never hand these premises to another checker."""
-        self.poisoned = True
-        if self.key is not None and _CACHE.get(self.key) is self:
-            del _CACHE[self.key]
-
-
-CACHE_SIZE = 32
-"""How many problems' asserted premises are kept for later checkers (least recently used dropped first).
-
-Each holds a Z3 solver, about 0.7 MB on ProofWriter contexts: enough for the rounds and samples of the
-instances being checked now."""
-_CACHE: OrderedDict[tuple[Any, ...], _Premises] = OrderedDict()
+An entry holds Z3 terms, not a solver: about 20 kB on ProofWriter contexts."""
+_CACHE: OrderedDict[tuple[Any, ...], _Problem] = OrderedDict()
 
 
 def clear_cache() -> None:
-    """Forget every cached problem (its solver returns to the pool once no checker holds it)."""
+    """Forget every cached problem."""
     _CACHE.clear()
 
 
-def _cached(key: tuple[Any, ...]) -> _Premises | None:
+def _cached(key: tuple[Any, ...]) -> _Problem | None:
     found = _CACHE.get(key)
-    if found is None or not found.free():
-        return None
-    _CACHE.move_to_end(key)
+    if found is not None:
+        _CACHE.move_to_end(key)
     return found
 
 
-def _remember(key: tuple[Any, ...], premises: _Premises) -> None:
-    premises.key = key
-    _CACHE[key] = premises
-    _CACHE.move_to_end(key)
+def _remember(key: tuple[Any, ...], problem: _Problem) -> None:
+    _CACHE[key] = problem
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
 
@@ -443,9 +429,9 @@ class SmtChecker:
     support a fixed deletion order keeps (premises tried first, then steps oldest first), so that a step's
     support names the trace's own earlier claims where they suffice, whatever cores Z3 returned on the way.
 
-    With `reuse`, the asserted premises come from a process-wide cache keyed by their content (and the
+    With `reuse`, the encoded premises come from a process-wide cache keyed by their content (and the
     settings above), so checkers for other questions on the same context, or other samples of one
-    instance, skip grounding and asserting them; verdicts are the same as without it.
+    instance, skip grounding and encoding them; verdicts are the same as without it.
     """
 
     def __init__(
@@ -469,22 +455,31 @@ class SmtChecker:
         self._generic = tuple(f"?{k}" for k in range(generic))
         _check_names(named)
         ranges = dict(ranges or {})
-        key = (tuple(premises), named, generic, tuple(sorted(ranges.items())), int(timeout_ms), cores)
-        shared = _cached(key) if reuse else None
-        if shared is None:
-            shared = _Premises(z3, int(timeout_ms), (*named, *self._generic), ranges)
-            shared.asserted = self._assert_premises(shared, key[0], named)
+        self._lease = _Lease(z3, int(timeout_ms))
+        weakref.finalize(self, self._lease.release).atexit = False
+        self._solver = self._lease.solver
+        self._enc = _Encoder(z3, (*named, *self._generic), ranges)
+        key = (tuple(premises), named, generic, tuple(sorted(ranges.items())), cores)
+        problem = _cached(key) if reuse else None
+        if problem is None:
+            problem = self._compile(key[0], named)
             if reuse:
-                _remember(key, shared)
-        self._shared = shared
-        state = shared.enter(self)
-        self._premise_lits, self._premise_ids, self._index = list(state.lits), list(state.ids), state.index
-        self._origin, self._guarded, self._named = dict(state.origin), list(state.guarded), list(state.named)
-        self._lits = dict(zip(state.ids, state.lits, strict=True))
-        self._epoch: Any | None = state.epoch
+                _remember(key, problem)
+        else:
+            domain, memo, ints = problem.encoded
+            self._enc.constants, self._enc.memo, self._enc.ints = domain, dict(memo), dict(ints)
+        add_terms(self._solver, problem.terms)
+        self._problem = problem
+        self._premise_lits, self._premise_ids, self._index = list(problem.lits), list(problem.ids), problem.index
+        self._origin, self._guarded = dict(problem.origin), list(problem.guarded)
+        self._named = list(problem.named)
+        self._lits = dict(zip(problem.ids, problem.lits, strict=True))
+        self._epoch: Any | None = problem.epoch
         """Assumed in every check: the clauses of formulas with an existential quantifier (a `ForAll` under
         negation) hang on it, because their grounding weakens when new individuals appear. `_extend` then
         starts a new epoch, leaving the old, too strong groundings switched off."""
+        self._fresh = problem.fresh
+        """Counter for guard and epoch literals' names: none is used twice while the solver holds it."""
         self._step_lits: list[Any] = []
         self._step_ids: list[int] = []
         self._accepted: dict[Formula, tuple[int, Any]] = {}
@@ -492,32 +487,23 @@ class SmtChecker:
         self._guards: dict[tuple[Formula, bool], Any] = {}
         self._steps = 0
 
-    @property
-    def _enc(self) -> _Encoder:
-        return self._shared.enc
-
-    @property
-    def _solver(self) -> Any:
-        return self._shared.solver
-
-    def _assert_premises(
-        self, shared: _Premises, premises: tuple[Formula, ...], named: tuple[str, ...]
-    ) -> _Asserted:
-        """Assert the premises (behind literals if `cores`): the state this and later checkers start from."""
-        self._shared = shared
+    def _compile(self, premises: tuple[Formula, ...], named: tuple[str, ...]) -> _Problem:
+        """Ground and encode the premises (behind literals if `cores`): the state this and later checkers
+        start from."""
         self._origin, self._lits, self._guarded, self._named = {}, {}, [], list(named)
-        self._guards, self._epoch = {}, None
+        self._guards, self._epoch, self._fresh = {}, None, 0
         self._extend(And(premises))  # every individual first: each premise is then grounded once
         lits: list[tuple[Any, int]] = []
+        terms: list[Any] = []
         for index, premise in enumerate(premises):
             if self.cores:
                 lits.append(self._literal(("premise", index)))
             lit = lits[-1][0] if self.cores else None
-            self._add_clauses(lit, premise)
+            terms += self._clauses(lit, premise)
             self._guarded.append((lit, premise))
-        enc = shared.enc
-        return _Asserted(
-            level=self._solver.num_scopes(),
+        enc = self._enc
+        return _Problem(
+            terms=(*terms, *self._pending()),
             lits=tuple(lit for lit, _ in lits),
             ids=tuple(i for _, i in lits),
             origin=self._origin,
@@ -526,6 +512,7 @@ class SmtChecker:
             index={premise: index for index, premise in enumerate(premises)},
             encoded=(enc.constants, dict(enc.memo), dict(enc.ints)),
             epoch=self._epoch,
+            fresh=self._fresh,
         )
 
     def _literal(self, origin: tuple[str, int]) -> tuple[Any, int]:
@@ -554,31 +541,34 @@ class SmtChecker:
     def _assert(self, lit: Any | None, formula: Formula) -> None:
         """Assert `formula`, behind `lit` unless it is None; re-grounded whenever new individuals appear."""
         self._extend(formula)
-        self._add_clauses(lit, formula)
+        self._add(self._clauses(lit, formula))
         self._guarded.append((lit, formula))
 
-    def _add_clauses(self, lit: Any | None, formula: Formula) -> None:
+    def _clauses(self, lit: Any | None, formula: Formula) -> list[Any]:
+        """The Z3 terms that assert `formula` (behind `lit` unless it is None) over the current domain."""
         enc = self._enc
         parts = enc.conjuncts(formula)
         if universals(formula, positive=False):  # an existential: its grounding weakens as the domain grows
             if self._epoch is None:
-                self._shared.fresh += 1
-                self._epoch = enc.boolean(f"__e{self._shared.fresh}")
+                self._fresh += 1
+                self._epoch = enc.boolean(f"__e{self._fresh}")
             parts = [enc.implies(self._epoch, p) for p in parts]
-        self._add(parts if lit is None else [enc.implies(lit, p) for p in parts])
+        return parts if lit is None else [enc.implies(lit, p) for p in parts]
 
     def _add(self, terms: list[Any]) -> None:
         """Assert `terms` and the range bounds their encoding made."""
-        add_terms(self._solver, [*terms, *self._enc.bounds])
+        add_terms(self._solver, [*terms, *self._pending()])
+
+    def _pending(self) -> list[Any]:
+        """The range bounds of integer terms encoded since the last call."""
+        bounds = list(self._enc.bounds)
         self._enc.bounds.clear()
+        return bounds
 
     def _check(self, assumptions: list[Any]) -> Any:
         if self._epoch is not None:
             assumptions = [*assumptions, self._epoch]
-        result = check_under(self._solver, assumptions)
-        if result == self._z3.unknown:
-            self._shared.poison()
-        return result
+        return self._lease.check(assumptions)
 
     def _core(self, probe_id: int) -> set[int]:
         """The premises' and steps' literals in the last check's unsat core."""
@@ -604,8 +594,8 @@ class SmtChecker:
         key = (formula, negate)
         if key not in self._guards:
             encoded = enc.formula(formula)
-            self._shared.fresh += 1
-            lit = self._guards[key] = self._literal(("guard", self._shared.fresh))[0]
+            self._fresh += 1
+            lit = self._guards[key] = self._literal(("guard", self._fresh))[0]
             self._add([enc.implies(lit, enc.negation(encoded) if negate else encoded)])
         return self._guards[key]
 
@@ -627,19 +617,17 @@ class SmtChecker:
         self._enc.regrounded((*self._named, *self._generic))
         self._guards.clear()
         self._epoch = None  # a new one is made for the first existential grounding below
-        for lit, old in self._guarded:
-            if has_forall(old):
-                self._add_clauses(lit, old)
+        self._add([t for lit, old in self._guarded if has_forall(old) for t in self._clauses(lit, old)])
 
     def premises_consistent(self) -> bool | None:
         """False when the premises contradict each other (everything would follow); None on timeout."""
-        shared = self._shared
-        if shared.consistent is None:
+        problem = self._problem
+        if problem.consistent is None:
             result = self._check(self._premise_lits)
             if result == self._z3.unknown:
                 return None
-            shared.consistent = result == self._z3.sat
-        return shared.consistent
+            problem.consistent = result == self._z3.sat
+        return problem.consistent
 
     def judge(self, claim: Formula, *, use_steps: bool = True, explain: bool = True) -> Judgement:
         """Classify `claim` against the premises (and the accepted steps unless `use_steps` is False).
