@@ -470,9 +470,9 @@ class SmtChecker:
             self._enc.constants, self._enc.memo, self._enc.ints = domain, dict(memo), dict(ints)
         add_terms(self._solver, problem.terms)
         self._problem = problem
-        self._premise_lits, self._premise_ids, self._index = list(problem.lits), list(problem.ids), problem.index
-        self._origin, self._guarded = dict(problem.origin), list(problem.guarded)
-        self._named = list(problem.named)
+        self._premise_lits, self._premise_ids = list(problem.lits), list(problem.ids)
+        self._index, self._origin = problem.index, dict(problem.origin)
+        self._guarded, self._named = list(problem.guarded), list(problem.named)
         self._lits = dict(zip(problem.ids, problem.lits, strict=True))
         self._epoch: Any | None = problem.epoch
         """Assumed in every check: the clauses of formulas with an existential quantifier (a `ForAll` under
