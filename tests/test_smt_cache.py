@@ -207,3 +207,15 @@ def test_cached_and_uncached_judgements_agree_on_proofwriter() -> None:
     fresh = [judge_trace(SmtChecker(p, c, reuse=False), claims) for p, c, claims in traces]
     assert cached == fresh
     assert sum(1 for t in cached for j in t if j and j.status != "valid") > 10
+
+
+def test_a_formula_hash_is_kept_but_not_pickled() -> None:
+    """Formulas cache their hash; a pickled formula carries none (string hashes differ between processes)."""
+    import pickle
+
+    formula = rule("yumpus", "dumpus")
+    expected = hash(formula)
+    assert hash(formula) == expected and formula.__dict__["_hash"] == expected
+    assert b"_hash" not in pickle.dumps(formula)
+    copy = pickle.loads(pickle.dumps(formula))
+    assert copy == formula and hash(copy) == expected and {formula: 1}[copy] == 1

@@ -115,6 +115,27 @@ class Cmp:
 
 Formula = Atom | Not | And | Or | Implies | ForAll | Cmp
 
+
+def _hash_once(node: Any) -> int:
+    """The dataclass's structural hash, computed once per object: formulas are keys of several caches, and a
+    dataclass hashes its whole tree on every lookup."""
+    found = node.__dict__.get("_hash")
+    if found is None:
+        found = hash((type(node).__name__, *(getattr(node, name) for name in node.__dataclass_fields__)))
+        object.__setattr__(node, "_hash", found)
+    return int(found)
+
+
+def _state(node: Any) -> dict[str, Any]:
+    """What pickling keeps: the fields, not the hash (string hashes differ between processes)."""
+    return {name: value for name, value in node.__dict__.items() if name != "_hash"}
+
+
+# setattr, since mypy refuses to assign a method
+for _node in (Const, Var, Num, Fn, Atom, Not, And, Or, Implies, ForAll, Cmp):
+    setattr(_node, "__hash__", _hash_once)  # noqa: B010
+    setattr(_node, "__getstate__", _state)  # noqa: B010
+
 Status = Literal["valid", "unsupported", "invalid", "unknown"]
 
 
@@ -237,6 +258,10 @@ class _Encoder:
         """The Boolean constant `name`."""
         symbol = self.z3.Z3_mk_string_symbol(self._ref, name)
         return self._wrap(self.z3.Z3_mk_const(self._ref, symbol, self._bool_sort), self._ctx)
+
+    def conjunction(self, parts: list[Any]) -> Any | None:
+        """The conjunction of `parts`, None if there are none."""
+        return self._nary(self.z3.Z3_mk_and, parts) if parts else None
 
     def _nary(self, make: Any, parts: list[Any]) -> Any:
         """`make` (`Z3_mk_and` / `Z3_mk_or`) applied to `parts`; a single part is itself."""
@@ -374,10 +399,11 @@ class _Lease:
 @dataclass
 class _Problem:
     """One problem's premises, grounded and encoded (behind literals with cores): the state every checker on
-    them starts from, after asserting `terms` on its solver."""
+    them starts from, after asserting `assertion` on its solver."""
 
-    terms: tuple[Any, ...]
-    """The premises' clauses and the range bounds of their integer terms."""
+    assertion: Any | None
+    """The premises' clauses and the range bounds of their integer terms as one conjunction (None if there are
+    none): asserting it is one call, and Z3 splits it into the same clauses."""
     lits: tuple[Any, ...]
     ids: tuple[int, ...]
     origin: dict[int, tuple[str, int]]
@@ -398,7 +424,8 @@ class _Problem:
 CACHE_SIZE = 1024
 """How many problems' encoded premises are kept for later checkers (least recently used dropped first).
 
-An entry holds Z3 terms, not a solver: about 20 kB on ProofWriter contexts."""
+An entry holds Z3 terms, not a solver: about 6 kB of Python objects on ProofWriter contexts (measured), plus
+terms that Z3 shares between problems."""
 _CACHE: OrderedDict[tuple[Any, ...], _Problem] = OrderedDict()
 
 
@@ -468,7 +495,8 @@ class SmtChecker:
         else:
             domain, memo, ints = problem.encoded
             self._enc.constants, self._enc.memo, self._enc.ints = domain, dict(memo), dict(ints)
-        add_terms(self._solver, problem.terms)
+        if problem.assertion is not None:
+            add_terms(self._solver, [problem.assertion])
         self._problem = problem
         self._premise_lits, self._premise_ids = list(problem.lits), list(problem.ids)
         self._index, self._origin = problem.index, dict(problem.origin)
@@ -503,7 +531,7 @@ class SmtChecker:
             self._guarded.append((lit, premise))
         enc = self._enc
         return _Problem(
-            terms=(*terms, *self._pending()),
+            assertion=enc.conjunction([*terms, *self._pending()]),
             lits=tuple(lit for lit, _ in lits),
             ids=tuple(i for _, i in lits),
             origin=self._origin,
