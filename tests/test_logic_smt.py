@@ -126,6 +126,15 @@ def test_names_cannot_collide() -> None:
         SmtChecker([atom("p")], ["max"]).judge(atom("p", Const("?0")))
 
 
+def test_a_free_variable_is_refused() -> None:
+    with pytest.raises(ValueError, match="variable 'x' is not bound"):
+        SmtChecker([atom("p", X)], ["max"])
+    with pytest.raises(ValueError, match="variable 'x' is not bound"):
+        SmtChecker([], ["max"], generic=0, ranges={"pos": IntRange(1, 3)}).judge(
+            Cmp("<", Fn("pos", (X,)), Num(2))
+        )
+
+
 def test_an_empty_range_is_refused() -> None:
     with pytest.raises(ValueError, match="empty range"):
         IntRange(3, 1)

@@ -272,7 +272,7 @@ class _Encoder:
 
     def _encode(self, f: Formula, env: dict[str, str]) -> Any:
         if isinstance(f, Atom):
-            key = (f.pred, tuple(self._term(a, env) for a in f.args))
+            key = (f.pred, self._names(f.args, env))
             term = self._atoms.get(key)
             if term is None:
                 if len(self._atoms) >= _SHARED_LIMIT:
@@ -301,18 +301,19 @@ class _Encoder:
         }
         return ops[f.op]()
 
-    def _term(self, t: Term, env: dict[str, str]) -> str:
-        if isinstance(t, Const):
-            return t.name
-        if t.name not in env:
-            raise ValueError(f"variable {t.name!r} is not bound by a ForAll")
-        return env[t.name]
+    @staticmethod
+    def _names(args: tuple[Term, ...], env: dict[str, str]) -> tuple[str, ...]:
+        """The individuals `args` stand for under `env`."""
+        try:
+            return tuple([a.name if isinstance(a, Const) else env[a.name] for a in args])
+        except KeyError as unbound:
+            raise ValueError(f"variable {unbound.args[0]!r} is not bound by a ForAll") from None
 
     def _int(self, t: IntTerm, env: dict[str, str]) -> Any:
         if isinstance(t, Num):
             return self.z3.IntVal(t.value)
         self._local += 1
-        key = (t.name, tuple(self._term(a, env) for a in t.args))
+        key = (t.name, self._names(t.args, env))
         if key not in self.ints:
             var = self.ints[key] = self.z3.Int(_symbol(key))
             if t.name in self.ranges:
