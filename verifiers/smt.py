@@ -11,12 +11,14 @@ When a claim names a new individual, the domain grows and quantified premises an
 over it again; a `ForAll` under negation (an existential, whose grounding a new individual weakens) is
 grounded behind an epoch literal that is then switched off, so its old grounding stops counting.
 
-One `SmtChecker` serves one problem: the premises are encoded once, each behind an assumption
-literal, and every claim is at most two incremental `check` calls under assumption literals (entailed?
-contradicted?), plus one on the steps alone when supports are minimised. Encodings are cached by
-content, so a claim restated or re-judged is grounded once, and ground terms are shared across checkers.
-Unsat cores, when asked for, say which premises and earlier steps a verdict rests on.
-z3 is imported lazily so that importing this module stays light.
+One `SmtChecker` serves one problem: the premises are encoded once (behind assumption literals when
+supports are wanted), and every claim is at most two incremental `check` calls under assumption literals
+(entailed? contradicted?), plus one on the steps alone when supports are minimised. Encodings are cached
+by content: a problem's encoded premises for later checkers on it (`CACHE_SIZE` problems), a claim's for
+its restatements, ground terms across checkers. Each checker asserts its problem on a solver of its own,
+taken from a pool. Unsat cores, when asked for, say which premises and earlier steps a verdict rests on.
+Each check runs under a Z3 resource limit first and, only if it needs more, again under the time left of
+`timeout_ms` (see `_Lease`). z3 is imported lazily so that importing this module stays light.
 """
 
 from __future__ import annotations
@@ -451,7 +453,8 @@ def _remember(key: tuple[Any, ...], problem: _Problem) -> None:
 class SmtChecker:
     """Incremental entailment checks of claims against fixed premises plus accepted trace steps.
 
-    `timeout_ms` bounds each solver call; a call that runs out yields `unknown`. `cores` fills each
+    `timeout_ms` bounds each solver call (below a few milliseconds it may overrun by its first run, which
+    `FAST_RLIMIT` bounds instead); a call that runs out yields `unknown`. `cores` fills each
     judgement's support from unsat cores (premises are then asserted behind assumption literals, which
     makes every check slower; without cores they are asserted as they are); `minimize` then shrinks it to the
     support a fixed deletion order keeps (premises tried first, then steps oldest first), so that a step's
