@@ -25,9 +25,10 @@ to statuses, measured in CPU time (the machine is shared; wall time swings with 
 - `incremental`: one `SmtChecker` per trace, statuses only (`cores=False`).
 - `incremental+cores`: what the deduction domain runs: premises behind assumption literals, every
   verdict's support from unsat cores, minimised.
-- `incremental+cores no cache`: the same with `reuse=False`: every trace grounds and asserts its premises
-  itself. The cache (`smt.CACHE_SIZE` problems) serves repeated samples and rounds of one instance; here
-  questions on one context (600 questions, 345 contexts) are mostly further apart than that.
+- `incremental+cores no cache`: the same with `reuse=False`: every trace encodes its premises itself
+  instead of taking them from the problem cache (`smt.CACHE_SIZE` problems), which here serves the 255
+  traces whose context an earlier question brought (600 questions, 345 contexts). Ground terms are still
+  shared through `smt._GROUND`, so a context seen before is encoded faster than a new one.
 
 The baselines' solvers have no timeout, as in Logic-LM's code (which bounds the whole program's run
 instead): under a timeout Z3 starts a timer for every check, which costs about 0.35 ms here. `SmtChecker`
@@ -35,9 +36,8 @@ keeps its per-check timeout without that cost (it runs each check under a resour
 `smt.FAST_RLIMIT`).
 
 Every method starts with an empty cache, solver pool and term tables (`smt._ATOMS`, `smt._GROUND`,
-`smt._LITERALS`; the
-naive methods build every term afresh, without them); each runs `--repeat` times and its best CPU time
-counts (other load on a shared machine only ever adds time).
+`smt._LITERALS`; the naive methods build every term afresh, without them); each runs `--repeat` times
+and its best CPU time counts (other load on a shared machine only ever adds time).
 """
 
 from __future__ import annotations
