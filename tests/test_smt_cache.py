@@ -219,3 +219,10 @@ def test_a_formula_hash_is_kept_but_not_pickled() -> None:
     assert b"_hash" not in pickle.dumps(formula)
     copy = pickle.loads(pickle.dumps(formula))
     assert copy == formula and hash(copy) == expected and {formula: 1}[copy] == 1
+
+
+def test_the_first_checkers_own_literals_stay_out_of_the_cached_problem() -> None:
+    first = SmtChecker(PREMISES, ["max"])
+    first.accept(atom("red"))
+    first.judge(And((atom("red"), atom("sour"))))
+    assert sorted(first._problem.origin.values()) == [("premise", k) for k in range(len(PREMISES))]
