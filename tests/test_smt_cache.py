@@ -226,3 +226,16 @@ def test_the_first_checkers_own_literals_stay_out_of_the_cached_problem() -> Non
     first.accept(atom("red"))
     first.judge(And((atom("red"), atom("sour"))))
     assert sorted(first._problem.origin.values()) == [("premise", k) for k in range(len(PREMISES))]
+
+
+def test_a_solver_stays_out_of_the_pool_once_a_check_ran_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even when later checks on it, re-run under the timeout, succeed."""
+    monkeypatch.setattr(smt, "_IDLE", [])
+    monkeypatch.setattr(smt, "FAST_RLIMIT", 1)
+    checker = SmtChecker([atom("red")], ["max"], timeout_ms=50)
+    assert checker.judge(And(tuple(pigeonhole(11)))).status == "unknown"
+    assert checker.judge(Or((atom("red"), atom("blue")))).status == "valid"
+    assert checker._lease.spoiled
+    solver = checker._solver
+    del checker
+    assert all(idle is not solver for idle in smt._IDLE)

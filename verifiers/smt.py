@@ -388,7 +388,8 @@ class _Lease:
                 result = check_under(self.solver, assumptions)
             finally:
                 self.solver.set("rlimit", FAST_RLIMIT, "timeout", _NO_TIMEOUT)
-        self.spoiled = result == self.z3.unknown
+        if result == self.z3.unknown:
+            self.spoiled = True
         return result
 
     def release(self) -> None:
