@@ -239,3 +239,24 @@ def test_a_solver_stays_out_of_the_pool_once_a_check_ran_out(monkeypatch: pytest
     solver = checker._solver
     del checker
     assert all(idle is not solver for idle in smt._IDLE)
+
+
+def test_premise_consistency_is_cached_only_for_the_premises_own_domain() -> None:
+    """With an existential premise, consistency depends on the domain: a checker whose claims grew it does
+    not answer for the next checker on the same premises (found by a fuzzing review)."""
+    premises: list[Formula] = [Not(ForAll(X, Atom("p", (X,))))]
+    grown = SmtChecker(premises, [], generic=0)
+    grown.judge(atom("q", "a"))
+    assert grown.premises_consistent() is True
+    fresh = SmtChecker(premises, [], generic=0)
+    assert fresh.premises_consistent() is False
+    assert SmtChecker(premises, [], generic=0, reuse=False).premises_consistent() is False
+    assert grown.premises_consistent() is True
+
+
+def test_a_claim_whose_entailment_check_runs_out_is_unknown_not_invalid() -> None:
+    """Over inconsistent premises every claim follows; a contradiction found while the entailment check ran
+    out must not make the claim invalid (found by a fuzzing review)."""
+    premises = pigeonhole(8)
+    claim = Not(premises[0])
+    assert SmtChecker(premises, [], timeout_ms=1).judge(claim).status == "unknown"

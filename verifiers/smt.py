@@ -422,7 +422,7 @@ class _Problem:
     fresh: int
     """How many guard and epoch literals were named so far."""
     consistent: bool | None = None
-    """Whether the premises are consistent, once a check has told."""
+    """Whether the premises are consistent over the domain of `encoded`, once a check has told."""
 
 
 CACHE_SIZE = 1024
@@ -655,12 +655,16 @@ class SmtChecker:
     def premises_consistent(self) -> bool | None:
         """False when the premises contradict each other (everything would follow); None on timeout."""
         problem = self._problem
-        if problem.consistent is None:
-            result = self._check(self._premise_lits)
-            if result == self._z3.unknown:
-                return None
-            problem.consistent = result == self._z3.sat
-        return problem.consistent
+        base = self._enc.constants == problem.encoded[0]  # over a grown domain, existentials may differ
+        if base and problem.consistent is not None:
+            return problem.consistent
+        result = self._check(self._premise_lits)
+        if result == self._z3.unknown:
+            return None
+        consistent = bool(result == self._z3.sat)
+        if base:
+            problem.consistent = consistent
+        return consistent
 
     def judge(self, claim: Formula, *, use_steps: bool = True, explain: bool = True) -> Judgement:
         """Classify `claim` against the premises (and the accepted steps unless `use_steps` is False).
@@ -683,11 +687,13 @@ class SmtChecker:
         first = self._check([*lits, negated])
         if first == z3.unsat:
             return self._explain("valid", context, negated, explain, try_steps=not steps)
+        if first == z3.unknown:  # open even if the claim contradicts the context, which may be inconsistent
+            return Judgement("unknown")
         asserted = self._probe(claim, False)
         second = self._check([*lits, asserted])
         if second == z3.unsat:
             return self._explain("invalid", context, asserted, explain)
-        return Judgement("unknown" if z3.unknown in (first, second) else "unsupported")
+        return Judgement("unknown" if second == z3.unknown else "unsupported")
 
     def _restated(self, claim: Formula, use_steps: bool, explain: bool) -> Judgement | None:
         """A claim identical to an accepted step or a premise is valid and rests on it alone (the latest such
