@@ -1,7 +1,7 @@
 """Steps verified per second on ProofWriter depth-5 traces: `SmtChecker` vs a fresh solver per query (the
 pattern of Logic-LM's code), same traces, same statuses, in one run.
 
-    python benchmarks/smt_steps.py [--data ../shared/data/logic/ProofWriter/dev.json] [--limit 600]
+    python benchmarks/smt_steps.py [--data ../shared/data/logic/ProofWriter/dev.json] [--limit 600] [--repeat 3]
 
 Traces are the deduction oracle's gold traces (each used fact and rule restated, then the fact it
 gives). Parsing English is done before timing; the timed work per trace is everything from formulas
@@ -35,9 +35,11 @@ instead): under a timeout Z3 starts a timer for every check, which costs about 0
 keeps its per-check timeout without that cost (it runs each check under a resource limit first, see
 `smt.FAST_RLIMIT`).
 
-Every method starts with an empty cache, solver pool and term tables (`smt._ATOMS`, `smt._GROUND`,
-`smt._LITERALS`; the naive methods build every term afresh, without them); each runs `--repeat` times
-and its best CPU time counts (other load on a shared machine only ever adds time).
+Each of `--repeat` rounds gives every method an empty cache, solver pool and term tables (`smt._ATOMS`,
+`smt._GROUND`, `smt._LITERALS`; the naive methods build every term afresh, without them) and its own
+copy of the parsed traces; the methods then take turns on chunks of `CHUNK` traces, so that a slow spell
+of the shared machine hits them alike. Printed: each method's best round, and the median (lowest,
+highest) of the rounds' own ratios.
 """
 
 from __future__ import annotations
