@@ -1,7 +1,7 @@
 """Steps verified per second on ProofWriter depth-5 traces: `SmtChecker` vs a fresh solver per query (the
 pattern of Logic-LM's code), same traces, same statuses, in one run.
 
-    python benchmarks/smt_steps.py [--data ../shared/data/logic/ProofWriter/dev.json] [--limit 600] [--repeat 3]
+    python benchmarks/smt_steps.py [--data ../shared/data/logic/ProofWriter/dev.json] [--limit N] [--repeat N]
 
 Traces are the deduction oracle's gold traces (each used fact and rule restated, then the fact it
 gives). Parsing English is done before timing; the timed work per trace is everything from formulas
