@@ -416,7 +416,7 @@ class _Problem:
     index: dict[Formula, int]
     """Each premise formula's (last) index, for claims that restate one."""
     encoded: tuple[tuple[str, ...], dict[Formula, Any], dict[tuple[str, tuple[str, ...]], Any]]
-    """The encoder's domain, closed-formula memo and integer terms (whose range bounds are in `terms`)."""
+    """The encoder's domain, closed-formula memo and integer terms (whose range bounds are in `assertion`)."""
     epoch: Any | None
     """The literal the premises' existential groundings hang on (see `SmtChecker._epoch`), if any."""
     fresh: int
