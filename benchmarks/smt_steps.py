@@ -49,7 +49,6 @@ import itertools
 import pickle
 import statistics
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -233,7 +232,8 @@ CHUNK = 20
 
 
 def empty_tables() -> dict[str, Any]:
-    return {"_CACHE": OrderedDict(), "_IDLE": [], "_ATOMS": {}, "_GROUND": {}, "_LITERALS": {}}
+    """Empty tables of the kinds `smt` has (an OrderedDict, a list, dicts)."""
+    return {name: type(getattr(smt, name))() for name in TABLES}
 
 
 @contextmanager

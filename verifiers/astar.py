@@ -69,13 +69,12 @@ State updates, so that later steps are judged against the trace's claims:
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any, Literal, cast
 
 import networkx as nx
@@ -220,15 +219,15 @@ class _Replay:
         self.closed.pop(node, None)
         self.open[node] = (g, h, index)
         if self.tie_key is None:
-            heapq.heappush(self.heap, (g + h, 0, index, node))
+            heappush(self.heap, (g + h, 0, index, node))
         else:
-            heapq.heappush(self.heap, (round(g + h, _TIE_DIGITS), self.tie_key(node), index, node))
+            heappush(self.heap, (round(g + h, _TIE_DIGITS), self.tie_key(node), index, node))
 
     def put_closed(self, node: Hashable, g: float) -> None:
         """Close `node` with g; its successors that A* must create become pending."""
         entry = self.open.pop(node, None)
         if entry is not None and self.heap[0][2] == entry[2]:
-            heapq.heappop(self.heap)  # the usual case: drop the live top entry now, not lazily later
+            heappop(self.heap)  # the usual case: drop the live top entry now, not lazily later
         self.closed[node] = g
         self.expand(node, g)
 
@@ -272,7 +271,7 @@ class _Replay:
             else (round(g + h, _TIE_DIGITS), tie_key(node), index, node)
             for node, (g, h, index) in open_.items()
         ]
-        heapq.heapify(self.heap)
+        heapify(self.heap)
         if last_close is not None:
             # Pending as that close left it (the scan sees the other children as it did then), less
             # the children created since, each of which took its pending entry off as it passed.
@@ -289,7 +288,7 @@ class _Replay:
             entry = open_.get(node)
             if entry is not None and entry[2] == index:
                 return node, entry
-            heapq.heappop(heap)
+            heappop(heap)
 
     # --- the replay: an inline fast path for valid steps, `step` for everything else ---------
 
