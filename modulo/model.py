@@ -151,7 +151,7 @@ class Sample(Model):
     """One generation for one instance in one round, with its verdicts once verified."""
 
     id: str
-    """Deterministic key: run, instance, sample index and round."""
+    """Deterministic key: run, task and generator config, instance content, sample index and round."""
     run_id: str
     instance: Instance
     generator: str
@@ -171,6 +171,11 @@ class Sample(Model):
     """Per-token log-probabilities of the output, when the generator gave them."""
     cache_key: str | None = None
     """Hash of (generator, its params, prompt, instance, sample index, round): equal keys reuse the text."""
+    generation_error: str | None = None
+    """Why the generator produced no text (e.g. the server rejected the prompt); such a sample has no
+    trace and no verdicts, is counted apart from the 2×2 table, and is retried only on request."""
+    verified_by: dict[str, str] | None = None
+    """Versions of the code that computed the verdicts (modulo, its source digest, domain plugins)."""
     trace: Trace | None = None
     verdicts: Verdicts | None = None
 

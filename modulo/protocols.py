@@ -121,6 +121,9 @@ class Generation(BaseModel):
     completion_tokens: int = 0
     seconds: float = 0.0
     logprobs: list[float] | None = None
+    error: str | None = None
+    """Why no text was produced for this request (e.g. the server rejected the prompt); `text` is then
+    empty and the sample is stored as a failed generation, not verified."""
 
 
 @runtime_checkable

@@ -29,6 +29,11 @@ def domain_names() -> list[str]:
     return sorted(_entry_points(DOMAIN_GROUP))
 
 
+def domain_entry_point(name: str) -> EntryPoint | None:
+    """The entry point that registers domain `name` (its module and distribution), if any."""
+    return _entry_points(DOMAIN_GROUP).get(name)
+
+
 def generator_names() -> list[str]:
     """Names of every installed generator, sorted."""
     return sorted(_entry_points(GENERATOR_GROUP))

@@ -1,8 +1,10 @@
 """Running a benchmark suite: generate, store, verify, and back-prompt failures for further rounds.
 
-Order of work per batch: generate → commit texts → parse and check → commit verdicts. Sample ids are
-deterministic, so running the same config into the same store again skips finished samples,
-verifies texts that were stored but not yet verified, and generates only what is missing.
+Order of work per batch: claim → generate → commit texts → parse and check → commit verdicts. Sample ids
+are a function of everything that produced them (task, generator config, instance content, sample index,
+round), so running the same config into the same store again skips finished samples, verifies texts that
+were stored but not yet verified, and generates only what is missing. Several processes running the same
+config on one store split the work: each claims its batches atomically (see `Store.claim`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -42,8 +44,9 @@ from modulo.protocols import (
     SamplingParams,
     StructuredDomain,
 )
+from modulo.provenance import code_versions
 from modulo.registry import get_domain, get_generator
-from modulo.store import Store
+from modulo.store import Store, process_owner
 from modulo.verify import verify_text
 
 
@@ -73,8 +76,22 @@ def run_id_for(config: RunConfig) -> str:
     return f"{config.name}-{digest}"
 
 
-def sample_id(run_id: str, instance: Instance, sample_index: int, round_: int) -> str:
-    return f"{run_id}:{instance.domain}:{instance.id}:s{sample_index}:r{round_}"
+def producer_key(task: TaskConfig, generator: GeneratorConfig) -> str:
+    """What, besides the instance, decides a task's texts: domain, seed, params, style and generator.
+
+    The instance count is left out, so raising `count` or `--limit` keeps the ids already stored."""
+    return json.dumps(
+        [task.domain, task.seed, task.params, task.style, generator.name, generator.params],
+        sort_keys=True,
+        default=str,
+    )
+
+
+def sample_id(run_id: str, instance: Instance, sample_index: int, round_: int, producer: str = "") -> str:
+    """Deterministic id: two samples share it only if run, producer, instance content, index and round do."""
+    content = json.dumps([producer, instance.model_dump(mode="json")], sort_keys=True, default=str)
+    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    return f"{run_id}:{instance.domain}:{instance.id}:{digest}:s{sample_index}:r{round_}"
 
 
 @dataclass
@@ -89,6 +106,8 @@ class Job:
     round: int
     messages: list[ChatMessage]
     generator_config: GeneratorConfig
+    producer: str = ""
+    """`producer_key` of the job's task: part of every sample id of the job's chain."""
     parent_id: str | None = None
     json_schema: dict[str, Any] | None = None
     """Structured-output schema for the `json` prompt style, passed to the generator with each request."""
@@ -132,15 +151,38 @@ class RunSummary:
     """Of `generated`, texts reused from an earlier sample with the same cache key."""
     verified: int = 0
     skipped: int = 0
+    failed: int = 0
+    """Of `generated`, requests the generator could not answer (stored as failed generations)."""
+    elsewhere: int = 0
+    """Samples left to another process that is producing them right now."""
+    stale: int = 0
+    """Stored verdicts made by other code versions than the installed ones (`modulo reverify`)."""
 
 
 class Runner:
-    """Executes a RunConfig against a Store."""
+    """Executes a RunConfig against a Store.
 
-    def __init__(self, config: RunConfig, store: Store, limit: int | None = None) -> None:
+    `retry_failed` forgets the run's failed generations first, so they are tried again; `reuse` says when
+    a text stored under the same cache key (same generator, params, prompt and request key) may be used
+    instead of generating: "auto" (the default) only for deterministic sampling (temperature 0, oracle,
+    replay), "always", or "never".
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        store: Store,
+        limit: int | None = None,
+        *,
+        retry_failed: bool = False,
+        reuse: Literal["auto", "always", "never"] = "auto",
+    ) -> None:
         self.config = config
         self.store = store
         self.limit = limit
+        self.retry_failed = retry_failed
+        self.reuse = reuse
+        self.owner = process_owner()
         self._generators: dict[str, Generator] = {}
 
     def _generator(self, config: GeneratorConfig) -> Generator:
@@ -163,15 +205,15 @@ class Runner:
             domain = get_domain(task.domain)
             generator_config = task.generator or self.config.generator
             generator = self._generator(generator_config)
+            producer = producer_key(task, generator_config)
             instances = self._task_instances(task, domain)
-            self.store.add_instances(run_id, instances)
             for instance in instances:
                 messages = domain.prompt(instance, task.style)
                 schema = _output_schema(domain, instance, task.style)
                 for k in range(task.samples):
                     jobs.append(
                         Job(
-                            sample_id(run_id, instance, k, 0),
+                            sample_id(run_id, instance, k, 0, producer),
                             instance,
                             domain,
                             generator,
@@ -179,44 +221,81 @@ class Runner:
                             0,
                             messages,
                             generator_config,
+                            producer=producer,
                             json_schema=schema,
                         )
                     )
         return jobs
 
     def run(self, progress: ProgressFn | None = None) -> RunSummary:
-        """Run every round to completion, resuming whatever the store already holds."""
-        run = self.store.ensure_run(
-            Run(id=run_id_for(self.config), config=self.config, created_at=now(), versions=versions())
-        )
-        summary = RunSummary(run=run)
-        self._verify_pending(run.id, summary, progress)
-        jobs = self.plan_first_round(run.id)
-        for round_ in range(self.config.rounds):
-            if round_ > 0:
-                jobs = self._next_round(run.id, jobs, round_)
-            self._execute(run.id, jobs, summary, progress)
+        """Run every round to completion, resuming whatever the store already holds.
+
+        The run is recorded together with its first stored samples, so a run that fails before it
+        produced anything leaves nothing behind."""
+        fresh = Run(id=run_id_for(self.config), config=self.config, created_at=now(), versions=versions())
+        summary = RunSummary(run=self.store.get_run(fresh.id) or fresh)
+        try:
+            if self.retry_failed:
+                self.store.delete_failed(fresh.id)
+            self._verify_pending(fresh.id, summary, progress)
+            jobs = self.plan_first_round(fresh.id)
+            for round_ in range(self.config.rounds):
+                if round_ > 0:
+                    jobs = self._next_round(fresh.id, jobs, round_)
+                if not jobs:
+                    break
+                self._execute(summary, jobs, progress)
+            summary.stale = self._count_stale(fresh.id)
+        finally:
+            self.store.release(self.owner)
+        summary.run = self.store.get_run(fresh.id) or fresh
         return summary
 
-    def _execute(
-        self, run_id: str, jobs: list[Job], summary: RunSummary, progress: ProgressFn | None
-    ) -> None:
-        done = self.store.sample_ids(run_id)
+    def _execute(self, summary: RunSummary, jobs: list[Job], progress: ProgressFn | None) -> None:
+        done = self.store.sample_ids(summary.run.id)
         pending = [job for job in jobs if job.id not in done]
         summary.skipped += len(jobs) - len(pending)
-        for batch in _batches(pending, self.config.batch_size):
-            samples = self._generate(run_id, batch, summary)
-            self.store.add_generated(samples)
-            summary.generated += len(samples)
-            for job, sample in zip(batch, samples, strict=True):
-                self.store.set_verdicts(verify_sample(job.domain, sample))
-                summary.verified += 1
+        for candidates in _batches(pending, self.config.batch_size):
+            claimed = set(self.store.claim([job.id for job in candidates], self.owner, stored=False))
+            batch = [job for job in candidates if job.id in claimed]
+            summary.elsewhere += len(candidates) - len(batch)
+            if batch:
+                samples = self._generate(summary.run.id, batch, summary)
+                self.store.add_generated(samples, run=summary.run)
+                summary.generated += len(samples)
+                for job, sample in zip(batch, samples, strict=True):
+                    if sample.generation_error is None:
+                        self._store_verdicts(job.domain, sample)
+                        summary.verified += 1
+                    else:
+                        summary.failed += 1
+                self.store.release(self.owner, [job.id for job in batch])
             if progress:
-                progress(f"round {batch[0].round}", len(batch))
+                progress(f"round {candidates[0].round}", len(candidates))
+
+    def _store_verdicts(self, domain: Domain, sample: Sample) -> None:
+        """Verify and store; if the stored text is not the one verified (another process stored that id
+        first), verify the stored text instead, so a verdict always belongs to the text beside it."""
+        while not self.store.set_verdicts(verify_sample(domain, sample)):
+            stored = self.store.sample(sample.id)
+            if stored is None or stored.generation_error is not None or stored.text == sample.text:
+                return
+            sample = stored
+
+    def _count_stale(self, run_id: str) -> int:
+        """Verified samples of the run whose verdicts other code versions made."""
+        stale = 0
+        for versions_json, count in self.store.verdict_versions(run_id).items():
+            made_by = json.loads(versions_json)
+            domains = [k.removeprefix("domain:") for k in made_by if k.startswith("domain:")]
+            stale += count * (made_by != code_versions(domains))
+        return stale
 
     def _generate(self, run_id: str, batch: Sequence[Job], summary: RunSummary) -> list[Sample]:
-        """Texts for a batch: reused from the store where the cache key matches, else generated."""
-        cached = self.store.cached([job.cache_key for job in batch])
+        """Texts for a batch: reused from the store where the cache key matches (and reuse is allowed),
+        else generated."""
+        reusable = [job.cache_key for job in batch if self._may_reuse(job.generator_config)]
+        cached = self.store.cached(reusable) if reusable else {}
         summary.cached += sum(job.cache_key in cached for job in batch)
         by_generator: dict[int, list[Job]] = {}
         for job in batch:
@@ -236,10 +315,20 @@ class Runner:
             _sample(run_id, job, generations.get(job.id) or _reused(cached[job.cache_key])) for job in batch
         ]
 
+    def _may_reuse(self, config: GeneratorConfig) -> bool:
+        if self.reuse != "auto":
+            return self.reuse == "always"
+        return deterministic_sampling(config)
+
     def _verify_pending(self, run_id: str, summary: RunSummary, progress: ProgressFn | None) -> None:
-        """Verify texts a killed run stored but did not get to verify."""
-        for sample in self.store.samples(run_id, verified=False):
-            self.store.set_verdicts(verify_sample(get_domain(sample.instance.domain), sample))
+        """Verify texts a killed run stored but did not get to verify (and no live process holds)."""
+        pending = self.store.samples(run_id, verified=False)
+        claimed = set(self.store.claim([s.id for s in pending], self.owner, stored=True))
+        for sample in pending:
+            if sample.id not in claimed:
+                continue
+            self._store_verdicts(get_domain(sample.instance.domain), sample)
+            self.store.release(self.owner, [sample.id])
             summary.verified += 1
             if progress:
                 progress("verifying stored texts", 1)
@@ -259,7 +348,7 @@ class Runner:
             )
             jobs.append(
                 Job(
-                    sample_id(run_id, job.instance, job.sample_index, round_),
+                    sample_id(run_id, job.instance, job.sample_index, round_, job.producer),
                     job.instance,
                     job.domain,
                     job.generator,
@@ -267,6 +356,7 @@ class Runner:
                     round_,
                     messages,
                     job.generator_config,
+                    producer=job.producer,
                     parent_id=job.id,
                     json_schema=job.json_schema,
                 )
@@ -275,11 +365,22 @@ class Runner:
 
 
 def verify_sample(domain: Domain, sample: Sample) -> Sample:
-    """Parse and check one stored text; a crashing checker yields `unknown` verdicts, not a lost sample."""
+    """Parse and check one stored text; a crashing checker yields `unknown` verdicts, not a lost sample.
+    The result records the code versions that made the verdicts (`Sample.verified_by`)."""
     started = time.perf_counter()
     trace, verdicts = verify_text(domain, sample.instance, sample.text)
     timings = {**sample.timings, "verify": time.perf_counter() - started}
-    return sample.model_copy(update={"trace": trace, "verdicts": verdicts, "timings": timings})
+    made_by = code_versions([sample.instance.domain])
+    return sample.model_copy(
+        update={"trace": trace, "verdicts": verdicts, "timings": timings, "verified_by": made_by}
+    )
+
+
+def deterministic_sampling(config: GeneratorConfig) -> bool:
+    """Whether a generator config always gives the same text for the same request: temperature 0 (the
+    default of every model generator), or a generator without sampling (oracle, replay)."""
+    temperature = config.params.get("temperature", 0.0)
+    return isinstance(temperature, int | float) and temperature <= 0.0
 
 
 def _output_schema(domain: Domain, instance: Instance, style: str) -> dict[str, Any] | None:
@@ -303,6 +404,7 @@ def _sample(run_id: str, job: Job, gen: Generation) -> Sample:
         prompt=job.messages,
         text=gen.text,
         finish_reason=gen.finish_reason,
+        generation_error=gen.error,
         tokens=TokenCounts(prompt=gen.prompt_tokens, completion=gen.completion_tokens),
         timings={"generate": gen.seconds},
         logprobs=gen.logprobs,

@@ -1,17 +1,25 @@
 """The run store: SQLite in WAL mode with a versioned schema (runs, instances, samples, step verdicts).
 
 Texts are committed as soon as they are generated, before verification, so a killed run loses at
-most the batch in flight; sample ids are deterministic, so re-running a config resumes it.
+most the batch in flight; sample ids are deterministic, so re-running a config resumes it. Several
+processes may work on one store at once: each claims the samples it is about to produce (`claim`), and a
+verdict is only ever written for the exact text it was computed from (`set_verdicts`).
+Readers (report, TUI, export) open the store read-only (`Store(path, readonly=True)`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from modulo.model import (
     ChatMessage,
@@ -24,7 +32,7 @@ from modulo.model import (
     Verdicts,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,6 +97,19 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE samples ADD COLUMN cache_key TEXT",
         "CREATE INDEX samples_by_cache_key ON samples(cache_key)",
     ],
+    3: [
+        # instances.id became a storage key (the domain's id plus a digest of the instance's content), so
+        # two tasks whose instances share an id never share a row; `name` holds the domain's own id
+        "ALTER TABLE instances ADD COLUMN name TEXT",
+        # the code versions that computed a sample's verdicts (JSON), and why a generation failed
+        "ALTER TABLE samples ADD COLUMN verified_by TEXT",
+        "ALTER TABLE samples ADD COLUMN generation_error TEXT",
+        """CREATE TABLE claims (
+               sample_id TEXT PRIMARY KEY,
+               owner TEXT NOT NULL,
+               claimed_at TEXT NOT NULL
+           )""",
+    ],
 }
 """Statements that take a store from the previous schema version to the key's version."""
 
@@ -97,20 +118,45 @@ class StoreError(RuntimeError):
     """The store file cannot be used (newer schema, not a modulo store, ...)."""
 
 
-class Store:
-    """A modulo store in one SQLite file; safe to open from several processes (WAL)."""
+CLAIM_LEASE_SECONDS = 3600
+"""A claim by a process on another host (whose liveness cannot be checked) lapses after this long."""
 
-    def __init__(self, path: str | Path) -> None:
+
+def instance_key(instance: Instance) -> str:
+    """Storage key of an instance: its id plus a digest of its whole content (domain, seed, payload)."""
+    content = json.dumps(instance.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return f"{instance.id}@{hashlib.sha256(content.encode()).hexdigest()[:12]}"
+
+
+class Store:
+    """A modulo store in one SQLite file; safe to open from several processes (WAL).
+
+    `readonly=True` opens an existing store without writing anything to it (not even a migration), so
+    reports and the TUI work on read-only files and never change a store's bytes or mtime.
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        if readonly and not self.path.is_file():
+            raise StoreError(
+                f"no store at {self.path}; run `modulo run CONFIG.toml --store {self.path}` first"
+            )
         try:
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+            if readonly:
+                self._db = _connect_readonly(self.path)
+                self._check_schema()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable modulo store: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -123,6 +169,8 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
@@ -131,16 +179,38 @@ class Store:
             raise
         self._db.execute("COMMIT")
 
+    def _schema_version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return 1 if row is None else int(row[0])
+
+    def _check_schema(self) -> None:
+        """A read-only store must already have this modulo's schema (readers never migrate)."""
+        try:
+            version = self._schema_version()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path} is not a modulo store ({exc})") from exc
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this modulo ({SCHEMA_VERSION}); "
+                "upgrade modulo to read it"
+            )
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has the older schema version {version}; readers never write, so upgrade it "
+                f"once with `modulo reverify --store {self.path}` (it migrates, then re-checks verdicts)"
+            )
+
     def _migrate(self) -> None:
         self._db.executescript(_SCHEMA)  # the version-1 tables; idempotent (IF NOT EXISTS)
         with self._transaction() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            version = 1 if row is None else int(row[0])
+            version = self._schema_version()
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} has schema version {version}, newer than this modulo ({SCHEMA_VERSION}); "
                     "upgrade modulo to read it"
                 )
+            if version == SCHEMA_VERSION:
+                return
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
                     db.execute(statement)
@@ -151,16 +221,7 @@ class Store:
     def ensure_run(self, run: Run) -> Run:
         """Record `run` unless a run with its id exists; return the stored run (resume keeps the original)."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?)",
-                (
-                    run.id,
-                    run.config.name,
-                    run.config.model_dump_json(),
-                    json.dumps(run.versions),
-                    run.created_at,
-                ),
-            )
+            _insert_run(db, run)
         stored = self.get_run(run.id)
         assert stored is not None
         return stored
@@ -195,13 +256,7 @@ class Store:
 
     def add_instances(self, run_id: str, instances: list[Instance]) -> None:
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO instances VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (run_id, i.id, i.domain, i.seed, json.dumps(i.difficulty), json.dumps(i.payload))
-                    for i in instances
-                ],
-            )
+            _insert_instances(db, run_id, instances)
 
     # samples
 
@@ -210,20 +265,36 @@ class Store:
         rows = self._db.execute("SELECT id FROM samples WHERE run_id = ?", (run_id,)).fetchall()
         return {row[0] for row in rows}
 
-    def add_generated(self, samples: list[Sample]) -> None:
-        """Commit freshly generated texts (before verification); an existing id is left untouched."""
+    def sample_count(self, run_id: str) -> int:
+        """Stored samples of the run, all rounds (one indexed count, no sample is loaded)."""
+        row = self._db.execute("SELECT count(*) FROM samples WHERE run_id = ?", (run_id,)).fetchone()
+        return int(row[0])
+
+    def add_generated(
+        self, samples: list[Sample], *, run: Run | None = None, owner: str | None = None
+    ) -> None:
+        """Commit freshly generated texts (before verification), with their instances and, when given,
+        their run, in one transaction: a run is never recorded without a sample. An existing id is left
+        untouched (whoever stored it first keeps it)."""
         with self._transaction() as db:
+            if run is not None:
+                _insert_run(db, run)
+            by_run: dict[str, list[Instance]] = {}
+            for s in samples:
+                by_run.setdefault(s.run_id, []).append(s.instance)
+            for run_id, instances in by_run.items():
+                _insert_instances(db, run_id, instances)
             db.executemany(
                 """INSERT OR IGNORE INTO samples
                    (id, run_id, instance_id, domain, generator, sample_index, round, parent_id,
                     prompt_json, text, finish_reason, prompt_tokens, completion_tokens,
-                    logprobs_json, timings_json, cache_key)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    logprobs_json, timings_json, cache_key, generation_error)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (
                         s.id,
                         s.run_id,
-                        s.instance.id,
+                        instance_key(s.instance),
                         s.instance.domain,
                         s.generator,
                         s.sample_index,
@@ -237,29 +308,35 @@ class Store:
                         None if s.logprobs is None else json.dumps(s.logprobs),
                         json.dumps(s.timings),
                         s.cache_key,
+                        s.generation_error,
                     )
                     for s in samples
                 ],
             )
 
     def cached(self, keys: list[str]) -> dict[str, Sample]:
-        """Earlier samples (of any run) with these cache keys: their texts can be reused as they are."""
+        """Earlier samples (of any run) with these cache keys: their texts can be reused as they are.
+        Failed generations are never reused."""
         found: dict[str, Sample] = {}
         for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
             chunk = keys[start : start + 500]
-            for sample in self._select(f"s.cache_key IN ({', '.join('?' * len(chunk))})", chunk):
+            where = f"s.cache_key IN ({', '.join('?' * len(chunk))}) AND s.generation_error IS NULL"
+            for sample in self._select(where, chunk):
                 found.setdefault(sample.cache_key or "", sample)
         return found
 
-    def set_verdicts(self, sample: Sample) -> None:
-        """Store the trace and verdicts of an already generated sample."""
+    def set_verdicts(self, sample: Sample) -> bool:
+        """Store the trace and verdicts of an already generated sample, with the code versions that made
+        them (`sample.verified_by`). Written only if the stored text is exactly the text they were computed
+        from: returns False (and writes nothing) when the stored text differs or the sample is not stored."""
         if sample.trace is None or sample.verdicts is None:
             raise ValueError(f"sample {sample.id} has no verdicts to store")
         v = sample.verdicts
         with self._transaction() as db:
-            db.execute(
+            cursor = db.execute(
                 """UPDATE samples SET trace_json = ?, verdicts_json = ?, trace_valid = ?, first_error = ?,
-                   valid_prefix = ?, answer_status = ?, answer_detail = ?, timings_json = ? WHERE id = ?""",
+                   valid_prefix = ?, answer_status = ?, answer_detail = ?, timings_json = ?, verified_by = ?
+                   WHERE id = ? AND text = ?""",
                 (
                     sample.trace.model_dump_json(),
                     v.model_dump_json(),
@@ -269,9 +346,13 @@ class Store:
                     v.answer.status,
                     v.answer.detail,
                     json.dumps(sample.timings),
+                    None if sample.verified_by is None else json.dumps(sample.verified_by, sort_keys=True),
                     sample.id,
+                    sample.text,
                 ),
             )
+            if cursor.rowcount != 1:
+                return False
             db.execute("DELETE FROM step_verdicts WHERE sample_id = ?", (sample.id,))
             texts = {step.index: step.text for step in sample.trace.steps}
             db.executemany(
@@ -281,15 +362,88 @@ class Store:
                     for sv in [*v.steps, *v.trace_checks]
                 ],
             )
+        return True
+
+    def sample(self, sample_id: str) -> Sample | None:
+        """One stored sample by id."""
+        found = self._select("s.id = ?", [sample_id])
+        return found[0] if found else None
 
     def samples(self, run_id: str, *, verified: bool | None = None) -> list[Sample]:
-        """Samples of a run in generation order; filter on whether they are verified yet."""
+        """Samples of a run in generation order; filter on whether they are verified yet (failed
+        generations count as neither)."""
         return self._select(f"s.run_id = ? {_VERIFIED_FILTER[verified]}", [run_id])
+
+    def delete_failed(self, run_id: str) -> int:
+        """Forget the run's failed generations so that they are tried again; returns how many."""
+        with self._transaction() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM samples WHERE run_id = ? AND generation_error IS NOT NULL", (run_id,)
+                )
+            ]
+            db.executemany("DELETE FROM step_verdicts WHERE sample_id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in ids])
+        return len(ids)
+
+    def verdict_versions(self, run_id: str) -> dict[str, int]:
+        """How many verified samples of the run each set of code versions produced (JSON text → count)."""
+        rows = self._db.execute(
+            """SELECT coalesce(verified_by, '{}'), count(*) FROM samples
+               WHERE run_id = ? AND verdicts_json IS NOT NULL GROUP BY 1 ORDER BY 2 DESC""",
+            (run_id,),
+        ).fetchall()
+        return {str(versions): int(count) for versions, count in rows}
+
+    # claims: several processes on one store split the work
+
+    def claim(self, sample_ids: list[str], owner: str, *, stored: bool) -> list[str]:
+        """Atomically claim the samples this process will produce next, and return the ids it got.
+
+        `stored=False` claims samples to generate (no stored sample yet), `stored=True` stored samples
+        to verify (no verdicts yet). An id another live process holds is skipped; a claim whose owner
+        is dead (same host) or has lapsed (another host, older than CLAIM_LEASE_SECONDS) is taken over.
+        """
+        got: list[str] = []
+        with self._transaction() as db:
+            for sid in sample_ids:
+                row = db.execute("SELECT verdicts_json IS NULL FROM samples WHERE id = ?", (sid,)).fetchone()
+                if (row is not None) != stored or (stored and row is not None and not row[0]):
+                    continue
+                held = db.execute(
+                    "SELECT owner, claimed_at FROM claims WHERE sample_id = ?", (sid,)
+                ).fetchone()
+                if held is not None and held[0] != owner and claim_alive(held[0], held[1]):
+                    continue
+                db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (sid, owner, _now()))
+                got.append(sid)
+        return got
+
+    def release(self, owner: str, sample_ids: list[str] | None = None) -> None:
+        """Drop the owner's claims (all of them when `sample_ids` is None)."""
+        with self._transaction() as db:
+            if sample_ids is None:
+                db.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+            else:
+                db.executemany(
+                    "DELETE FROM claims WHERE owner = ? AND sample_id = ?", [(owner, i) for i in sample_ids]
+                )
+
+    def claimed_elsewhere(self, sample_ids: list[str], owner: str) -> int:
+        """How many of these samples another live process holds right now."""
+        held = 0
+        for sid in sample_ids:
+            row = self._db.execute(
+                "SELECT owner, claimed_at FROM claims WHERE sample_id = ?", (sid,)
+            ).fetchone()
+            held += row is not None and row[0] != owner and claim_alive(row[0], row[1])
+        return held
 
     def _select(self, where: str, params: list[str]) -> list[Sample]:
         """Samples (with their instances) matching `where`, a condition built from constants only."""
-        query = f"""SELECT s.*, i.seed, i.difficulty_json, i.payload_json FROM samples s
-                    JOIN instances i ON i.run_id = s.run_id AND i.id = s.instance_id
+        query = f"""SELECT s.*, i.name AS instance_name, i.seed, i.difficulty_json, i.payload_json
+                    FROM samples s JOIN instances i ON i.run_id = s.run_id AND i.id = s.instance_id
                     WHERE {where} ORDER BY s.rowid"""
         cursor = self._db.execute(query, params)
         names = [d[0] for d in cursor.description]
@@ -299,8 +453,70 @@ class Store:
 _VERIFIED_FILTER = {
     None: "",
     True: "AND s.verdicts_json IS NOT NULL",
-    False: "AND s.verdicts_json IS NULL",
+    False: "AND s.verdicts_json IS NULL AND s.generation_error IS NULL",
 }
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write; a file we may not write to is opened as immutable."""
+    mode = "ro" if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) else "ro&immutable=1"
+    db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode={mode}", uri=True, timeout=30)
+    db.execute("PRAGMA query_only=ON")
+    return db
+
+
+def _insert_run(db: sqlite3.Connection, run: Run) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?)",
+        (run.id, run.config.name, run.config.model_dump_json(), json.dumps(run.versions), run.created_at),
+    )
+
+
+def _insert_instances(db: sqlite3.Connection, run_id: str, instances: list[Instance]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO instances (run_id, id, domain, seed, difficulty_json, payload_json, name) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (run_id, instance_key(i), i.domain, i.seed, json.dumps(i.difficulty), json.dumps(i.payload), i.id)
+            for i in instances
+        ],
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def process_owner() -> str:
+    """This process as a claim owner: host, pid and the process's start time (so a reused pid differs)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), or '' where /proc is missing."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def claim_alive(owner: str, claimed_at: str) -> bool:
+    """Whether the process that made a claim may still be working on it."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        age = datetime.now(UTC) - datetime.fromisoformat(claimed_at)
+        return age.total_seconds() < CLAIM_LEASE_SECONDS
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return not started or _start_time(pid) == started
 
 
 def _run_from_row(row: tuple[Any, ...]) -> Run:
@@ -316,7 +532,7 @@ def _run_from_row(row: tuple[Any, ...]) -> Run:
 def _sample_from_row(row: dict[str, Any]) -> Sample:
     instance = Instance(
         domain=row["domain"],
-        id=row["instance_id"],
+        id=row["instance_name"] or row["instance_id"],
         seed=row["seed"],
         difficulty=json.loads(row["difficulty_json"]),
         payload=json.loads(row["payload_json"]),
@@ -336,6 +552,8 @@ def _sample_from_row(row: dict[str, Any]) -> Sample:
         timings=json.loads(row["timings_json"]),
         logprobs=None if row["logprobs_json"] is None else json.loads(row["logprobs_json"]),
         cache_key=row["cache_key"],
+        generation_error=row["generation_error"],
+        verified_by=None if row["verified_by"] is None else json.loads(row["verified_by"]),
         trace=None if row["trace_json"] is None else Trace.model_validate_json(row["trace_json"]),
         verdicts=None if row["verdicts_json"] is None else Verdicts.model_validate_json(row["verdicts_json"]),
     )
