@@ -26,6 +26,7 @@ from modulo.registry import (
 )
 from modulo.render import print_report
 from modulo.report import as_json, build_report
+from modulo.reverify import reverify as reverify_run
 from modulo.runner import ConfigError, Runner, load_config
 from modulo.store import Store, StoreError
 from modulo.verify import (
@@ -94,12 +95,26 @@ def run(
     store: StoreOption = DEFAULT_STORE,
     limit: Annotated[int | None, typer.Option(help="At most this many instances per task.")] = None,
     report: Annotated[bool, typer.Option(help="Print the report when done.")] = True,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Try the run's failed generations again.")
+    ] = False,
+    reuse: Annotated[
+        str,
+        typer.Option(
+            help="Reuse stored texts with the same generator, params and prompt: auto (only for "
+            "deterministic sampling: temperature 0, oracle, replay), always, never."
+        ),
+    ] = "auto",
 ) -> None:
-    """Generate, verify and store a benchmark suite; re-running the same config resumes it."""
+    """Generate, verify and store a benchmark suite; re-running the same config resumes it.
+
+    Several `modulo run` of one config on one store split the work between them."""
     with user_errors():
+        if reuse not in ("auto", "always", "never"):
+            fail(f"--reuse must be auto, always or never, not {reuse!r}")
         suite = load_config(config)
         with Store(store) as db:
-            runner = Runner(suite, db, limit=limit)
+            runner = Runner(suite, db, limit=limit, retry_failed=retry_failed, reuse=reuse)  # type: ignore[arg-type]
             with _progress() as bar:
                 task = bar.add_task(f"{suite.name}", total=None)
 
@@ -113,7 +128,26 @@ def run(
                 f"{summary.skipped} already stored · store {store}",
                 highlight=False,
             )
-            if report:
+            if summary.failed:
+                err.print(
+                    f"[yellow]note:[/] {summary.failed} generation(s) failed and are stored as such; "
+                    "`modulo run --retry-failed` tries them again",
+                    highlight=False,
+                )
+            if summary.elsewhere:
+                err.print(
+                    f"[yellow]note:[/] {summary.elsewhere} sample(s) were being produced by another process "
+                    "on this store; run the config again after it ends to see them all",
+                    highlight=False,
+                )
+            if summary.stale:
+                err.print(
+                    f"[yellow]warning:[/] {summary.stale} stored verdict(s) of this run were made by other "
+                    f"code versions; `modulo reverify {summary.run.id} --check --store {store}` lists what "
+                    "the installed code judges differently",
+                    highlight=False,
+                )
+            if report and db.get_run(summary.run.id):
                 print_report(out, build_report(summary.run, db.samples(summary.run.id)))
 
 
@@ -229,9 +263,7 @@ def report_cmd(
 ) -> None:
     """Summarise a run: 2×2 trace-valid × answer-correct table, Wilson intervals, breakdowns."""
     with user_errors():
-        if not store.exists():
-            fail(f"no store at {store}; run `modulo run CONFIG.toml --store {store}` first")
-        with Store(store) as db:
+        with Store(store, readonly=True) as db:
             chosen = db.find_run(run_ref)
             result = build_report(chosen, db.samples(chosen.id))
         if as_json_flag:
@@ -253,7 +285,7 @@ def export(
 ) -> None:
     """Export a run as verdicts JSONL, or with --traces as traces JSONL (a dataset; replayable)."""
     with user_errors():
-        with Store(store) as db:
+        with Store(store, readonly=True) as db:
             samples = db.samples(db.find_run(run_ref).id, verified=None if traces else True)
         records = [TraceRecord.from_sample(s) if traces else VerdictRecord.from_sample(s) for s in samples]
         lines = [record.model_dump_json() + "\n" for record in records]
@@ -310,10 +342,43 @@ def _options(args: list[str]) -> dict[str, str]:
 
 
 @app.command()
+def reverify(
+    run_ref: Annotated[
+        str | None, typer.Argument(metavar="[RUN]", help="Run id, prefix or name (default: newest).")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only list differences (exit 1 if any); write nothing.")
+    ] = False,
+) -> None:
+    """Recompute a run's verdicts from its stored texts with the installed code.
+
+    Without --check the new verdicts (and the code versions that made them) replace the stored ones."""
+    with user_errors():
+        with Store(store, readonly=check) as db, _progress() as bar:
+            chosen = db.find_run(run_ref)
+            task = bar.add_task(f"reverify {chosen.config.name}", total=db.sample_count(chosen.id))
+            result = reverify_run(db, chosen.id, check=check, progress=lambda _, n: bar.advance(task, n))
+        for difference in result.differences[:200]:
+            out.print(f"{difference.sample_id}  {difference.what}", highlight=False)
+        if len(result.differences) > 200:
+            out.print(f"… and {len(result.differences) - 200} more", highlight=False)
+        verb = "differ" if check else "changed"
+        err.print(
+            f"run {chosen.id}: {result.checked} verdicts recomputed, {len(result.differences)} {verb}"
+            + (f", {result.unverified} stored text(s) had no verdicts yet" if result.unverified else "")
+            + ("" if check else f"; {result.rewritten} rewritten"),
+            highlight=False,
+        )
+        if check and result.differences:
+            raise typer.Exit(1)
+
+
+@app.command()
 def tui(store: StoreOption = DEFAULT_STORE) -> None:
     """Browse a store in the terminal: runs, the trace × answer table, samples and step verdicts."""
-    if not store.exists():
-        fail(f"no store at {store}; run `modulo run CONFIG.toml --store {store}` first")
+    with user_errors():
+        Store(store, readonly=True).close()  # fails early, with one line, on a missing or unusable store
     from modulo.tui.app import ModuloApp  # textual is heavy: import only when the UI starts
 
     ModuloApp(store).run()

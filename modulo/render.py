@@ -60,6 +60,19 @@ def print_report(console: Console, report: Report) -> None:
         f"{report.samples} samples ({report.unverified} unverified)",
         highlight=False,
     )
+    if report.failed_generations:
+        console.print(
+            f"{report.failed_generations} failed generation(s), outside the table "
+            "(`modulo run --retry-failed` tries them again)",
+            highlight=False,
+        )
+    if report.stale_verdicts:
+        console.print(
+            f"[yellow]warning:[/] {report.stale_verdicts} verdict(s) were made by other code than the "
+            f"installed one ({len(report.verdict_versions)} version set(s) in this run); "
+            f"`modulo reverify {report.run_id} --check` lists what the installed code judges differently",
+            highlight=False,
+        )
     console.print(_table_2x2(report.overall))
     overall = {"all": report.overall}
     console.print(_breakdown("rates", overall))

@@ -6,6 +6,7 @@ loop; `loop` gives the cumulative share of (instance, sample) chains with a corr
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 
 from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
+from modulo.provenance import code_versions
 from modulo.stats import Rate, Table2x2, histogram, phi, table_2x2, wilson
 
 
@@ -73,6 +75,12 @@ class Report(BaseModel):
     critics_fired: dict[str, int]
     """Rule ids of the first error in samples that were sent back for another round."""
     throughput: Throughput
+    failed_generations: int = 0
+    """Samples the generator produced no text for (e.g. a prompt the server rejected): outside the table."""
+    verdict_versions: dict[str, int] = {}
+    """Code versions that made the stored verdicts (JSON of `Sample.verified_by`) → verified samples."""
+    stale_verdicts: int = 0
+    """Verified samples whose verdicts other code than the installed one made (`modulo reverify`)."""
 
 
 def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
@@ -136,9 +144,21 @@ def _loop(samples: list[Sample]) -> tuple[list[RoundProgress], dict[str, int]]:
     return progress, dict(fired)
 
 
+def verdict_provenance(verified: list[Sample]) -> tuple[dict[str, int], int]:
+    """How many verdicts each set of code versions made, and how many the installed code did not make."""
+    made_by: Counter[str] = Counter()
+    stale = 0
+    for sample in verified:
+        versions = sample.verified_by or {}
+        made_by[json.dumps(versions, sort_keys=True)] += 1
+        stale += versions != code_versions([sample.instance.domain])
+    return dict(made_by.most_common()), stale
+
+
 def build_report(run: Run, samples: list[Sample]) -> Report:
     """Summarise the verified samples of `run`."""
     verified = [s for s in samples if s.verdicts is not None]
+    versions, stale = verdict_provenance(verified)
     first = [s for s in verified if s.round == 0]
     first_verdicts = [s.verdicts for s in first if s.verdicts is not None]
     loop, fired = _loop(verified)
@@ -147,7 +167,7 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         run_name=run.config.name,
         created_at=run.created_at,
         samples=len(samples),
-        unverified=len(samples) - len(verified),
+        unverified=sum(s.verdicts is None and s.generation_error is None for s in samples),
         overall=cell(first_verdicts),
         by_domain=_grouped(first, lambda s: [s.instance.domain]),
         by_generator=_grouped(first, lambda s: [s.generator]),
@@ -160,6 +180,9 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         loop=loop,
         critics_fired=fired,
         throughput=throughput(verified),
+        failed_generations=sum(s.generation_error is not None for s in samples),
+        verdict_versions=versions,
+        stale_verdicts=stale,
     )
 
 

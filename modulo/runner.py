@@ -154,7 +154,7 @@ class RunSummary:
     failed: int = 0
     """Of `generated`, requests the generator could not answer (stored as failed generations)."""
     elsewhere: int = 0
-    """Samples left to another process that is producing them right now."""
+    """Samples left to another process that had not finished them when this run ended."""
     stale: int = 0
     """Stored verdicts made by other code versions than the installed ones (`modulo reverify`)."""
 
@@ -184,6 +184,8 @@ class Runner:
         self.reuse = reuse
         self.owner = process_owner()
         self._generators: dict[str, Generator] = {}
+        self._left: list[str] = []
+        """Ids skipped because another process held them (counted at the end if still unfinished)."""
 
     def _generator(self, config: GeneratorConfig) -> Generator:
         key = config.model_dump_json()
@@ -246,6 +248,7 @@ class Runner:
                     break
                 self._execute(summary, jobs, progress)
             summary.stale = self._count_stale(fresh.id)
+            summary.elsewhere = self.store.unfinished(self._left)
         finally:
             self.store.release(self.owner)
         summary.run = self.store.get_run(fresh.id) or fresh
@@ -258,7 +261,7 @@ class Runner:
         for candidates in _batches(pending, self.config.batch_size):
             claimed = set(self.store.claim([job.id for job in candidates], self.owner, stored=False))
             batch = [job for job in candidates if job.id in claimed]
-            summary.elsewhere += len(candidates) - len(batch)
+            self._left += [job.id for job in candidates if job.id not in claimed]
             if batch:
                 samples = self._generate(summary.run.id, batch, summary)
                 self.store.add_generated(samples, run=summary.run)
@@ -324,6 +327,7 @@ class Runner:
         """Verify texts a killed run stored but did not get to verify (and no live process holds)."""
         pending = self.store.samples(run_id, verified=False)
         claimed = set(self.store.claim([s.id for s in pending], self.owner, stored=True))
+        self._left += [s.id for s in pending if s.id not in claimed]
         for sample in pending:
             if sample.id not in claimed:
                 continue

@@ -430,15 +430,16 @@ class Store:
                     "DELETE FROM claims WHERE owner = ? AND sample_id = ?", [(owner, i) for i in sample_ids]
                 )
 
-    def claimed_elsewhere(self, sample_ids: list[str], owner: str) -> int:
-        """How many of these samples another live process holds right now."""
-        held = 0
+    def unfinished(self, sample_ids: list[str]) -> int:
+        """How many of these samples are not stored, or stored without verdicts (failures count as done)."""
+        left = 0
         for sid in sample_ids:
             row = self._db.execute(
-                "SELECT owner, claimed_at FROM claims WHERE sample_id = ?", (sid,)
+                "SELECT verdicts_json IS NOT NULL OR generation_error IS NOT NULL FROM samples WHERE id = ?",
+                (sid,),
             ).fetchone()
-            held += row is not None and row[0] != owner and claim_alive(row[0], row[1])
-        return held
+            left += row is None or not row[0]
+        return left
 
     def _select(self, where: str, params: list[str]) -> list[Sample]:
         """Samples (with their instances) matching `where`, a condition built from constants only."""
@@ -459,10 +460,15 @@ _VERIFIED_FILTER = {
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     """A connection that cannot write; a file we may not write to is opened as immutable."""
-    mode = "ro" if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) else "ro&immutable=1"
+    mode = "ro" if _writable(path) else "ro&immutable=1"
     db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode={mode}", uri=True, timeout=30)
     db.execute("PRAGMA query_only=ON")
     return db
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process could write the store and create its WAL files beside it."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def _insert_run(db: sqlite3.Connection, run: Run) -> None:

@@ -95,16 +95,16 @@ class ModuloApp(App[None]):
     def on_mount(self) -> None:
         runs = self.query_one("#runs", DataTable)
         runs.add_columns("run", "samples")
-        with Store(self.store_path) as store:
+        with Store(self.store_path, readonly=True) as store:
             for run in reversed(store.runs()):
-                runs.add_row(run.config.name, str(len(store.sample_ids(run.id))), key=run.id)
+                runs.add_row(run.config.name, str(store.sample_count(run.id)), key=run.id)
         samples = self.query_one("#samples", DataTable)
         samples.add_columns("instance", "generator", "round", "trace", "first error", "answer")
         if runs.row_count:
             self.show_run(str(runs.coordinate_to_cell_key(Coordinate(0, 0)).row_key.value))
 
     def show_run(self, run_id: str) -> None:
-        with Store(self.store_path) as store:
+        with Store(self.store_path, readonly=True) as store:
             run = store.find_run(run_id)
             self.samples = store.samples(run_id, verified=True)
         report = build_report(run, self.samples)

@@ -1,0 +1,348 @@
+"""Integrity of what the store holds: sample identity, verdicts tied to their text, concurrent writers,
+kills, stale verdicts and `reverify`, read-only readers (issue 12, items 1–3, 16, 17)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from modulo import store as store_module
+from modulo.cli import app
+from modulo.model import GeneratorConfig, RunConfig, TaskConfig
+from modulo.protocols import Generation, GenerationRequest
+from modulo.reverify import reverify
+from modulo.runner import Runner, deterministic_sampling
+from modulo.store import Store
+
+cli = CliRunner()
+
+
+def maze_task(variant: str | None = None, **params: object) -> TaskConfig:
+    generator = None if variant is None else GeneratorConfig(name="oracle", params={"variant": variant})
+    return TaskConfig(
+        domain="maze", count=3, seed=0, params={"kind": "dfs", "width": 7, **params}, generator=generator
+    )
+
+
+def test_tasks_that_differ_only_in_generator_keep_their_own_samples(tmp_path: Path) -> None:
+    """The repro's collide.toml: same domain, seed and size; exact, swapped and wrong_g oracles."""
+    config = RunConfig(
+        name="collide",
+        tasks=[maze_task("exact"), maze_task("swapped"), maze_task("wrong_g", dialect="searchformer")],
+    )
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = Runner(config, store).run()
+        samples = store.samples(summary.run.id)
+        assert reverify(store, summary.run.id, check=True).differences == []
+    assert summary.generated == summary.verified == len(samples) == 9
+    by_generator: dict[str, list[bool]] = {}
+    for s in samples:
+        assert s.verdicts is not None
+        by_generator.setdefault(s.generator, []).append(s.verdicts.trace_valid)
+    # exact traces are valid A*; swapped and wrong_g traces are not — each verdict sits with its own text
+    assert by_generator == {
+        "oracle:exact": [True] * 3,
+        "oracle:swapped": [False] * 3,
+        "oracle:wrong_g": [False] * 3,
+    }
+    wrong_g = [s for s in samples if s.generator == "oracle:wrong_g"]
+    assert all(s.verdicts and "astar.wrong_g" in s.verdicts.rule_counts() for s in wrong_g)
+    assert all(s.text.startswith("create") or "create" in s.text for s in wrong_g)
+
+
+def test_tasks_that_differ_only_in_style_keep_their_own_samples(tmp_path: Path) -> None:
+    tasks = [maze_task(), maze_task().model_copy(update={"style": "few-shot"})]
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = Runner(RunConfig(name="styles", tasks=tasks), store).run()
+        samples = store.samples(summary.run.id)
+    assert len(samples) == 6
+    prompts = {json.dumps([m.model_dump() for m in s.prompt]) for s in samples}
+    assert len(prompts) == 6, "each style's prompt is stored with its own sample"
+
+
+def test_same_config_same_ids_and_resume(tmp_path: Path) -> None:
+    config = RunConfig(name="again", tasks=[maze_task("exact"), maze_task("swapped")])
+    with Store(tmp_path / "s.sqlite") as store:
+        first = Runner(config, store, limit=2).run()
+        second = Runner(config, store).run()
+        again = Runner(config, store).run()
+        ids = store.sample_ids(first.run.id)
+    assert (first.generated, second.generated, second.skipped) == (4, 2, 4)
+    assert (again.generated, again.skipped) == (0, 6) and len(ids) == 6
+
+
+def test_a_verdict_is_written_only_for_the_text_it_was_computed_from(tmp_path: Path) -> None:
+    config = RunConfig(name="guard", tasks=[maze_task("exact")])
+    with Store(tmp_path / "s.sqlite") as store:
+        run_id = Runner(config, store).run().run.id
+        sample = store.samples(run_id)[0]
+        assert sample.verdicts is not None
+        forged = sample.model_copy(
+            update={
+                "text": "plan: nothing",
+                "verdicts": sample.verdicts.model_copy(update={"steps": []}),
+            }
+        )
+        assert store.set_verdicts(forged) is False
+        assert store.set_verdicts(forged.model_copy(update={"id": "no-such-sample"})) is False
+        assert store.sample(sample.id) == sample
+
+
+def test_a_failed_run_leaves_no_run_behind(tmp_path: Path) -> None:
+    class Broken:
+        name = "broken"
+
+        def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+            raise RuntimeError("server down")
+
+    config = RunConfig(name="fails", tasks=[maze_task()])
+    with Store(tmp_path / "s.sqlite") as store:
+        runner = Runner(config, store)
+        runner._generators[config.generator.model_dump_json()] = Broken()  # type: ignore[assignment]
+        with pytest.raises(RuntimeError):
+            runner.run()
+        assert store.runs() == []
+        assert store._db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
+
+
+def test_failed_generations_are_stored_apart_and_retried_on_request(tmp_path: Path) -> None:
+    class Rejecting:
+        name = "rejecting"
+        calls = 0
+
+        def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+            Rejecting.calls += len(requests)
+            return [
+                Generation(key=r.key, text="", error="HTTP 400: context length")
+                if i == 0
+                else Generation(key=r.key, text="plan: (0, 0)")
+                for i, r in enumerate(requests)
+            ]
+
+    config = RunConfig(name="rejects", batch_size=3, tasks=[maze_task()])
+    with Store(tmp_path / "s.sqlite") as store:
+
+        def runner(**options: bool) -> Runner:
+            r = Runner(config, store, **options)  # type: ignore[arg-type]
+            r._generators[config.generator.model_dump_json()] = Rejecting()  # type: ignore[assignment]
+            return r
+
+        first = runner().run()
+        samples = store.samples(first.run.id)
+        assert (first.generated, first.failed, first.verified) == (3, 1, 2)
+        failed = [s for s in samples if s.generation_error]
+        assert len(failed) == 1 and failed[0].verdicts is None and failed[0].trace is None
+        again = runner().run()
+        assert (again.generated, again.skipped) == (0, 3), "a failed generation is not retried by default"
+        retried = runner(retry_failed=True).run()
+        assert (retried.generated, retried.failed) == (1, 1)
+        from modulo.report import build_report
+
+        report = build_report(retried.run, store.samples(retried.run.id))
+        assert report.failed_generations == 1 and report.overall.samples == 2 and report.unverified == 0
+
+
+def test_cache_reuse_only_for_deterministic_sampling(tmp_path: Path) -> None:
+    assert deterministic_sampling(GeneratorConfig(name="oracle"))
+    assert deterministic_sampling(GeneratorConfig(name="openai", params={"temperature": 0}))
+    assert not deterministic_sampling(GeneratorConfig(name="openai", params={"temperature": 0.8}))
+    config = RunConfig(name="a", tasks=[maze_task("exact")])
+    with Store(tmp_path / "s.sqlite") as store:
+        Runner(config, store).run()
+        renamed = config.model_copy(update={"name": "b"})
+        assert Runner(renamed, store).run().cached == 3
+        never = config.model_copy(update={"name": "c"})
+        assert Runner(never, store, reuse="never").run().cached == 0
+
+
+def test_rounds_stop_when_nothing_is_left_to_retry(tmp_path: Path) -> None:
+    config = RunConfig(name="many-rounds", rounds=1000, tasks=[maze_task("exact")])
+    started = time.perf_counter()
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = Runner(config, store).run()
+    assert summary.generated == 3
+    assert time.perf_counter() - started < 60  # 1000 empty rounds used to be planned one by one
+
+
+def _sha_and_mtime(path: Path) -> tuple[str, int]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def test_readers_never_write_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        run_id = Runner(RunConfig(name="ro", tasks=[maze_task("exact")]), store).run().run.id
+    before = _sha_and_mtime(path)
+    for args in (
+        ["report"],
+        ["report", "--json"],
+        ["export"],
+        ["export", "--traces"],
+        ["reverify", "--check"],
+    ):
+        result = cli.invoke(app, [*args, "--store", str(path)])
+        assert result.exit_code == 0, result.output
+        assert _sha_and_mtime(path) == before, f"`modulo {' '.join(args)}` changed the store"
+    with Store(path, readonly=True) as store:
+        assert len(store.samples(run_id)) == 3
+        with pytest.raises(Exception, match="read-only"):
+            store.delete_failed(run_id)
+
+
+def test_readers_work_on_a_file_they_may_not_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        Runner(RunConfig(name="ro", tasks=[maze_task("exact")]), store).run()
+    # as for another user's file in another user's folder (root may write anything, so say it here)
+    monkeypatch.setattr(store_module, "_writable", lambda _: False)
+    result = cli.invoke(app, ["report", "--json", "--store", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["samples"] == 3
+
+
+def test_readers_on_a_missing_store_create_nothing(tmp_path: Path) -> None:
+    for command in (["report"], ["export"], ["reverify", "--check"], ["tui"]):
+        result = cli.invoke(app, [*command, "--store", str(tmp_path / "typo.sqlite")])
+        assert result.exit_code == 2 and "no store at" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_verdicts_are_reported_and_reverify_recomputes_them(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        run_id = Runner(RunConfig(name="stale", tasks=[maze_task("exact")]), store).run().run.id
+        target = store.samples(run_id)[1]
+    # what an older verifier would have left: another answer, made by other code
+    with sqlite3.connect(path) as db:
+        verdicts = json.loads(
+            db.execute("SELECT verdicts_json FROM samples WHERE id = ?", (target.id,)).fetchone()[0]
+        )
+        verdicts["answer"]["status"] = "incorrect"
+        db.execute(
+            "UPDATE samples SET verdicts_json = ?, answer_status = 'incorrect', verified_by = ? WHERE id = ?",
+            (json.dumps(verdicts), json.dumps({"modulo": "0.0.1+old"}), target.id),
+        )
+    report = cli.invoke(app, ["report", "--json", "--store", str(path)])
+    assert json.loads(report.stdout)["stale_verdicts"] == 1
+    assert "reverify" in cli.invoke(app, ["report", "--store", str(path)]).stdout
+    check = cli.invoke(app, ["reverify", "--check", "--store", str(path)])
+    assert check.exit_code == 1 and target.id in check.stdout and "answer: incorrect" in check.stdout
+    assert cli.invoke(app, ["reverify", "--store", str(path)]).exit_code == 0
+    assert cli.invoke(app, ["reverify", "--check", "--store", str(path)]).exit_code == 0
+    assert (
+        json.loads(cli.invoke(app, ["report", "--json", "--store", str(path)]).stdout)["stale_verdicts"] == 0
+    )
+
+
+# --- several processes, kills, colliding configs -------------------------------------------------------
+
+SUITE = """
+name = "chaos"
+batch_size = 2
+rounds = 2
+retry_on = "either"
+[generator]
+name = "oracle"
+params = {{ variant = "exact", latency = {latency} }}
+[[tasks]]
+domain = "sums"
+count = 6
+seed = 3
+[[tasks]]
+domain = "sums"
+count = 6
+seed = 3
+generator = {{ name = "oracle", params = {{ variant = "arithmetic-slip", latency = {latency} }} }}
+"""
+
+
+def _snapshot(path: Path) -> dict[str, tuple[str, str, str | None]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT id, generator, text, verdicts_json FROM samples").fetchall()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def _verdicts_only(rows: dict[str, tuple[str, str, str | None]]) -> dict[str, tuple[str, str, object]]:
+    return {k: (g, t, None if v is None else json.loads(v)) for k, (g, t, v) in rows.items()}
+
+
+def _chaos(tmp_path: Path, env: dict[str, str], seed: int) -> None:
+    """Random interleavings of concurrent runs and kills on one store; then one run to finish."""
+    rng = random.Random(seed)
+    suite = tmp_path / "chaos.toml"
+    suite.write_text(SUITE.format(latency=0.03), encoding="utf-8")
+    path = tmp_path / f"chaos-{seed}.sqlite"
+    command = [sys.executable, "-m", "modulo", "run", str(suite), "--store", str(path), "--no-report"]
+    for _ in range(rng.randint(1, 3)):
+        procs = [
+            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(rng.randint(1, 3))
+        ]
+        time.sleep(rng.uniform(0.5, 2.5))
+        for proc in procs:
+            if rng.random() < 0.6:
+                proc.send_signal(signal.SIGKILL)
+        for proc in procs:
+            assert proc.wait(timeout=120) in (0, -signal.SIGKILL)
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reference = tmp_path / f"reference-{seed}.sqlite"
+    suite.write_text(SUITE.format(latency=0.03), encoding="utf-8")
+    subprocess.run(
+        [*command[:-3], "--store", str(reference), "--no-report"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    got, want = _snapshot(path), _snapshot(reference)
+    # 6 exact + 6 slipped first attempts, and 6 retries of the slipped ones: nothing lost, nothing twice
+    assert len(want) == 18
+    assert got.keys() == want.keys()
+    assert _verdicts_only(got) == _verdicts_only(want)
+    check = subprocess.run(
+        [sys.executable, "-m", "modulo", "reverify", "--check", "--store", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+
+
+def test_concurrent_runs_and_kills_lose_and_duplicate_nothing(
+    with_plugin: dict[str, str], tmp_path: Path
+) -> None:
+    _chaos(tmp_path, with_plugin, seed=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2, 12))
+def test_concurrent_runs_and_kills_many_interleavings(
+    with_plugin: dict[str, str], tmp_path: Path, seed: int
+) -> None:
+    _chaos(tmp_path, with_plugin, seed)
+
+
+def test_two_concurrent_runs_split_the_work(with_plugin: dict[str, str], tmp_path: Path) -> None:
+    suite = tmp_path / "split.toml"
+    suite.write_text(SUITE.format(latency=0.05), encoding="utf-8")
+    path = tmp_path / "split.sqlite"
+    command = [sys.executable, "-m", "modulo", "run", str(suite), "--store", str(path), "--no-report"]
+    procs = [subprocess.Popen(command, env=with_plugin, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [proc.communicate(timeout=120)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0]
+    generated = [int(out.split(" generated")[0].rsplit(" ", 1)[1]) for out in outputs]
+    assert sum(generated) == 18, outputs  # each sample generated by exactly one of the two
+    assert len(_snapshot(path)) == 18
