@@ -70,9 +70,14 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path} does not describe a modulo run: {problems}") from exc
 
 
+ID_SCHEME = 3
+"""Version of how sample ids are made; part of every run id, so that a config run before a change of
+scheme starts a new run instead of mixing two kinds of ids (stored texts are still reused by the cache)."""
+
+
 def run_id_for(config: RunConfig) -> str:
     """Same config, same id: this is what makes re-running a config resume it."""
-    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:10]
+    digest = hashlib.sha256(f"{ID_SCHEME}:{config.model_dump_json()}".encode()).hexdigest()[:10]
     return f"{config.name}-{digest}"
 
 
