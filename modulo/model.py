@@ -163,6 +163,8 @@ class Sample(Model):
     prompt: list[ChatMessage] = Field(default_factory=list)
     text: str
     """Raw model output, stored before anything else is done with it."""
+    reasoning: str | None = None
+    """A reasoning model's thinking when the API returned it apart from `text` (`reasoning_content`)."""
     finish_reason: str | None = None
     tokens: TokenCounts = Field(default_factory=TokenCounts)
     timings: dict[str, float] = Field(default_factory=dict)

@@ -116,6 +116,9 @@ class Generation(BaseModel):
 
     key: str
     text: str
+    """The response (for reasoning models, without the thinking the API returned apart)."""
+    reasoning: str | None = None
+    """Thinking the API returned in its own field (`reasoning_content`, `reasoning`), if any."""
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -412,6 +412,7 @@ def _sample(run_id: str, job: Job, gen: Generation) -> Sample:
         parent_id=job.parent_id,
         prompt=job.messages,
         text=gen.text,
+        reasoning=gen.reasoning,
         finish_reason=gen.finish_reason,
         generation_error=gen.error,
         tokens=TokenCounts(prompt=gen.prompt_tokens, completion=gen.completion_tokens),
@@ -426,6 +427,7 @@ def _reused(sample: Sample) -> Generation:
     return Generation(
         key=sample.id,
         text=sample.text,
+        reasoning=sample.reasoning,
         finish_reason=sample.finish_reason,
         prompt_tokens=sample.tokens.prompt,
         completion_tokens=sample.tokens.completion,

@@ -104,6 +104,8 @@ MIGRATIONS: dict[int, list[str]] = {
         # the code versions that computed a sample's verdicts (JSON), and why a generation failed
         "ALTER TABLE samples ADD COLUMN verified_by TEXT",
         "ALTER TABLE samples ADD COLUMN generation_error TEXT",
+        # a reasoning model's thinking, kept apart from the response it verifies (API field or <think>)
+        "ALTER TABLE samples ADD COLUMN reasoning TEXT",
         """CREATE TABLE claims (
                sample_id TEXT PRIMARY KEY,
                owner TEXT NOT NULL,
@@ -288,8 +290,8 @@ class Store:
                 """INSERT OR IGNORE INTO samples
                    (id, run_id, instance_id, domain, generator, sample_index, round, parent_id,
                     prompt_json, text, finish_reason, prompt_tokens, completion_tokens,
-                    logprobs_json, timings_json, cache_key, generation_error)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    logprobs_json, timings_json, cache_key, generation_error, reasoning)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (
                         s.id,
@@ -309,6 +311,7 @@ class Store:
                         json.dumps(s.timings),
                         s.cache_key,
                         s.generation_error,
+                        s.reasoning,
                     )
                     for s in samples
                 ],
@@ -559,6 +562,7 @@ def _sample_from_row(row: dict[str, Any]) -> Sample:
         logprobs=None if row["logprobs_json"] is None else json.loads(row["logprobs_json"]),
         cache_key=row["cache_key"],
         generation_error=row["generation_error"],
+        reasoning=row["reasoning"],
         verified_by=None if row["verified_by"] is None else json.loads(row["verified_by"]),
         trace=None if row["trace_json"] is None else Trace.model_validate_json(row["trace_json"]),
         verdicts=None if row["verdicts_json"] is None else Verdicts.model_validate_json(row["verdicts_json"]),
