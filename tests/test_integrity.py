@@ -264,6 +264,20 @@ count = 6
 seed = 3
 generator = {{ name = "oracle", params = {{ variant = "arithmetic-slip", latency = {latency} }} }}
 """
+"""Two tasks that collide on everything but their generator; 6 + 6 first attempts and 6 retries."""
+
+OTHER_SUITE = """
+name = "chaos"
+batch_size = 3
+[generator]
+name = "oracle"
+params = {{ variant = "arithmetic-slip", latency = {latency} }}
+[[tasks]]
+domain = "sums"
+count = 5
+seed = 3
+"""
+"""Another config of the same name, domain and seed: a different run, whose samples must stay its own."""
 
 
 def _snapshot(path: Path) -> dict[str, tuple[str, str, str | None]]:
@@ -276,16 +290,24 @@ def _verdicts_only(rows: dict[str, tuple[str, str, str | None]]) -> dict[str, tu
     return {k: (g, t, None if v is None else json.loads(v)) for k, (g, t, v) in rows.items()}
 
 
+def _modulo(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modulo", *args]
+
+
 def _chaos(tmp_path: Path, env: dict[str, str], seed: int) -> None:
-    """Random interleavings of concurrent runs and kills on one store; then one run to finish."""
+    """Random interleavings of concurrent runs of two colliding configs, and kills, on one store; then each
+    config once more to finish. The store must equal the union of the configs run alone, one by one."""
     rng = random.Random(seed)
-    suite = tmp_path / "chaos.toml"
-    suite.write_text(SUITE.format(latency=0.03), encoding="utf-8")
+    suites = [tmp_path / "chaos.toml", tmp_path / "other.toml"]
+    suites[0].write_text(SUITE.format(latency=0.03), encoding="utf-8")
+    suites[1].write_text(OTHER_SUITE.format(latency=0.03), encoding="utf-8")
     path = tmp_path / f"chaos-{seed}.sqlite"
-    command = [sys.executable, "-m", "modulo", "run", str(suite), "--store", str(path), "--no-report"]
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     for _ in range(rng.randint(1, 3)):
         procs = [
-            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                _modulo("run", str(rng.choice(suites)), "--store", str(path), "--no-report"), **quiet
+            )
             for _ in range(rng.randint(1, 3))
         ]
         time.sleep(rng.uniform(0.5, 2.5))
@@ -294,31 +316,25 @@ def _chaos(tmp_path: Path, env: dict[str, str], seed: int) -> None:
                 proc.send_signal(signal.SIGKILL)
         for proc in procs:
             assert proc.wait(timeout=120) in (0, -signal.SIGKILL)
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     reference = tmp_path / f"reference-{seed}.sqlite"
-    suite.write_text(SUITE.format(latency=0.03), encoding="utf-8")
-    subprocess.run(
-        [*command[:-3], "--store", str(reference), "--no-report"],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    for suite in suites:
+        subprocess.run(_modulo("run", str(suite), "--store", str(path), "--no-report"), check=True, **quiet)
+        subprocess.run(
+            _modulo("run", str(suite), "--store", str(reference), "--no-report"), check=True, **quiet
+        )
     got, want = _snapshot(path), _snapshot(reference)
-    # 6 exact + 6 slipped first attempts, and 6 retries of the slipped ones: nothing lost, nothing twice
-    assert len(want) == 18
+    assert len(want) == 18 + 5  # nothing lost, nothing twice
     assert got.keys() == want.keys()
     assert _verdicts_only(got) == _verdicts_only(want)
-    check = subprocess.run(
-        [sys.executable, "-m", "modulo", "reverify", "--check", "--store", str(path)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
+        runs = db.execute("SELECT id FROM runs").fetchall()
+    assert len(runs) == 2
+    for (run_id,) in runs:
+        check = subprocess.run(
+            _modulo("reverify", run_id, "--check", "--store", str(path)), env=env, capture_output=True
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_concurrent_runs_and_kills_lose_and_duplicate_nothing(
@@ -339,7 +355,7 @@ def test_two_concurrent_runs_split_the_work(with_plugin: dict[str, str], tmp_pat
     suite = tmp_path / "split.toml"
     suite.write_text(SUITE.format(latency=0.05), encoding="utf-8")
     path = tmp_path / "split.sqlite"
-    command = [sys.executable, "-m", "modulo", "run", str(suite), "--store", str(path), "--no-report"]
+    command = _modulo("run", str(suite), "--store", str(path), "--no-report")
     procs = [subprocess.Popen(command, env=with_plugin, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [proc.communicate(timeout=120)[1] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0]
