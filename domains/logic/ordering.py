@@ -231,7 +231,7 @@ def entailed_option(
         except PuzzleError as error:
             unread.append(f"({letter}) {error}")
             continue
-        status = checker.judge(claim, use_steps=False).status
+        status = checker.judge(claim, use_steps=False, explain=False).status
         if status == "unknown":
             return AnswerVerdict(
                 status="unknown", detail="timeout", message="the solver timed out", extras=extras
