@@ -104,3 +104,35 @@ def test_larger_sweep_is_byte_identical() -> None:
     for case in warm:
         differences += _differences(case, [runs[0][case.removeprefix("warm+")], runs[3][case]])
     assert differences == []
+
+
+def test_fast_downward_out_of_time_refuses_the_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An optimal length Fast Downward finds only on a fast, idle machine would make instances depend on
+    the machine: running out of `timeout` is an error, not a silent 'unknown'."""
+    pytest.importorskip("up_fast_downward")
+    from modulo.domains.planning import planner
+    from modulo.domains.planning.search import optimal_length
+    from modulo.registry import get_domain
+    from modulo.verifiers.pddl_load import load_problem
+
+    monkeypatch.setattr(planner, "BFS_BUDGET", 1)  # past breadth-first search at once: Fast Downward decides
+    with pytest.raises(ValueError, match="Fast Downward ran out of .* raise `timeout`"):
+        get_domain("blocksworld").generate(1, seed=0, blocks=4, timeout=0.001)
+    [instance] = get_domain("blocksworld").generate(1, seed=0, blocks=4, timeout=30)
+    problem = load_problem(instance.payload["domain_pddl"], instance.payload["problem_pddl"])
+    assert instance.payload["optimal_length"] == len(instance.payload["plan"]) == optimal_length(problem)
+
+
+def test_timeout_zero_leaves_the_optimum_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`timeout = 0`: no Fast Downward, so the same instances on every machine, with or without it."""
+    from modulo.domains.planning import planner
+    from modulo.registry import get_domain
+    from modulo.verifiers.pddl_load import load_problem
+    from modulo.verifiers.strips import validate_plan
+
+    monkeypatch.setattr(planner, "BFS_BUDGET", 1)
+    [instance] = get_domain("blocksworld").generate(1, seed=0, blocks=5, timeout=0)
+    payload = instance.payload
+    assert payload["optimal_length"] is None
+    problem = load_problem(payload["domain_pddl"], payload["problem_pddl"])
+    assert validate_plan(problem, [tuple(a) for a in payload["plan"]]).valid
