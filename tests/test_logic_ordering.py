@@ -161,7 +161,9 @@ def test_answer_needs_exactly_one_entailed_option() -> None:
 
 
 def test_a_timed_out_step_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(SmtChecker, "judge", lambda self, claim, use_steps=True: Judgement("unknown"))
+    monkeypatch.setattr(
+        SmtChecker, "judge", lambda self, claim, use_steps=True, explain=True: Judgement("unknown")
+    )
     inst = instance(["A) The hawk is the rightmost.", "B) The owl is the rightmost."])
     verdicts = DOMAIN.check(inst, DOMAIN.parse("The hawk is the rightmost.\nAnswer: (A)", inst))
     assert [(v.status, v.rule) for v in verdicts.steps] == [("unknown", "logic.timeout")]

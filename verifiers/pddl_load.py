@@ -66,9 +66,11 @@ def _convert(domain: Any, problem: Any) -> StripsProblem:
         )
     parents = {_name(t): (_name(p) if p else "object") for t, p in domain.types.items()}
     ancestors = {t: _ancestors(t, parents) for t in [*parents, "object"]}
-    objects = {_name(o.name): _type_of(o) for o in [*domain.constants, *problem.objects]}
+    # the parser keeps objects, constants and actions in frozensets, whose order follows string hashes
+    # (PYTHONHASHSEED): sorted by name, search, grounding and messages are the same in every process
+    objects = {_name(o.name): _type_of(o) for o in _by_name([*domain.constants, *problem.objects])}
     actions = {}
-    for action in domain.actions:
+    for action in _by_name(domain.actions):
         where = f"action {action.name}"
         add: list[Atom] = []
         delete: list[Atom] = []
@@ -92,8 +94,13 @@ def _convert(domain: Any, problem: Any) -> StripsProblem:
         ancestors=ancestors,
         init=frozenset(_literal(a, "init").atom for a in problem.init),
         goal=tuple(_conjuncts(problem.goal, "goal")),
-        predicates={_name(p.name): p.arity for p in sorted(domain.predicates, key=lambda p: _name(p.name))},
+        predicates={_name(p.name): p.arity for p in _by_name(domain.predicates)},
     )
+
+
+def _by_name(items: Any) -> list[Any]:
+    """Parser items (objects, actions) in the order of their lower-cased names."""
+    return sorted(items, key=lambda item: _name(item.name))
 
 
 def _ancestors(type_name: str, parents: dict[str, str]) -> frozenset[str]:

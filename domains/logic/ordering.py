@@ -144,13 +144,10 @@ class OrderingDomain:
         return read_puzzle(context)
 
     def checker(self, read: PositionPuzzle) -> SmtChecker:
+        """Supports are minimised: an unsat core as Z3 returns it depends on what the process solved before
+        (term ids, pooled solvers), a minimised support on the claims alone."""
         return SmtChecker(
-            read.premises,
-            read.objects,
-            generic=0,
-            ranges=read.ranges,
-            timeout_ms=self.timeout_ms,
-            minimize=False,
+            read.premises, read.objects, generic=0, ranges=read.ranges, timeout_ms=self.timeout_ms
         )
 
     def _answer(
@@ -234,7 +231,7 @@ def entailed_option(
         except PuzzleError as error:
             unread.append(f"({letter}) {error}")
             continue
-        status = checker.judge(claim, use_steps=False).status
+        status = checker.judge(claim, use_steps=False, explain=False).status
         if status == "unknown":
             return AnswerVerdict(
                 status="unknown", detail="timeout", message="the solver timed out", extras=extras

@@ -225,7 +225,9 @@ class BlocksworldDomain(PddlDomain):
     def generate(
         self, count: int, seed: int, blocks: int = 4, timeout: float = 10.0, **params: Any
     ) -> list[Instance]:
-        """`blocks` (3-20); `timeout`: seconds Fast Downward may take per optimal plan (else unknown)."""
+        """`blocks` (3-20); `timeout`: seconds Fast Downward (if installed) may take per optimal plan past
+        breadth-first search; past it generation fails rather than depend on the machine's speed. With 0
+        (or without Fast Downward) those optimal lengths are unknown and the reference plan a valid one."""
         if params:
             raise ValueError(f"unknown blocksworld params {sorted(params)}; known: blocks (3-20), timeout")
         files = resources.files(__package__)

@@ -94,7 +94,7 @@ class Templates:
 
     @cached_property
     def _object_pattern(self) -> str:
-        names = sorted({n.lower() for n in self.names.values()}, key=len, reverse=True)
+        names = sorted({n.lower() for n in self.names.values()}, key=lambda n: (-len(n), n))
         return "(?:(?:the|a|an)\\s+)?(" + "|".join(re.escape(n) for n in names) + ")" if names else "(?!)"
 
     @cached_property
