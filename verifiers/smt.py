@@ -312,6 +312,25 @@ class SmtChecker:
         self._epoch = None  # a new one is made for the first existential grounding below
         self._add([t for lit, old in self._guarded if has_forall(old) for t in self._clauses(lit, old)])
 
+    def entailed_by(self, claim: Formula, premises: Iterable[int], steps: Iterable[int]) -> Judgement:
+        """Whether the given premises and accepted steps alone (by index) entail `claim`: `valid` with its
+        support minimised within them, `unsupported` if they do not, `unknown` if the solver gave up.
+
+        For questions about a restricted context, e.g. whether a claim follows from the facts and one rule.
+        Needs `cores` (the premises behind literals); steps not accepted (or not yet made) are ignored.
+        """
+        if not self.cores:
+            raise ValueError("entailed_by needs a checker with cores=True")
+        self._extend(claim, claim=True)
+        step_lit = {self._origin[i][1]: i for i in self._step_ids}
+        context = [self._premise_ids[p] for p in sorted(set(premises))]
+        context += [step_lit[s] for s in sorted(set(steps)) if s in step_lit]
+        negated = self._probe(claim, True)
+        result = self._check([*(self._lits[i] for i in context), negated])
+        if result == self._z3.unsat:
+            return self._explain("valid", context, negated, True)
+        return Judgement("unknown" if result == self._z3.unknown else "unsupported")
+
     def premises_consistent(self) -> bool | None:
         """False when the premises contradict each other (everything would follow); None on timeout."""
         problem = self._problem

@@ -17,7 +17,7 @@ from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.theory import split_sentences
 from modulo.domains.structured import item_text, json_object
 from modulo.model import Model, Step, StepVerdict, Trace, Verdicts
-from modulo.verifiers.smt import Atom, Formula, Judgement, Not, SmtChecker, judge_trace
+from modulo.verifiers.smt import And, Atom, Formula, Judgement, Not, SmtChecker, judge_trace
 
 ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
 
@@ -118,7 +118,9 @@ def _json_trace(
 
 
 def is_rule(formula: Formula) -> bool:
-    """A universal or conditional sentence (anything but a fact)."""
+    """A universal or conditional sentence: anything but a fact (a literal, or a conjunction of them)."""
+    if isinstance(formula, And):
+        return any(is_rule(part) for part in formula.parts)
     return not isinstance(formula, Atom | Not)
 
 
@@ -135,10 +137,53 @@ def judge_steps(
     `logic.timeout`."""
     claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
     judgements = judge_trace(checker, claims)
+    if strict:
+        judgements = [
+            _fewest_rules(checker, index, premises, claims, judgements) for index in range(len(claims))
+        ]
     verdicts = []
     for step, claim, judgement in zip(trace.steps, claims, judgements, strict=True):
         verdicts.append(_verdict(step, claim, judgement, premises, claims, strict))
     return StepJudgements(verdicts, judgements)
+
+
+def _rules_used(judgement: Judgement, premises: Sequence[Formula], claims: Sequence[Formula | None]) -> int:
+    rules = [premises[p] for p in judgement.premises] + [claims[s] for s in judgement.steps]
+    return sum(1 for r in rules if r is not None and is_rule(r))
+
+
+def _fewest_rules(
+    checker: SmtChecker,
+    index: int,
+    premises: Sequence[Formula],
+    claims: Sequence[Formula | None],
+    judgements: Sequence[Judgement | None],
+) -> Judgement | None:
+    """Step `index`'s judgement, its support replaced by one with at most one rule when such a support exists.
+
+    The minimised support depends on the order of the premises (deletion can keep two rules where one
+    would do), so when it holds several rules, each rule is tried on its own with every fact: the
+    premises' and the earlier accepted steps'. `unknown` if no such support was found and a check gave up.
+    """
+    judgement, claim = judgements[index], claims[index]
+    if judgement is None or claim is None or judgement.status != "valid":
+        return judgement
+    if _rules_used(judgement, premises, claims) <= 1:
+        return judgement
+    earlier = [
+        s for s in range(index) if (j := judgements[s]) is not None and j.status in ("valid", "unsupported")
+    ]
+    facts = [p for p, f in enumerate(premises) if not is_rule(f)]
+    fact_steps = [s for s in earlier if (c := claims[s]) is not None and not is_rule(c)]
+    candidates = [((p,), ()) for p, f in enumerate(premises) if is_rule(f)]
+    candidates += [((), (s,)) for s in earlier if s not in fact_steps]
+    gave_up = False
+    for rule_premise, rule_step in candidates:
+        found = checker.entailed_by(claim, [*facts, *rule_premise], [*fact_steps, *rule_step])
+        if found.status == "valid":
+            return found
+        gave_up |= found.status == "unknown"
+    return Judgement("unknown") if gave_up else judgement
 
 
 def _support(judgement: Judgement) -> str:
@@ -163,8 +208,7 @@ def _verdict(
     )
     if failed is not None:
         return failed
-    rules = [premises[p] for p in judgement.premises] + [claims[s] for s in judgement.steps]
-    used = sum(1 for r in rules if r is not None and is_rule(r))
+    used = _rules_used(judgement, premises, claims)
     if strict and used > 1:
         return StepVerdict(
             index=index,
