@@ -14,12 +14,14 @@ from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
 from modulo.domains.logic.steps import (
     critique_text,
+    flag_partial,
     generator_settings,
     is_rule,
     json_schema,
     judge_steps,
     proof_path,
     read_trace,
+    unread_premises,
 )
 from modulo.domains.logic.theory import (
     Theory,
@@ -122,6 +124,8 @@ class DeductionDomain:
         strict = bool(instance.payload.get("strict", True))
         answer = self._answer(instance, theory, checker, trace)
         judged = judge_steps(checker, theory.formulas, trace, strict=strict)
+        if theory.unparsed:
+            judged.verdicts[:] = flag_partial(judged.verdicts, len(theory.formulas), len(theory.unparsed))
         off_path = self._off_path(instance, trace, judged.verdicts, judged.judgements)
         if off_path is not None:
             answer.extras["valid_steps_off_path"] = len(off_path)
@@ -138,6 +142,7 @@ class DeductionDomain:
         extras: dict[str, Any] = {"dataset_answer": instance.payload.get("answer")}
         if theory.unparsed:
             extras["unparsed_premises"] = len(theory.unparsed)
+            return unread_premises(theory.unparsed, extras)
         try:
             statement = parse_sentence(instance.payload["statement"]).formula
         except EnglishError as error:

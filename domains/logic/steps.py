@@ -16,7 +16,7 @@ from typing import Any
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.theory import split_sentences
 from modulo.domains.structured import item_text, json_object
-from modulo.model import Model, Step, StepVerdict, Trace, Verdicts
+from modulo.model import AnswerVerdict, Model, Step, StepVerdict, Trace, Verdicts
 from modulo.verifiers.smt import And, Atom, Formula, Judgement, Not, SmtChecker, judge_trace
 
 ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
@@ -251,6 +251,27 @@ def failed_verdict(
         message = f"{text!r} does not follow from {basis} and earlier steps"
         return StepVerdict(index=index, status="unsupported", rule=f"{family}.entailment", message=message)
     return None
+
+
+def unread_premises(unparsed: Sequence[tuple[str, str]], extras: dict[str, Any]) -> AnswerVerdict:
+    """The answer's verdict when some premises could not be read: `unknown` (detail `unread-premises`), since
+    the answer depends on every premise; the message lists each unread premise and why."""
+    listed = "; ".join(f"{sentence!r} ({reason})" for sentence, reason in unparsed)
+    return AnswerVerdict(
+        status="unknown",
+        detail="unread-premises",
+        message=f"{len(unparsed)} premise(s) could not be read, so the answer is not judged: {listed}",
+        extras=extras,
+    )
+
+
+def flag_partial(verdicts: list[StepVerdict], read: int, unread: int) -> list[StepVerdict]:
+    """Step verdicts judged against only the premises that were read, saying so in their messages."""
+    note = f"; judged against the {read} premises that were read, not the {unread} that could not be"
+    return [
+        v if v.status == "unparsed" else v.model_copy(update={"message": v.message.lstrip("; ") + note})
+        for v in verdicts
+    ]
 
 
 def critique_text(verdicts: Verdicts) -> str:
