@@ -27,6 +27,7 @@ from modulo.domains.logic.steps import (
 from modulo.domains.logic.theory import (
     Answer,
     Theory,
+    World,
     decide,
     forward_proof,
     negate,
@@ -136,7 +137,7 @@ class DeductionDomain:
         judged = judge_steps(checker, theory.formulas, trace, strict=strict)
         if instance.payload.get("semantics") == "rules":
             claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
-            world = instance.payload.get("world", "open")
+            world: World = "closed" if instance.payload.get("world") == "closed" else "open"
             judged.verdicts[:] = rules_steps(judged.verdicts, claims, theory.formulas, world)
         if theory.unparsed:
             judged.verdicts[:] = flag_partial(judged.verdicts, len(theory.formulas), len(theory.unparsed))

@@ -175,7 +175,9 @@ def _fewest_rules(
     ]
     facts = [p for p, f in enumerate(premises) if not is_rule(f)]
     fact_steps = [s for s in earlier if (c := claims[s]) is not None and not is_rule(c)]
-    candidates = [((p,), ()) for p, f in enumerate(premises) if is_rule(f)]
+    candidates: list[tuple[tuple[int, ...], tuple[int, ...]]] = [
+        ((p,), ()) for p, f in enumerate(premises) if is_rule(f)
+    ]
     candidates += [((), (s,)) for s in earlier if s not in fact_steps]
     gave_up = False
     for rule_premise, rule_step in candidates:
