@@ -28,18 +28,18 @@ to statuses, measured in CPU time (the machine is shared; wall time swings with 
 - `incremental+cores no cache`: the same with `reuse=False`: every trace encodes its premises itself
   instead of taking them from the problem cache (`smt.CACHE_SIZE` problems), which here serves the 255
   traces whose context an earlier question brought (600 questions, 345 contexts). Ground terms are still
-  shared through `smt._GROUND`, so a context seen before is encoded faster than a new one.
+  shared through `smt_encoding._GROUND`, so a context seen before is encoded faster than a new one.
 
 The baselines' solvers have no timeout, as in Logic-LM's code (which bounds the whole program's run
 instead): under a timeout Z3 starts a timer for every check, which costs about 0.35 ms here. `SmtChecker`
 keeps its per-check timeout without that cost (it runs each check under a resource limit first, see
-`smt.FAST_RLIMIT`).
+`smt_pool.FAST_RLIMIT`).
 
-Each of `--repeat` rounds gives every method an empty cache, solver pool and term tables (`smt._ATOMS`,
-`smt._GROUND`, `smt._LITERALS`; the naive methods build every term afresh, without them) and its own
-copy of the parsed traces; the methods then take turns on chunks of `CHUNK` traces, so that a slow spell
-of the shared machine hits them alike. Printed: each method's best round, and the median (lowest,
-highest) of the rounds' own ratios.
+Each of `--repeat` rounds gives every method an empty cache, solver pool and term tables
+(`smt_encoding._ATOMS`, `smt_encoding._GROUND`, `smt._LITERALS`; the naive methods build every term
+afresh, without them) and its own copy of the parsed traces; the methods then take turns on chunks of
+`CHUNK` traces, so that a slow spell of the shared machine hits them alike. Printed: each method's best
+round, and the median (lowest, highest) of the rounds' own ratios.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from modulo.domains.logic.deduction import DeductionDomain
 from modulo.domains.logic.importer import LogicLMImporter
 from modulo.domains.logic.theory import Theory, read_theory
 from modulo.protocols import ImportedItem
-from modulo.verifiers import smt
+from modulo.verifiers import smt, smt_encoding, smt_pool
 from modulo.verifiers.smt import (
     And,
     Atom,
@@ -69,12 +69,12 @@ from modulo.verifiers.smt import (
     Not,
     Or,
     SmtChecker,
-    _Encoder,
     add_terms,
     check_under,
     constants_of,
     judge_trace,
 )
+from modulo.verifiers.smt_encoding import _Encoder
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "logic" / "ProofWriter" / "dev.json"
 TIMEOUT_MS = 2000
@@ -225,28 +225,35 @@ def restated(theory: Theory, claims: list[Formula]) -> int:
     return sum(1 for k, c in enumerate(claims) if c in theory.formulas or c in claims[:k])
 
 
-TABLES = ("_CACHE", "_IDLE", "_ATOMS", "_GROUND", "_LITERALS")
-"""`smt`'s process-wide state: each method has its own, swapped in while it runs."""
+TABLES = {
+    "_CACHE": smt_pool,
+    "_IDLE": smt_pool,
+    "_ATOMS": smt_encoding,
+    "_GROUND": smt_encoding,
+    "_LITERALS": smt,
+}
+"""The smt modules' process-wide state (name -> the module holding it): each method has its own, swapped in
+while it runs."""
 CHUNK = 20
 """Traces a method runs before the next method takes its turn on the same traces."""
 
 
 def empty_tables() -> dict[str, Any]:
     """Empty tables of the kinds `smt` has (an OrderedDict, a list, dicts)."""
-    return {name: type(getattr(smt, name))() for name in TABLES}
+    return {name: type(getattr(module, name))() for name, module in TABLES.items()}
 
 
 @contextmanager
 def tables(state: dict[str, Any]) -> Iterator[None]:
     """Run with `state` as `smt`'s cache, solver pool and term tables."""
-    saved = {name: getattr(smt, name) for name in TABLES}
-    for name in TABLES:
-        setattr(smt, name, state[name])
+    saved = {name: getattr(module, name) for name, module in TABLES.items()}
+    for name, module in TABLES.items():
+        setattr(module, name, state[name])
     try:
         yield
     finally:
-        for name in TABLES:
-            setattr(smt, name, saved[name])
+        for name, module in TABLES.items():
+            setattr(module, name, saved[name])
 
 
 def one_round(work: Work) -> tuple[dict[str, float], dict[str, list[list[str]]]]:

@@ -52,6 +52,18 @@ def test_statuses_and_cores() -> None:
     assert verdicts[2] is not None and verdicts[2].steps == (1,)
 
 
+def test_entailment_from_a_chosen_part_of_the_context() -> None:
+    checker = SmtChecker(PREMISES, ["max"])
+    judge_trace(checker, [atom("dumpus")])  # step 0
+    not_sour = Not(atom("sour"))
+    assert checker.entailed_by(not_sour, [1], [0]) == Judgement("valid", premises=(1,), steps=(0,))
+    assert checker.entailed_by(not_sour, [0, 1, 2], []) == Judgement("valid", premises=(0, 1, 2))
+    assert checker.entailed_by(not_sour, [0, 2], [0]).status == "unsupported"
+    assert checker.entailed_by(not_sour, [1], [5]).status == "unsupported"  # no step 5: ignored
+    with pytest.raises(ValueError, match="cores"):
+        SmtChecker(PREMISES, ["max"], cores=False).entailed_by(not_sour, [1], [])
+
+
 def test_invalid_steps_are_not_context_but_unsupported_ones_are() -> None:
     checker = SmtChecker(PREMISES, ["max"])
     verdicts = judge_trace(

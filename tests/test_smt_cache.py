@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from shared_data import SHARED_DATA
 
-from modulo.verifiers import smt
+from modulo.verifiers import smt, smt_encoding, smt_pool
 from modulo.verifiers.smt import (
     And,
     Atom,
@@ -119,10 +119,10 @@ def test_a_live_checkers_solver_is_not_shared() -> None:
 
 
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(smt, "CACHE_SIZE", 3)
+    monkeypatch.setattr(smt_pool, "CACHE_SIZE", 3)
     for k in range(5):
         SmtChecker([atom(f"p{k}")], ["max"])
-    assert len(smt._CACHE) == 3
+    assert len(smt_pool._CACHE) == 3
 
 
 def test_shared_groundings_follow_the_domain() -> None:
@@ -139,8 +139,8 @@ def test_shared_groundings_keep_range_bounds() -> None:
     import z3
 
     formula = ForAll(X, Cmp("<", Fn("pos", (X,)), Num(5)))
-    smt._Encoder(z3, ("a",), {}).conjuncts(formula)
-    bounded = smt._Encoder(z3, ("a",), {"pos": IntRange(1, 3)})
+    smt_encoding._Encoder(z3, ("a",), {}).conjuncts(formula)
+    bounded = smt_encoding._Encoder(z3, ("a",), {"pos": IntRange(1, 3)})
     bounded.conjuncts(formula)
     assert len(bounded.bounds) == 1
 
@@ -163,7 +163,7 @@ def test_a_timeout_is_unknown_and_its_solver_not_pooled() -> None:
     assert checker.premises_consistent() is None
     solver = checker._solver
     del checker
-    assert all(idle is not solver for idle in smt._IDLE)
+    assert all(idle is not solver for idle in smt_pool._IDLE)
     later = SmtChecker(premises, [], timeout_ms=1)
     assert later._solver is not solver and later.judge(atom("red")).status == "unknown"
     assert later.premises_consistent() is None
@@ -173,8 +173,8 @@ def test_a_check_beyond_the_resource_limit_runs_again_under_the_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The resource limit only decides which checks need a timer: one that exceeds it still gets an answer."""
-    monkeypatch.setattr(smt, "_IDLE", [])
-    monkeypatch.setattr(smt, "FAST_RLIMIT", 1)
+    monkeypatch.setattr(smt_pool, "_IDLE", [])
+    monkeypatch.setattr(smt_pool, "FAST_RLIMIT", 1)
     checker = SmtChecker(pigeonhole(6), [], timeout_ms=60_000)
     assert checker.premises_consistent() is False
     assert checker.judge(atom("red")).status == "valid"
@@ -203,7 +203,7 @@ def test_cached_and_uncached_judgements_agree_on_proofwriter() -> None:
     """Statuses and supports alike: minimised supports do not depend on the solver's history."""
     traces = proofwriter_traces(60)
     cached = [judge_trace(SmtChecker(p, c), claims) for p, c, claims in traces]
-    assert smt._CACHE
+    assert smt_pool._CACHE
     fresh = [judge_trace(SmtChecker(p, c, reuse=False), claims) for p, c, claims in traces]
     assert cached == fresh
     assert sum(1 for t in cached for j in t if j and j.status != "valid") > 10
@@ -230,15 +230,15 @@ def test_the_first_checkers_own_literals_stay_out_of_the_cached_problem() -> Non
 
 def test_a_solver_stays_out_of_the_pool_once_a_check_ran_out(monkeypatch: pytest.MonkeyPatch) -> None:
     """Even when later checks on it, re-run under the timeout, succeed."""
-    monkeypatch.setattr(smt, "_IDLE", [])
-    monkeypatch.setattr(smt, "FAST_RLIMIT", 1)
+    monkeypatch.setattr(smt_pool, "_IDLE", [])
+    monkeypatch.setattr(smt_pool, "FAST_RLIMIT", 1)
     checker = SmtChecker([atom("red")], ["max"], timeout_ms=50)
     assert checker.judge(And(tuple(pigeonhole(11)))).status == "unknown"
     assert checker.judge(Or((atom("red"), atom("blue")))).status == "valid"
     assert checker._lease.spoiled
     solver = checker._solver
     del checker
-    assert all(idle is not solver for idle in smt._IDLE)
+    assert all(idle is not solver for idle in smt_pool._IDLE)
 
 
 def test_premise_consistency_is_cached_only_for_the_premises_own_domain() -> None:

@@ -1,6 +1,6 @@
 """Z3 entailment checking of claimed statements against premises and a trace's earlier steps.
 
-Formulas are built with the Z3 API from the small structured language below, never from text a
+Formulas are built with the Z3 API from the small structured language of `formulas.py`, never from text a
 model wrote. Universal quantifiers range over a finite domain: the named individuals plus
 `generic` fresh individuals, and at least as many fresh individuals as the claim being judged has
 universal quantifiers. For function-free universal premises this grounding is exact (Herbrand): a
@@ -23,121 +23,77 @@ Each check runs under a Z3 resource limit first and, only if it needs more, agai
 
 from __future__ import annotations
 
-import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from modulo.verifiers.formulas import (
+    And,
+    Atom,
+    Cmp,
+    CmpOp,
+    Const,
+    Fn,
+    ForAll,
+    Formula,
+    Implies,
+    IntRange,
+    IntTerm,
+    Not,
+    Num,
+    Or,
+    Term,
+    Var,
+    check_names,
+    constants_of,
+    has_forall,
+    universals,
+)
+from modulo.verifiers.smt_encoding import _Encoder, add_terms, check_under
+from modulo.verifiers.smt_pool import (
+    CACHE_SIZE,
+    FAST_RLIMIT,
+    _cached,
+    _Lease,
+    _Problem,
+    _remember,
+    clear_cache,
+)
 
-@dataclass(frozen=True)
-class Const:
-    """A named individual."""
+__all__ = [
+    "CACHE_SIZE",
+    "FAST_RLIMIT",
+    "And",
+    "Atom",
+    "Cmp",
+    "CmpOp",
+    "Const",
+    "Fn",
+    "ForAll",
+    "Formula",
+    "Implies",
+    "IntRange",
+    "IntTerm",
+    "Judgement",
+    "Not",
+    "Num",
+    "Or",
+    "SmtChecker",
+    "Status",
+    "Term",
+    "Var",
+    "add_terms",
+    "check_under",
+    "clear_cache",
+    "constants_of",
+    "has_forall",
+    "judge_trace",
+    "universals",
+]
 
-    name: str
-
-
-@dataclass(frozen=True)
-class Var:
-    """A variable bound by an enclosing `ForAll`."""
-
-    name: str
-
-
-Term = Const | Var
-
-
-@dataclass(frozen=True)
-class Num:
-    """An integer constant."""
-
-    value: int
-
-
-@dataclass(frozen=True)
-class Fn:
-    """An integer-valued function of individuals, e.g. `pos(owl)`."""
-
-    name: str
-    args: tuple[Term, ...]
-
-
-IntTerm = Num | Fn
-
-
-@dataclass(frozen=True)
-class Atom:
-    """A predicate applied to individuals: `red(bob)`, `visit(bear, cat)`."""
-
-    pred: str
-    args: tuple[Term, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    body: Formula
-
-
-@dataclass(frozen=True)
-class And:
-    parts: tuple[Formula, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    parts: tuple[Formula, ...]
-
-
-@dataclass(frozen=True)
-class Implies:
-    premise: Formula
-    conclusion: Formula
-
-
-@dataclass(frozen=True)
-class ForAll:
-    """`body` holds for every individual of the finite domain bound to `var`."""
-
-    var: Var
-    body: Formula
-
-
-CmpOp = Literal["==", "!=", "<", "<=", ">", ">="]
-
-
-@dataclass(frozen=True)
-class Cmp:
-    """An integer comparison, e.g. `pos(owl) < pos(robin)`."""
-
-    op: CmpOp
-    left: IntTerm
-    right: IntTerm
-
-
-Formula = Atom | Not | And | Or | Implies | ForAll | Cmp
-
-
-def _hash_once(node: Any) -> int:
-    """The dataclass's structural hash, computed once per object: formulas are keys of several caches, and a
-    dataclass hashes its whole tree on every lookup."""
-    found = node.__dict__.get("_hash")
-    if found is None:
-        found = hash((type(node).__name__, *(getattr(node, name) for name in node.__dataclass_fields__)))
-        object.__setattr__(node, "_hash", found)
-    return int(found)
-
-
-def _state(node: Any) -> dict[str, Any]:
-    """What pickling keeps: the fields, not the hash (string hashes differ between processes)."""
-    return {name: value for name, value in node.__dict__.items() if name != "_hash"}
-
-
-# setattr, since mypy refuses to assign a method
-for _node in (Const, Var, Num, Fn, Atom, Not, And, Or, Implies, ForAll, Cmp):
-    setattr(_node, "__hash__", _hash_once)  # noqa: B010
-    setattr(_node, "__getstate__", _state)  # noqa: B010
-
+_LITERALS: dict[str, tuple[Any, int]] = {}
+"""Premise and step assumption literals (`__p<k>`, `__s<k>`) and their Z3 ids, shared by every checker."""
 Status = Literal["valid", "unsupported", "invalid", "unknown"]
 
 
@@ -153,302 +109,6 @@ class Judgement:
     status: Status
     premises: tuple[int, ...] = ()
     steps: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class IntRange:
-    """Bounds every `Fn` value of the given name to [low, high]."""
-
-    low: int
-    high: int
-
-    def __post_init__(self) -> None:
-        if self.low > self.high:
-            raise ValueError(f"empty range [{self.low}, {self.high}]: every claim would follow from it")
-
-
-_SHARED_LIMIT = 1 << 16
-"""How many terms each process-wide table below holds before it is emptied (a fresh start, not an error)."""
-_ATOMS: dict[tuple[str, tuple[str, ...]], Any] = {}
-"""Ground atoms' Z3 constants, shared by every encoder."""
-_LITERALS: dict[str, tuple[Any, int]] = {}
-"""Premise and step assumption literals (`__p<k>`, `__s<k>`) and their Z3 ids, shared by every checker."""
-_GROUND: dict[tuple[Formula, tuple[tuple[str, str], ...]], Any] = {}
-"""Encodings of formulas under a binding of their variables that depend on nothing else (no quantifier,
-whose grounding depends on the domain, and no integer term, whose range an encoder bounds). Z3 makes one
-term per content (hash-consing), so an encoder taking it from here gets the very term it would have built."""
-
-
-def _symbol(key: tuple[str, tuple[str, ...]]) -> str:
-    """The Z3 name of `pred(args)`: quoted, so that no two keys share it (e.g. `("T", ("a,b",))` and
-    `("T", ("a", "b"))`) and so that it is never an assumption literal's name."""
-    return f"{key[0]!r}{key[1]!r}"
-
-
-class _Encoder:
-    """Grounds formulas over a finite domain and builds Z3 terms, sharing atoms and groundings across calls.
-
-    Boolean terms are made with Z3's C API (`Z3_mk_and`, ...) rather than `z3.And` and friends, whose
-    argument coercion costs several times the term itself. Every term is held by a Python wrapper (so Z3
-    keeps it alive) for as long as a term built from it is being made.
-    """
-
-    def __init__(
-        self, z3: Any, constants: tuple[str, ...], ranges: dict[str, IntRange], shared: bool = True
-    ) -> None:
-        """Without `shared`, terms are neither taken from nor added to `_ATOMS` and `_GROUND`: all are built
-        afresh, as in a new process."""
-        self.z3 = z3
-        self.constants = constants
-        self.ranges = ranges
-        self.ints: dict[tuple[str, tuple[str, ...]], Any] = {}
-        self.bounds: list[Any] = []
-        self.memo: dict[Formula, Any] = {}
-        """Closed formulas already encoded over the current `constants` (cleared when they change)."""
-        self._ctx = z3.main_ctx()
-        self._ref = self._ctx.ref()
-        self._bool_sort = z3.BoolSort(self._ctx).ast
-        self._wrap = z3.BoolRef
-        self._atoms = _ATOMS if shared else {}
-        self._grounded = _GROUND if shared else {}
-        self._local = 0
-        """Counts encodings of quantifiers and integer terms: those that may not go to `_GROUND`."""
-
-    def regrounded(self, constants: tuple[str, ...]) -> None:
-        """Quantify over `constants` from now on; cached encodings of quantified formulas are stale."""
-        self.constants = constants
-        self.memo = {f: e for f, e in self.memo.items() if not has_forall(f)}
-
-    def formula(self, f: Formula, env: dict[str, str] | None = None) -> Any:
-        if env:
-            return self._encode(f, env)
-        if f not in self.memo:
-            self.memo[f] = self._encode(f, {})
-        return self.memo[f]
-
-    def conjuncts(self, f: Formula, env: dict[str, str] | None = None) -> list[Any]:
-        """The Z3 terms whose conjunction is `f`: conjunctions and groundings split into their parts, which
-        Z3 takes as separate clauses without first transforming a nested `And`."""
-        if isinstance(f, And):
-            return [c for p in f.parts for c in self.conjuncts(p, env)]
-        if isinstance(f, ForAll):
-            self._local += 1
-            name = f.var.name
-            return [c for k in self.constants for c in self.conjuncts(f.body, {**(env or {}), name: k})]
-        return [self._ground(f, env) if env else self.formula(f)]
-
-    def _ground(self, f: Formula, env: dict[str, str]) -> Any:
-        """`f` encoded under the binding `env`, taken from the table of such encodings when it is there."""
-        key = (f, tuple(env.items()))
-        term = self._grounded.get(key)
-        if term is None:
-            local = self._local
-            term = self._encode(f, env)
-            if self._local == local:
-                if len(self._grounded) >= _SHARED_LIMIT:
-                    self._grounded.clear()
-                self._grounded[key] = term
-        return term
-
-    def implies(self, premise: Any, conclusion: Any) -> Any:
-        return self._wrap(self.z3.Z3_mk_implies(self._ref, premise.ast, conclusion.ast), self._ctx)
-
-    def negation(self, term: Any) -> Any:
-        return self._wrap(self.z3.Z3_mk_not(self._ref, term.ast), self._ctx)
-
-    def boolean(self, name: str) -> Any:
-        """The Boolean constant `name`."""
-        symbol = self.z3.Z3_mk_string_symbol(self._ref, name)
-        return self._wrap(self.z3.Z3_mk_const(self._ref, symbol, self._bool_sort), self._ctx)
-
-    def conjunction(self, parts: list[Any]) -> Any | None:
-        """The conjunction of `parts`, None if there are none."""
-        return self._nary(self.z3.Z3_mk_and, parts) if parts else None
-
-    def _nary(self, make: Any, parts: list[Any]) -> Any:
-        """`make` (`Z3_mk_and` / `Z3_mk_or`) applied to `parts`; a single part is itself."""
-        if len(parts) == 1:
-            return parts[0]
-        array = (self.z3.Ast * len(parts))(*(p.ast for p in parts))
-        return self._wrap(make(self._ref, len(parts), array), self._ctx)
-
-    def _encode(self, f: Formula, env: dict[str, str]) -> Any:
-        if isinstance(f, Atom):
-            key = (f.pred, self._names(f.args, env))
-            term = self._atoms.get(key)
-            if term is None:
-                if len(self._atoms) >= _SHARED_LIMIT:
-                    self._atoms.clear()
-                term = self._atoms[key] = self.boolean(_symbol(key))
-            return term
-        if isinstance(f, Implies):
-            return self.implies(self.formula(f.premise, env), self.formula(f.conclusion, env))
-        if isinstance(f, Not):
-            return self.negation(self.formula(f.body, env))
-        z3 = self.z3
-        if isinstance(f, And):
-            return self._nary(z3.Z3_mk_and, [self.formula(p, env) for p in f.parts])
-        if isinstance(f, Or):
-            return self._nary(z3.Z3_mk_or, [self.formula(p, env) for p in f.parts])
-        if isinstance(f, ForAll):
-            return self._nary(z3.Z3_mk_and, self.conjuncts(f, env))
-        left, right = self._int(f.left, env), self._int(f.right, env)
-        ops = {
-            "==": lambda: left == right,
-            "!=": lambda: left != right,
-            "<": lambda: left < right,
-            "<=": lambda: left <= right,
-            ">": lambda: left > right,
-            ">=": lambda: left >= right,
-        }
-        return ops[f.op]()
-
-    @staticmethod
-    def _names(args: tuple[Term, ...], env: dict[str, str]) -> tuple[str, ...]:
-        """The individuals `args` stand for under `env`."""
-        try:
-            return tuple([a.name if isinstance(a, Const) else env[a.name] for a in args])
-        except KeyError as unbound:
-            raise ValueError(f"variable {unbound.args[0]!r} is not bound by a ForAll") from None
-
-    def _int(self, t: IntTerm, env: dict[str, str]) -> Any:
-        if isinstance(t, Num):
-            return self.z3.IntVal(t.value)
-        self._local += 1
-        key = (t.name, self._names(t.args, env))
-        if key not in self.ints:
-            var = self.ints[key] = self.z3.Int(_symbol(key))
-            if t.name in self.ranges:
-                bound = self.ranges[t.name]
-                self.bounds.append(self.z3.And(var >= bound.low, var <= bound.high))
-        return self.ints[key]
-
-
-def add_terms(solver: Any, terms: Sequence[Any]) -> None:
-    """`solver.add(*terms)` for Boolean terms, minus the wrapper's per-term coercions."""
-    import z3
-
-    ref = solver.ctx.ref()
-    for term in terms:
-        z3.Z3_solver_assert(ref, solver.solver, term.as_ast())
-
-
-def check_under(solver: Any, assumptions: Sequence[Any]) -> Any:
-    """`solver.check(*assumptions)` for Boolean literals, minus the wrapper's per-assumption coercions."""
-    import z3
-
-    array = (z3.Ast * len(assumptions))(*(a.as_ast() for a in assumptions))
-    found = z3.Z3_solver_check_assumptions(solver.ctx.ref(), solver.solver, len(assumptions), array)
-    return z3.CheckSatResult(found)
-
-
-FAST_RLIMIT = 20_000
-"""Z3 resource units a check may spend before it is run again under the timeout: a few milliseconds of work
-on this machine, some hundred times what the check of a ProofWriter step spends."""
-_NO_TIMEOUT = 4294967295
-"""Z3's value for no timeout, under which a check starts no timer."""
-
-_IDLE: list[Any] = []
-"""Solvers no checker holds, with nothing asserted (see `_Lease`)."""
-_KEEP_IDLE = 4
-
-
-class _Lease:
-    """A pooled solver held by one checker inside a fresh scope, returned by `release`.
-
-    Reusing a solver through push/pop skips Z3's per-solver set-up and tear-down (about a millisecond, more
-    than a whole problem's incremental checks); after the pop it holds nothing of the previous problem.
-    Pooled solvers have no timeout: under one, Z3 starts a timer for every check, which costs more (about
-    0.35 ms here) than the checks of a typical step. `check` runs each check under `FAST_RLIMIT` instead and
-    runs only a check that needs more again, under what is left of the timeout.
-    """
-
-    def __init__(self, z3: Any, timeout_ms: int) -> None:
-        self.z3 = z3
-        self.timeout_ms = timeout_ms
-        if _IDLE:
-            self.solver = _IDLE.pop()
-        else:
-            self.solver = z3.SimpleSolver()
-            self.solver.set("rlimit", FAST_RLIMIT)
-        self.solver.push()
-        self.spoiled = False
-        """Set when a check ran out of time: the solver is then not pooled again."""
-
-    def check(self, assumptions: Sequence[Any]) -> Any:
-        """The check's result, `unknown` only if it ran out of `timeout_ms` (or Z3 gave up)."""
-        started = time.perf_counter()
-        result = check_under(self.solver, assumptions)
-        if result != self.z3.unknown:
-            return result
-        left = int(self.timeout_ms - (time.perf_counter() - started) * 1000)
-        if left >= 1:
-            self.solver.set("rlimit", 0, "timeout", left)
-            try:
-                result = check_under(self.solver, assumptions)
-            finally:
-                self.solver.set("rlimit", FAST_RLIMIT, "timeout", _NO_TIMEOUT)
-        if result == self.z3.unknown:
-            self.spoiled = True
-        return result
-
-    def release(self) -> None:
-        if self.spoiled:
-            return
-        self.solver.pop(self.solver.num_scopes())
-        if len(_IDLE) < _KEEP_IDLE:
-            _IDLE.append(self.solver)
-
-
-@dataclass
-class _Problem:
-    """One problem's premises, grounded and encoded (behind literals with cores): the state every checker on
-    them starts from, after asserting `assertion` on its solver."""
-
-    assertion: Any | None
-    """The premises' clauses and the range bounds of their integer terms as one conjunction (None if there are
-    none): asserting it is one call, and Z3 splits it into the same clauses."""
-    lits: tuple[Any, ...]
-    ids: tuple[int, ...]
-    origin: dict[int, tuple[str, int]]
-    guarded: tuple[tuple[Any | None, Formula], ...]
-    named: tuple[str, ...]
-    index: dict[Formula, int]
-    """Each premise formula's (last) index, for claims that restate one."""
-    encoded: tuple[tuple[str, ...], dict[Formula, Any], dict[tuple[str, tuple[str, ...]], Any]]
-    """The encoder's domain, closed-formula memo and integer terms (whose range bounds are in `assertion`)."""
-    epoch: Any | None
-    """The literal the premises' existential groundings hang on (see `SmtChecker._epoch`), if any."""
-    fresh: int
-    """How many guard and epoch literals were named so far."""
-    consistent: bool | None = None
-    """Whether the premises are consistent over the domain of `encoded`, once a check has told."""
-
-
-CACHE_SIZE = 1024
-"""How many problems' encoded premises are kept for later checkers (least recently used dropped first).
-
-An entry holds Z3 terms, not a solver: about 6 kB of Python objects on ProofWriter contexts (measured), plus
-terms that Z3 shares between problems."""
-_CACHE: OrderedDict[tuple[Any, ...], _Problem] = OrderedDict()
-
-
-def clear_cache() -> None:
-    """Forget every cached problem."""
-    _CACHE.clear()
-
-
-def _cached(key: tuple[Any, ...]) -> _Problem | None:
-    found = _CACHE.get(key)
-    if found is not None:
-        _CACHE.move_to_end(key)
-    return found
-
-
-def _remember(key: tuple[Any, ...], problem: _Problem) -> None:
-    _CACHE[key] = problem
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
 
 
 class SmtChecker:
@@ -485,7 +145,7 @@ class SmtChecker:
         self.minimize = minimize
         named = tuple(dict.fromkeys(constants))
         self._generic = tuple(f"?{k}" for k in range(generic))
-        _check_names(named)
+        check_names(named)
         ranges = dict(ranges or {})
         self._lease = _Lease(z3, int(timeout_ms))
         weakref.finalize(self, self._lease.release).atexit = False
@@ -644,13 +304,32 @@ class SmtChecker:
         fresh = tuple(f"?{k}" for k in range(len(self._generic), witnesses))
         if not new and not fresh:
             return
-        _check_names(new)
+        check_names(new)
         self._named += new
         self._generic += fresh
         self._enc.regrounded((*self._named, *self._generic))
         self._guards.clear()
         self._epoch = None  # a new one is made for the first existential grounding below
         self._add([t for lit, old in self._guarded if has_forall(old) for t in self._clauses(lit, old)])
+
+    def entailed_by(self, claim: Formula, premises: Iterable[int], steps: Iterable[int]) -> Judgement:
+        """Whether the given premises and accepted steps alone (by index) entail `claim`: `valid` with its
+        support minimised within them, `unsupported` if they do not, `unknown` if the solver gave up.
+
+        For questions about a restricted context, e.g. whether a claim follows from the facts and one rule.
+        Needs `cores` (the premises behind literals); steps not accepted (or not yet made) are ignored.
+        """
+        if not self.cores:
+            raise ValueError("entailed_by needs a checker with cores=True")
+        self._extend(claim, claim=True)
+        step_lit = {self._origin[i][1]: i for i in self._step_ids}
+        context = [self._premise_ids[p] for p in sorted(set(premises))]
+        context += [step_lit[s] for s in sorted(set(steps)) if s in step_lit]
+        negated = self._probe(claim, True)
+        result = self._check([*(self._lits[i] for i in context), negated])
+        if result == self._z3.unsat:
+            return self._explain("valid", context, negated, True)
+        return Judgement("unknown" if result == self._z3.unknown else "unsupported")
 
     def premises_consistent(self) -> bool | None:
         """False when the premises contradict each other (everything would follow); None on timeout."""
@@ -799,60 +478,6 @@ class SmtChecker:
                 del kept[member]
                 core = self._core(probe_id)
         return list(kept)
-
-
-def constants_of(formula: Formula) -> list[str]:
-    """Names of the individuals a formula mentions, in order of first mention."""
-    if isinstance(formula, Atom):
-        return [a.name for a in formula.args if isinstance(a, Const)]
-    if isinstance(formula, Cmp):
-        return [
-            a.name
-            for t in (formula.left, formula.right)
-            if isinstance(t, Fn)
-            for a in t.args
-            if isinstance(a, Const)
-        ]
-    if isinstance(formula, Not | ForAll):
-        return constants_of(formula.body)
-    if isinstance(formula, Implies):
-        return constants_of(formula.premise) + constants_of(formula.conclusion)
-    return [name for part in formula.parts for name in constants_of(part)]
-
-
-def has_forall(formula: Formula) -> bool:
-    """Whether a quantifier occurs anywhere in the formula."""
-    if isinstance(formula, ForAll):
-        return True
-    if isinstance(formula, Not):
-        return has_forall(formula.body)
-    if isinstance(formula, Implies):
-        return has_forall(formula.premise) or has_forall(formula.conclusion)
-    if isinstance(formula, And | Or):
-        return any(has_forall(p) for p in formula.parts)
-    return False
-
-
-def universals(formula: Formula, positive: bool = True) -> int:
-    """How many `ForAll`s occur under positive polarity: each may need a witness of its own to be refuted.
-
-    With `positive` False, how many occur under negative polarity (an odd number of negations and
-    implication premises): existentials, whose grounding a new individual weakens, not strengthens."""
-    if isinstance(formula, ForAll):
-        return int(positive) + universals(formula.body, positive)
-    if isinstance(formula, Not):
-        return universals(formula.body, not positive)
-    if isinstance(formula, Implies):
-        return universals(formula.premise, not positive) + universals(formula.conclusion, positive)
-    if isinstance(formula, And | Or):
-        return sum(universals(p, positive) for p in formula.parts)
-    return 0
-
-
-def _check_names(names: Iterable[str]) -> None:
-    for name in names:
-        if name.startswith("?"):
-            raise ValueError(f"individual {name!r}: names starting with '?' are kept for fresh individuals")
 
 
 def judge_trace(checker: SmtChecker, claims: Sequence[Formula | None]) -> list[Judgement | None]:

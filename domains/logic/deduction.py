@@ -12,17 +12,22 @@ from typing import Any
 
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
+from modulo.domains.logic.rules import RulesError, decide_by_rules, rules_steps
 from modulo.domains.logic.steps import (
     critique_text,
+    flag_partial,
     generator_settings,
     is_rule,
     json_schema,
     judge_steps,
     proof_path,
     read_trace,
+    unread_premises,
 )
 from modulo.domains.logic.theory import (
+    Answer,
     Theory,
+    World,
     decide,
     forward_proof,
     negate,
@@ -54,6 +59,10 @@ FEW_SHOT = (
 )
 
 
+SEMANTICS = ("classical", "rules")
+"""`classical`: first-order entailment (Z3). `rules`: ProofWriter's own, forward chaining (see `rules.py`)."""
+
+
 class DeductionDomain:
     """Fictional-ontology and rule-base deduction with per-step Z3 entailment checks."""
 
@@ -65,15 +74,19 @@ class DeductionDomain:
         self.timeout_ms = timeout_ms
 
     def generate(self, count: int, seed: int, **params: Any) -> list[Instance]:
-        known = {"hops": 3, "distractors": 1, "negation": True, "world": "closed"}
+        known = {"hops": 3, "distractors": 1, "negation": True, "world": "closed", "semantics": "classical"}
         settings = generator_settings(self.name, params, known)
-        hops, world = int(settings["hops"]), str(settings["world"])
+        hops, world, semantics = int(settings["hops"]), str(settings["world"]), str(settings["semantics"])
         if not 1 <= hops <= 5 or world not in ("open", "closed"):
             raise ValueError("hops must be 1..5 and world 'open' or 'closed'")
+        if semantics not in SEMANTICS:
+            raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}, not {semantics!r}")
         rng = random.Random(seed)
         out = []
         for k in range(count):
             payload = ontology(rng, hops, int(settings["distractors"]), bool(settings["negation"]), world)
+            if semantics != "classical":
+                payload["semantics"] = semantics
             out.append(
                 Instance(
                     domain=self.name,
@@ -122,6 +135,12 @@ class DeductionDomain:
         strict = bool(instance.payload.get("strict", True))
         answer = self._answer(instance, theory, checker, trace)
         judged = judge_steps(checker, theory.formulas, trace, strict=strict)
+        if instance.payload.get("semantics") == "rules":
+            claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
+            world: World = "closed" if instance.payload.get("world") == "closed" else "open"
+            judged.verdicts[:] = rules_steps(judged.verdicts, claims, theory.formulas, world)
+        if theory.unparsed:
+            judged.verdicts[:] = flag_partial(judged.verdicts, len(theory.formulas), len(theory.unparsed))
         off_path = self._off_path(instance, trace, judged.verdicts, judged.judgements)
         if off_path is not None:
             answer.extras["valid_steps_off_path"] = len(off_path)
@@ -138,12 +157,20 @@ class DeductionDomain:
         extras: dict[str, Any] = {"dataset_answer": instance.payload.get("answer")}
         if theory.unparsed:
             extras["unparsed_premises"] = len(theory.unparsed)
+            return unread_premises(theory.unparsed, extras)
         try:
             statement = parse_sentence(instance.payload["statement"]).formula
         except EnglishError as error:
             return AnswerVerdict(
                 status="unknown", detail="statement-unparsed", message=str(error), extras=extras
             )
+        semantics = instance.payload.get("semantics", "classical")
+        extras["semantics"] = str(semantics)
+        if semantics not in SEMANTICS:
+            message = f"semantics {semantics!r} is none of {', '.join(SEMANTICS)}"
+            return AnswerVerdict(status="unknown", detail="unknown-semantics", message=message, extras=extras)
+        if semantics == "rules":
+            return self._judged(trace, _by_rules(theory, statement, world), extras)
         if checker.premises_consistent() is False:
             return AnswerVerdict(
                 status="unknown",
@@ -152,11 +179,18 @@ class DeductionDomain:
                 message="the premises contradict each other, so every statement follows",
             )
         expected = decide(statement, checker, world)
-        extras["expected"] = expected
         if expected is None:
             return AnswerVerdict(
                 status="unknown", detail="timeout", message="the solver timed out", extras=extras
             )
+        return self._judged(trace, expected, extras)
+
+    @staticmethod
+    def _judged(trace: Trace, expected: Answer | AnswerVerdict, extras: dict[str, Any]) -> AnswerVerdict:
+        """The given answer against the expected one (or the verdict saying why there is none)."""
+        if isinstance(expected, AnswerVerdict):
+            return expected.model_copy(update={"extras": {**extras, **expected.extras}})
+        extras["expected"] = expected
         if trace.answer is None:
             return AnswerVerdict(
                 status="unparsed",
@@ -204,11 +238,23 @@ class DeductionDomain:
         theory = read_theory(instance.payload["context"])
         statement = parse_sentence(instance.payload["statement"]).formula
         checker = theory.checker(timeout_ms=self.timeout_ms, minimize=False)
-        answer = decide(statement, checker, instance.payload.get("world", "open")) or "Unknown"
+        world = instance.payload.get("world", "open")
+        answer = decide(statement, checker, world) or "Unknown"
+        if instance.payload.get("semantics") == "rules":
+            by_rules = _by_rules(theory, statement, world)
+            answer = by_rules if isinstance(by_rules, str) else answer
         lines = gold_lines(instance, theory, statement, answer)
         if variant != "gold":
             lines = mutate(lines, variant, theory, random.Random(seed))
         return "\n".join([*lines, f"Answer: {answer}"])
+
+
+def _by_rules(theory: Theory, statement: Formula, world: str) -> Answer | AnswerVerdict:
+    """The answer under ProofWriter's rule semantics, or an `unknown` verdict saying why it gives none."""
+    try:
+        return decide_by_rules(theory.formulas, statement, "closed" if world == "closed" else "open")
+    except RulesError as error:
+        return AnswerVerdict(status="unknown", detail="outside-rules-semantics", message=str(error))
 
 
 def gold_lines(instance: Instance, theory: Theory, statement: Formula, answer: str) -> list[str]:

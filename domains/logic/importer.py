@@ -119,6 +119,7 @@ def _item(position: int, record: Any, dataset: str) -> ImportedItem | ImportProb
             "answer": answer,
             "explanation": explanation,
             "options": record.get("options", []),
+            **({"semantics": "rules"} if dataset == "proofwriter" else {}),  # the labels' own semantics
         },
     )
     text = "\n".join([*explanation, f"Answer: {answer}"])

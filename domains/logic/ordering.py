@@ -17,9 +17,11 @@ from modulo.domains.logic.puzzle import PositionPuzzle, PuzzleError, pos, read_p
 from modulo.domains.logic.steps import (
     critique_text,
     failed_verdict,
+    flag_partial,
     generator_settings,
     json_schema,
     read_trace,
+    unread_premises,
 )
 from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
@@ -137,6 +139,8 @@ class OrderingDomain:
         claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
         judgements = judge_trace(checker, claims)
         steps = [_verdict(self.name, s, j, read) for s, j in zip(trace.steps, judgements, strict=True)]
+        if read.unparsed:
+            steps = flag_partial(steps, len(read.sentences), len(read.unparsed))
         return Verdicts(steps=steps, answer=answer)
 
     def read(self, context: str) -> PositionPuzzle:
@@ -157,6 +161,7 @@ class OrderingDomain:
         extras: dict[str, Any] = {"dataset_answer": instance.payload.get("answer")}
         if read.unparsed:
             extras["unparsed_premises"] = len(read.unparsed)
+            return unread_premises(read.unparsed, extras)
         expected = entailed_option(instance, read, checker, extras)
         if isinstance(expected, AnswerVerdict):
             return expected

@@ -16,8 +16,8 @@ from typing import Any
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.theory import split_sentences
 from modulo.domains.structured import item_text, json_object
-from modulo.model import Model, Step, StepVerdict, Trace, Verdicts
-from modulo.verifiers.smt import Atom, Formula, Judgement, Not, SmtChecker, judge_trace
+from modulo.model import AnswerVerdict, Model, Step, StepVerdict, Trace, Verdicts
+from modulo.verifiers.smt import And, Atom, Formula, Judgement, Not, SmtChecker, judge_trace
 
 ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
 
@@ -118,7 +118,9 @@ def _json_trace(
 
 
 def is_rule(formula: Formula) -> bool:
-    """A universal or conditional sentence (anything but a fact)."""
+    """A universal or conditional sentence: anything but a fact (a literal, or a conjunction of them)."""
+    if isinstance(formula, And):
+        return any(is_rule(part) for part in formula.parts)
     return not isinstance(formula, Atom | Not)
 
 
@@ -135,10 +137,55 @@ def judge_steps(
     `logic.timeout`."""
     claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
     judgements = judge_trace(checker, claims)
+    if strict:
+        judgements = [
+            _fewest_rules(checker, index, premises, claims, judgements) for index in range(len(claims))
+        ]
     verdicts = []
     for step, claim, judgement in zip(trace.steps, claims, judgements, strict=True):
         verdicts.append(_verdict(step, claim, judgement, premises, claims, strict))
     return StepJudgements(verdicts, judgements)
+
+
+def _rules_used(judgement: Judgement, premises: Sequence[Formula], claims: Sequence[Formula | None]) -> int:
+    rules = [premises[p] for p in judgement.premises] + [claims[s] for s in judgement.steps]
+    return sum(1 for r in rules if r is not None and is_rule(r))
+
+
+def _fewest_rules(
+    checker: SmtChecker,
+    index: int,
+    premises: Sequence[Formula],
+    claims: Sequence[Formula | None],
+    judgements: Sequence[Judgement | None],
+) -> Judgement | None:
+    """Step `index`'s judgement, its support replaced by one with at most one rule when such a support exists.
+
+    The minimised support depends on the order of the premises (deletion can keep two rules where one
+    would do), so when it holds several rules, each rule is tried on its own with every fact: the
+    premises' and the earlier accepted steps'. `unknown` if no such support was found and a check gave up.
+    """
+    judgement, claim = judgements[index], claims[index]
+    if judgement is None or claim is None or judgement.status != "valid":
+        return judgement
+    if _rules_used(judgement, premises, claims) <= 1:
+        return judgement
+    earlier = [
+        s for s in range(index) if (j := judgements[s]) is not None and j.status in ("valid", "unsupported")
+    ]
+    facts = [p for p, f in enumerate(premises) if not is_rule(f)]
+    fact_steps = [s for s in earlier if (c := claims[s]) is not None and not is_rule(c)]
+    candidates: list[tuple[tuple[int, ...], tuple[int, ...]]] = [
+        ((p,), ()) for p, f in enumerate(premises) if is_rule(f)
+    ]
+    candidates += [((), (s,)) for s in earlier if s not in fact_steps]
+    gave_up = False
+    for rule_premise, rule_step in candidates:
+        found = checker.entailed_by(claim, [*facts, *rule_premise], [*fact_steps, *rule_step])
+        if found.status == "valid":
+            return found
+        gave_up |= found.status == "unknown"
+    return Judgement("unknown") if gave_up else judgement
 
 
 def _support(judgement: Judgement) -> str:
@@ -163,8 +210,7 @@ def _verdict(
     )
     if failed is not None:
         return failed
-    rules = [premises[p] for p in judgement.premises] + [claims[s] for s in judgement.steps]
-    used = sum(1 for r in rules if r is not None and is_rule(r))
+    used = _rules_used(judgement, premises, claims)
     if strict and used > 1:
         return StepVerdict(
             index=index,
@@ -207,6 +253,27 @@ def failed_verdict(
         message = f"{text!r} does not follow from {basis} and earlier steps"
         return StepVerdict(index=index, status="unsupported", rule=f"{family}.entailment", message=message)
     return None
+
+
+def unread_premises(unparsed: Sequence[tuple[str, str]], extras: dict[str, Any]) -> AnswerVerdict:
+    """The answer's verdict when some premises could not be read: `unknown` (detail `unread-premises`), since
+    the answer depends on every premise; the message lists each unread premise and why."""
+    listed = "; ".join(f"{sentence!r} ({reason})" for sentence, reason in unparsed)
+    return AnswerVerdict(
+        status="unknown",
+        detail="unread-premises",
+        message=f"{len(unparsed)} premise(s) could not be read, so the answer is not judged: {listed}",
+        extras=extras,
+    )
+
+
+def flag_partial(verdicts: list[StepVerdict], read: int, unread: int) -> list[StepVerdict]:
+    """Step verdicts judged against only the premises that were read, saying so in their messages."""
+    note = f"; judged against the {read} premises that were read, not the {unread} that could not be"
+    return [
+        v if v.status == "unparsed" else v.model_copy(update={"message": v.message.lstrip("; ") + note})
+        for v in verdicts
+    ]
 
 
 def critique_text(verdicts: Verdicts) -> str:
