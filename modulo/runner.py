@@ -42,6 +42,7 @@ from modulo.protocols import (
     SamplingParams,
     StructuredDomain,
 )
+from modulo.redact import find_secrets
 from modulo.registry import get_domain, get_generator
 from modulo.store import Store
 from modulo.verify import verify_text
@@ -60,6 +61,12 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"config file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    if found := find_secrets(data):
+        raise ConfigError(
+            f"{path} holds credentials ({'; '.join(found)}). Configs are stored with every run, so keys "
+            "never go in them: put the key in an environment variable (OPENAI_API_KEY, or the one the "
+            "generator's `api_key_env` names) and give base_url without credentials"
+        )
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
