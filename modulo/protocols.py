@@ -121,6 +121,9 @@ class Generation(BaseModel):
     completion_tokens: int = 0
     seconds: float = 0.0
     logprobs: list[float] | None = None
+    error: str | None = None
+    """Why this one request produced no text (e.g. the server rejected the prompt as too long); the text
+    is then empty and `finish_reason` is `error`. Problems that concern every request raise instead."""
 
 
 @runtime_checkable

@@ -30,7 +30,7 @@ TOKEN = re.compile(
 BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;}]+")
 FIELD_VALUE = re.compile(
     r"(?i)([\"']?(?:x-)?(?:api[-_]?key|apikey|access[-_]?token|auth[-_]?token|token|secret|client[-_]?secret|"
-    r"password|passwd|authorization)[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s\"'&,;}]+"
+    r"password|passwd|authorization)[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)(?!bearer\b|basic\b)[^\s\"'&,;}]+"
 )
 URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@\"']+@")
 QUERY_SECRET = re.compile(
