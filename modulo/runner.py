@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import modulo
+from modulo.limits import over_caps
 from modulo.loop import back_prompt, needs_retry
 from modulo.model import (
     ChatMessage,
@@ -68,10 +69,17 @@ def load_config(path: str | Path) -> RunConfig:
             "generator's `api_key_env` names) and give base_url without credentials"
         )
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path} does not describe a modulo run: {problems}") from exc
+    try:
+        over = over_caps(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if over:
+        raise ConfigError(f"{path} asks for more than modulo's caps allow: {'; '.join(over)}")
+    return config
 
 
 def run_id_for(config: RunConfig) -> str:
