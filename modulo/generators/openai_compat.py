@@ -377,7 +377,8 @@ def _logprobs(choice: dict[str, Any]) -> list[float] | None:
 def _generation(key: str, data: dict[str, Any], seconds: float) -> Generation:
     """A checked reply (see `_json`) as a Generation."""
     choice = data["choices"][0]
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    given = data.get("usage")
+    usage: dict[str, Any] = given if isinstance(given, dict) else {}
     finish = choice.get("finish_reason")
     return Generation(
         key=key,
