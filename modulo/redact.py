@@ -23,7 +23,7 @@ SECRET_FIELD = re.compile(
 SECRET_ENV = re.compile(r"(?i)(?:api[-_]?key|token|secret|password)$")
 """Environment variables whose values are masked wherever they appear."""
 TOKEN = re.compile(
-    r"\b(?:sk-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|"
+    r"\b(?:sk-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|"
     r"xox[abposr]-[A-Za-z0-9\-]{8,})"
 )
 """Widely used API token shapes (OpenAI, Hugging Face, GitHub, AWS, Slack)."""
@@ -91,6 +91,6 @@ def find_secrets(data: Any, where: str = "") -> list[str]:
     elif isinstance(data, str):
         if (kind := url_credentials(data)) is not None:
             found.append(f"{where} is a URL with {kind}")
-        elif TOKEN.search(data) or BEARER.search(data):
+        elif TOKEN.search(data):
             found.append(f"{where} holds an API token")
     return found

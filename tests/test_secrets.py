@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from modulo.redact import find_secrets, redact
+from modulo.registry import RegistryError, get_generator
 from modulo.runner import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,3 +103,15 @@ def test_redact_masks_what_servers_echo_back(monkeypatch: pytest.MonkeyPatch) ->
 def test_redact_leaves_ordinary_text_alone() -> None:
     text = "plan: (1, 2) (1, 3)\ncreate (0, 0) g=0 h=4\nThe key insight is that the goal is reachable."
     assert redact(text) == text
+
+
+def test_a_generator_refusing_its_params_does_not_quote_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("httpx")
+    with pytest.raises(RegistryError) as caught:
+        get_generator("openai", {"model": "m", "base_url": "http://bob:p4ssw0rd-xyz@127.0.0.1:1/v1"})
+    assert "must not carry credentials" in str(caught.value) and "p4ssw0rd-xyz" not in str(caught.value)
+
+
+def test_prose_about_keys_is_not_a_credential() -> None:
+    config = {"name": "t", "description": "Bearer auth via OPENAI_API_KEY; uses sk-learn style splits"}
+    assert find_secrets(config) == []
