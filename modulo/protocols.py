@@ -116,14 +116,17 @@ class Generation(BaseModel):
 
     key: str
     text: str
+    """The response (for reasoning models, without the thinking the API returned apart)."""
+    reasoning: str | None = None
+    """Thinking the API returned in its own field (`reasoning_content`, `reasoning`), if any."""
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
     logprobs: list[float] | None = None
     error: str | None = None
-    """Why this one request produced no text (e.g. the server rejected the prompt as too long); the text
-    is then empty and `finish_reason` is `error`. Problems that concern every request raise instead."""
+    """Why no text was produced for this request (e.g. the server rejected the prompt); `text` is then
+    empty and the sample is stored as a failed generation, not verified."""
 
 
 @runtime_checkable

@@ -303,3 +303,12 @@ def test_a_reply_over_max_reply_bytes_is_that_samples_error(
     assert [(r.text, r.finish_reason) for r in results] == [("", "error"), ("short", "stop")]
     assert results[0].error is not None and "max_reply_bytes = 1048576" in results[0].error
     assert len(fake.received) == 2
+
+
+def test_thinking_returned_apart_is_kept_apart(serve: Callable[..., tuple[FakeServer, str]]) -> None:
+    message = {"role": "assistant", "content": "Answer: 4", "reasoning_content": "2 + 2 is 4."}
+    reply = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    _, url = serve([(200, reply, {}), ok("Answer: 5")])
+    first, second = generator(url, concurrency=1).generate([request("a"), request("b")])
+    assert (first.text, first.reasoning) == ("Answer: 4", "2 + 2 is 4.")
+    assert (second.text, second.reasoning) == ("Answer: 5", None)

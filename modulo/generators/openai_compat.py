@@ -38,6 +38,8 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 PROMPT_REJECTED = frozenset({400, 413, 422})
 """Statuses that reject this one prompt (too long, bad content): a generation error, not a stopped run."""
 MAX_DELAY = 60.0
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where servers put a reasoning model's thinking apart from the answer (vLLM, DeepSeek, llama.cpp)."""
 MAX_REPLY_BYTES = 16 << 20
 """Default cap on one reply's size (16 MiB: ~100k tokens with logprobs); larger replies are errors."""
 ERROR_BODY_BYTES = 4096
@@ -380,9 +382,14 @@ def _generation(key: str, data: dict[str, Any], seconds: float) -> Generation:
     given = data.get("usage")
     usage: dict[str, Any] = given if isinstance(given, dict) else {}
     finish = choice.get("finish_reason")
+    message = choice["message"]
+    reasoning = next(
+        (message[f] for f in REASONING_FIELDS if isinstance(message.get(f), str) and message[f]), None
+    )
     return Generation(
         key=key,
-        text=choice["message"].get("content") or "",
+        text=message.get("content") or "",
+        reasoning=reasoning,
         finish_reason=finish if isinstance(finish, str) else None,
         prompt_tokens=_count(usage.get("prompt_tokens")),
         completion_tokens=_count(usage.get("completion_tokens")),
