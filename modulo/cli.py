@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from modulo.generators.errors import GeneratorError
 from modulo.importing import import_file
 from modulo.protocols import SequenceDomain
+from modulo.redact import redact
 from modulo.registry import (
     RegistryError,
     domain_names,
@@ -55,7 +56,7 @@ StoreOption = Annotated[
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {redact(message)}", highlight=False)
     raise typer.Exit(2)
 
 

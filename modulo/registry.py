@@ -10,6 +10,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from modulo.protocols import Domain, Generator, GeneratorFactory, Importer
+from modulo.redact import redact
 
 DOMAIN_GROUP = "modulo.domains"
 GENERATOR_GROUP = "modulo.generators"
@@ -68,7 +69,7 @@ def get_generator(name: str, params: dict[str, Any]) -> Generator:
     try:
         generator = factory(params, get_domain)
     except (TypeError, ValueError) as exc:
-        raise RegistryError(f"generator {name!r} rejected its params {params}: {exc}") from exc
+        raise RegistryError(redact(f"generator {name!r} rejected its params {params}: {exc}")) from exc
     if not isinstance(generator, Generator):
         raise RegistryError(f"generator {name!r} does not implement the modulo Generator protocol")
     return generator

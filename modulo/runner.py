@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 import modulo
+from modulo.limits import over_caps
 from modulo.loop import back_prompt, needs_retry
 from modulo.model import (
     ChatMessage,
@@ -45,6 +46,7 @@ from modulo.protocols import (
     StructuredDomain,
 )
 from modulo.provenance import code_versions
+from modulo.redact import find_secrets
 from modulo.registry import get_domain, get_generator
 from modulo.store import Store, process_owner
 from modulo.verify import verify_text
@@ -63,11 +65,24 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"config file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    if found := find_secrets(data):
+        raise ConfigError(
+            f"{path} holds credentials ({'; '.join(found)}). Configs are stored with every run, so keys "
+            "never go in them: put the key in an environment variable (OPENAI_API_KEY, or the one the "
+            "generator's `api_key_env` names) and give base_url without credentials"
+        )
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path} does not describe a modulo run: {problems}") from exc
+    try:
+        over = over_caps(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if over:
+        raise ConfigError(f"{path} asks for more than modulo's caps allow: {'; '.join(over)}")
+    return config
 
 
 ID_SCHEME = 3

@@ -140,7 +140,7 @@ def test_backoff_doubles_and_honours_retry_after(
     serve: Callable[..., tuple[FakeServer, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     delays: list[float] = []
-    monkeypatch.setattr(openai_compat.time, "sleep", delays.append)
+    monkeypatch.setattr(openai_compat, "pause", lambda stop, seconds: bool(delays.append(seconds)))
     fake, url = serve(
         [(503, "busy", {}), (503, "busy", {}), (429, "later", {"Retry-After": "7"}), ok("done")]
     )
@@ -291,3 +291,24 @@ def _answers(url: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def test_a_reply_over_max_reply_bytes_is_that_samples_error(
+    serve: Callable[..., tuple[FakeServer, str]],
+) -> None:
+    fake, url = serve([ok("create (1, 1) g=1 h=1\n" * 100_000), ok("short")])
+    results = generator(url, max_reply_bytes=1 << 20, concurrency=1).generate(
+        [request("big"), request("small")]
+    )
+    assert [(r.text, r.finish_reason) for r in results] == [("", "error"), ("short", "stop")]
+    assert results[0].error is not None and "max_reply_bytes = 1048576" in results[0].error
+    assert len(fake.received) == 2
+
+
+def test_thinking_returned_apart_is_kept_apart(serve: Callable[..., tuple[FakeServer, str]]) -> None:
+    message = {"role": "assistant", "content": "Answer: 4", "reasoning_content": "2 + 2 is 4."}
+    reply = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    _, url = serve([(200, reply, {}), ok("Answer: 5")])
+    first, second = generator(url, concurrency=1).generate([request("a"), request("b")])
+    assert (first.text, first.reasoning) == ("Answer: 4", "2 + 2 is 4.")
+    assert (second.text, second.reasoning) == ("Answer: 5", None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,7 @@ def test_assembles_chunks_in_order_and_reuses_the_cached_file(
     mtime = path.stat().st_mtime_ns
     assert ensure_model(weights, tmp_path / "cache") == path
     assert path.stat().st_mtime_ns == mtime
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["tiny.gguf"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["tiny.gguf", "tiny.gguf.verified"]
 
 
 def test_checksum_mismatch_leaves_no_file_and_says_how_to_repair(
@@ -110,3 +112,36 @@ def test_cache_dir_follows_modulo_cache(tmp_path: Path, monkeypatch: pytest.Monk
     assert cache_dir() == tmp_path / "models"
     monkeypatch.delenv("MODULO_CACHE")
     assert cache_dir() == Path.home() / ".cache" / "modulo" / "models"
+
+
+def test_a_cached_file_of_the_right_size_but_wrong_bytes_is_reassembled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights = _fake_weights(tmp_path / "site", monkeypatch)
+    (tmp_path / "cache").mkdir()
+    whole = b"".join(PIECES)
+    (tmp_path / "cache" / "tiny.gguf").write_bytes(b"X" * len(whole))
+    assert ensure_model(weights, tmp_path / "cache").read_bytes() == whole
+
+
+def test_a_cached_file_is_hashed_once_and_again_only_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weights = _fake_weights(tmp_path / "site", monkeypatch)
+    whole = b"".join(PIECES)
+    path = tmp_path / "cache" / "tiny.gguf"
+    path.parent.mkdir()
+    path.write_bytes(whole)  # put there by hand: no marker yet
+    hashed: list[Path] = []
+    real = weights_module.sha256_of
+    monkeypatch.setattr(weights_module, "sha256_of", lambda p: hashed.append(p) or real(p))
+    assert ensure_model(weights, path.parent) == path
+    assert hashed == [path]
+    marker = json.loads((path.parent / "tiny.gguf.verified").read_text(encoding="utf-8"))
+    assert marker == {"size": len(whole), "mtime_ns": path.stat().st_mtime_ns, "sha256": weights.sha256}
+    assert ensure_model(weights, path.parent) == path
+    assert hashed == [path]  # trusted through the marker
+    path.write_bytes(b"Y" * len(whole))  # same size, new mtime: hashed again, fails, reassembled
+    os.utime(path, ns=(marker["mtime_ns"] + 10**9, marker["mtime_ns"] + 10**9))
+    assert ensure_model(weights, path.parent).read_bytes() == whole
+    assert hashed == [path, path]

@@ -6,6 +6,8 @@ import random
 from functools import lru_cache
 from typing import Any, cast
 
+from pydantic import ValidationError
+
 from modulo.domains.maze.formats import (
     DIALECTS,
     FIRST_EVENT,
@@ -43,8 +45,19 @@ OPENING = {"create": "Start with `create` of the start cell", "close": "Start by
 
 
 def maze_of(instance: Instance) -> Maze:
-    """The instance's maze; an equal maze seen recently is returned instead, with its graph already built."""
-    return _known(Maze.model_validate(instance.payload["maze"]))
+    """The instance's maze; an equal maze seen recently is returned instead, with its graph already built.
+
+    Raises ValueError in one line naming what is wrong (a missing field, a grid over the size cap)."""
+    try:
+        return _known(Maze.model_validate(instance.payload["maze"]))
+    except KeyError as exc:
+        raise ValueError(f"maze instance {instance.id!r} has no `maze` in its payload") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'maze'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise ValueError(f"maze instance {instance.id!r} cannot be read: {problems}") from exc
 
 
 @lru_cache(maxsize=256)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 Cell = tuple[int, int]
 """(x, y): column, then row, both from 0 — the order Searchformer's tokens use."""
+
+
+MAX_CELLS_ENV = "MODULO_MAX_MAZE_CELLS"
+MAX_CELLS = 250_000
+"""Default cap on width × height (500×500): checking builds a graph of every free cell."""
+
+
+def max_cells() -> int:
+    """The cap on a maze's cells: $MODULO_MAX_MAZE_CELLS if set (a positive whole number), else MAX_CELLS."""
+    raw = os.environ.get(MAX_CELLS_ENV, "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    if raw:
+        raise ValueError(f"{MAX_CELLS_ENV} must be a positive whole number, got {raw!r}")
+    return MAX_CELLS
 
 
 class Maze(BaseModel):
@@ -21,6 +37,19 @@ class Maze(BaseModel):
     walls: frozenset[Cell]
     start: Cell
     goal: Cell
+
+    @model_validator(mode="after")
+    def _within_cap(self) -> Maze:
+        """Refuse a maze too large to check (a 100000×100000 grid in an input file would exhaust memory)."""
+        if self.width < 1 or self.height < 1:
+            raise ValueError(f"a maze needs at least one column and row, got {self.width}×{self.height}")
+        cap = max_cells()
+        if self.width * self.height > cap:
+            raise ValueError(
+                f"a {self.width}×{self.height} maze has {self.width * self.height} cells, over the cap of "
+                f"{cap} (set {MAX_CELLS_ENV} to raise it)"
+            )
+        return self
 
     def in_bounds(self, cell: Cell) -> bool:
         x, y = cell

@@ -1,21 +1,33 @@
 """The `openai` generator: any OpenAI-compatible chat-completions server (vLLM, llama.cpp, hosted APIs).
 
 The API key is read from the environment at request time; it is never stored on the generator, put in
-its name or params, or written into an error message.
+its name or params, or written into an error message (server replies are redacted before they are quoted).
+
+Each HTTP request has a total deadline (`timeout`), enforced by shutting its socket down, so a server that
+drips its reply byte by byte cannot hold a request open. A prompt the server rejects (HTTP 400, 413, 422,
+e.g. too long for the context) becomes that sample's generation error and the others go on; problems that
+concern every request (no server, a refused key, malformed replies) raise GeneratorError. Requests run on
+daemon threads: an interrupt (Ctrl-C) aborts the in-flight ones and returns at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
+import socket
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from modulo.generators.errors import GeneratorError
+from modulo.generators.parallel import run_parallel
 from modulo.generators.sampling import effective, split_params
 from modulo.protocols import DomainLookup, Generation, GenerationRequest
+from modulo.redact import redact, url_credentials
 
 if TYPE_CHECKING:
     import httpx
@@ -23,16 +35,38 @@ if TYPE_CHECKING:
 BASE_URL_ENVS = ("MODULO_OPENAI_BASE_URL", "OPENAI_BASE_URL")
 KEY_ENVS = ("MODULO_OPENAI_API_KEY", "OPENAI_API_KEY")
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+PROMPT_REJECTED = frozenset({400, 413, 422})
+"""Statuses that reject this one prompt (too long, bad content): a generation error, not a stopped run."""
 MAX_DELAY = 60.0
-OWN = {"base_url", "model", "api_key_env", "concurrency", "timeout", "max_retries", "backoff"}
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where servers put a reasoning model's thinking apart from the answer (vLLM, DeepSeek, llama.cpp)."""
+MAX_REPLY_BYTES = 16 << 20
+"""Default cap on one reply's size (16 MiB: ~100k tokens with logprobs); larger replies are errors."""
+ERROR_BODY_BYTES = 4096
+"""How much of an error reply is read (and, redacted, at most 300 characters quoted)."""
+OWN = {
+    "base_url",
+    "model",
+    "api_key_env",
+    "concurrency",
+    "timeout",
+    "max_retries",
+    "backoff",
+    "max_reply_bytes",
+}
+
+
+class Cancelled(Exception):
+    """The batch was interrupted; in-flight requests stop without a result."""
 
 
 class OpenAIGenerator:
     """Params: `model` (required), `base_url` (else $MODULO_OPENAI_BASE_URL or $OPENAI_BASE_URL),
     `api_key_env` (the variable holding the key; default MODULO_OPENAI_API_KEY, then OPENAI_API_KEY),
-    `concurrency` (requests in flight, default 4), `timeout` (seconds per request, default 600),
-    `max_retries` (default 5) and `backoff` (first retry delay in seconds, default 1, doubling),
-    plus SamplingParams fields as defaults (temperature, top_p, max_tokens, seed, stop, logprobs)."""
+    `concurrency` (requests in flight, default 4), `timeout` (total seconds per HTTP request, default 600),
+    `max_retries` (default 5), `backoff` (first retry delay in seconds, default 1, doubling),
+    `max_reply_bytes` (default 16 MiB), plus SamplingParams fields as defaults (temperature, top_p,
+    max_tokens, seed, stop, logprobs)."""
 
     def __init__(self, params: dict[str, Any], domains: DomainLookup) -> None:
         if "api_key" in params:
@@ -50,8 +84,18 @@ class OpenAIGenerator:
         self.timeout = float(own.get("timeout", 600.0))
         self.max_retries = int(own.get("max_retries", 5))
         self.backoff = float(own.get("backoff", 1.0))
-        if self.concurrency < 1 or self.timeout <= 0 or self.max_retries < 0 or self.backoff < 0:
-            raise ValueError("concurrency must be ≥ 1, timeout > 0, max_retries ≥ 0 and backoff ≥ 0")
+        self.max_reply_bytes = int(own.get("max_reply_bytes", MAX_REPLY_BYTES))
+        if not (
+            1 <= self.concurrency <= 256
+            and 0 < self.timeout <= 86_400
+            and 0 <= self.max_retries <= 100
+            and 0 <= self.backoff <= MAX_DELAY
+            and self.max_reply_bytes >= 1024
+        ):
+            raise ValueError(
+                "concurrency must be 1..256, timeout 0..86400 s (not 0), max_retries 0..100, "
+                f"backoff 0..{MAX_DELAY:g} s and max_reply_bytes at least 1024"
+            )
         self.name = f"openai:{self.model}"
 
     def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
@@ -62,18 +106,21 @@ class OpenAIGenerator:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
-        limits = httpx.Limits(max_connections=self.concurrency)
-        with (
-            httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, limits=limits) as client,
-            ThreadPoolExecutor(max_workers=self.concurrency) as pool,
-        ):
-            return list(pool.map(lambda request: self._one(client, request), requests))
+        # no keep-alive: every request opens its own connection, whose socket its deadline can shut
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=0)
+        calls = _Calls(key)
+        client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, limits=limits)
+        try:
+            return run_parallel(lambda r: self._one(client, calls, r), requests, self.concurrency, calls.stop)
+        finally:
+            calls.cancel()
+            client.close()
 
     def _api_key(self) -> str | None:
         names = (self.key_env,) if self.key_env else KEY_ENVS
         return next((os.environ[name] for name in names if os.environ.get(name)), None)
 
-    def _one(self, client: httpx.Client, request: GenerationRequest) -> Generation:
+    def _one(self, client: httpx.Client, calls: _Calls, request: GenerationRequest) -> Generation:
         sampling = effective(self.defaults, request)
         body: dict[str, Any] = {
             "model": self.model,
@@ -90,33 +137,166 @@ class OpenAIGenerator:
         if sampling.logprobs:
             body["logprobs"] = True
         started = time.perf_counter()
-        data = self._post(client, "/chat/completions", body)
-        return _generation(request.key, data, time.perf_counter() - started)
+        data = self._post(client, calls, body)
+        seconds = time.perf_counter() - started
+        if isinstance(data, str):
+            return Generation(key=request.key, text="", finish_reason="error", error=data, seconds=seconds)
+        return _generation(request.key, data, seconds)
 
-    def _post(self, client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with retries on 429, 5xx, timeouts and connection errors (exponential backoff with jitter)."""
-        import httpx
-
+    def _post(self, client: httpx.Client, calls: _Calls, body: dict[str, Any]) -> dict[str, Any] | str:
+        """The reply's JSON, or the reason this prompt was rejected; retries 429, 5xx, timeouts and
+        connection errors (exponential backoff with jitter)."""
+        problem = ""
         for attempt in range(self.max_retries + 1):
-            retry_after: float | None = None
-            try:
-                response = client.post(path, json=body)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 400:
-                    return _json(response)
-                if response.status_code not in RETRY_STATUSES:
-                    raise GeneratorError(_refusal(self.base_url, response))
-                problem = f"HTTP {response.status_code}: {response.text[:300]}"
-                retry_after = _retry_after(response)
+            outcome = self._attempt(client, calls, body)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            problem = outcome.problem
             if attempt < self.max_retries:
-                delay = retry_after if retry_after is not None else self.backoff * 2**attempt
-                time.sleep(min(delay, MAX_DELAY) * (1 + 0.1 * random.random()))
+                delay = outcome.after if outcome.after is not None else self.backoff * 2**attempt
+                if pause(calls.stop, min(delay, MAX_DELAY) * (1 + 0.1 * random.random())):
+                    raise Cancelled
         raise GeneratorError(
             f"the server at {self.base_url} failed {self.max_retries + 1} times; last problem: {problem}. "
             "Check that it is running and reachable, or raise `max_retries`/`timeout`."
         )
+
+    def _attempt(
+        self, client: httpx.Client, calls: _Calls, body: dict[str, Any]
+    ) -> dict[str, Any] | str | _Retry:
+        """One HTTP request under its total deadline."""
+        import httpx
+
+        call = calls.open(self.timeout)
+        try:
+            with client.stream(
+                "POST", "/chat/completions", json=body, extensions={"trace": call.trace}
+            ) as response:
+                status = response.status_code
+                if status < 400:
+                    raw = _read(response, self.max_reply_bytes)
+                    if raw is None:
+                        return (
+                            f"the reply was larger than max_reply_bytes = {self.max_reply_bytes} bytes "
+                            "and was dropped; lower max_tokens or raise max_reply_bytes"
+                        )
+                    return _json(raw, calls.secrets)
+                quoted = calls.quote(_read(response, ERROR_BODY_BYTES, truncate=True) or b"")
+                if status in RETRY_STATUSES:
+                    return _Retry(f"HTTP {status}: {quoted}", _retry_after(response))
+                if status in PROMPT_REJECTED:
+                    return f"{self.base_url} rejected the prompt with HTTP {status}: {quoted}"
+                raise GeneratorError(_refusal(self.base_url, status, quoted))
+        except httpx.TransportError as exc:
+            if calls.stop.is_set():
+                raise Cancelled from exc
+            if call.expired or isinstance(exc, httpx.ReadTimeout):
+                return _Retry(f"no complete reply within timeout = {self.timeout:g} s")
+            return _Retry(calls.quote(f"{type(exc).__name__}: {exc}"))
+        finally:
+            calls.close(call)
+
+
+@dataclass
+class _Retry:
+    problem: str
+    after: float | None = None
+
+
+@dataclass
+class _Call:
+    """One HTTP request in flight: its socket (learnt from httpcore's trace events) and its deadline."""
+
+    expired: bool = False
+    sock: socket.socket | None = None
+    timer: threading.Timer | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            with self.lock:
+                self.sock = stream.get_extra_info("socket") if stream is not None else None
+                if self.expired:
+                    _shut(self.sock)
+
+    def expire(self) -> None:
+        """Abort the request: a blocked read returns at once."""
+        with self.lock:
+            self.expired = True
+            _shut(self.sock)
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+@dataclass
+class _Calls:
+    """The requests of one `generate` call, so that an interrupt can abort all of them."""
+
+    key: str | None
+    stop: threading.Event = field(default_factory=threading.Event)
+    calls: dict[int, _Call] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.key,)
+
+    def quote(self, text: str | bytes) -> str:
+        """At most 300 characters of a server's words, with credentials masked."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        return redact(text, self.secrets)[:300]
+
+    def open(self, timeout: float) -> _Call:
+        if self.stop.is_set():
+            raise Cancelled
+        call = _Call()
+        call.timer = threading.Timer(timeout, call.expire)
+        call.timer.daemon = True
+        with self.lock:
+            self.calls[id(call)] = call
+        call.timer.start()
+        return call
+
+    def close(self, call: _Call) -> None:
+        call.close()
+        with self.lock:
+            self.calls.pop(id(call), None)
+
+    def cancel(self) -> None:
+        self.stop.set()
+        with self.lock:
+            calls = list(self.calls.values())
+        for call in calls:
+            call.close()
+            call.expire()
+
+
+def pause(stop: threading.Event, seconds: float) -> bool:
+    """Wait before a retry; True if the batch was interrupted meanwhile."""
+    return stop.wait(seconds)
+
+
+def _shut(sock: socket.socket | None) -> None:
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _read(response: httpx.Response, limit: int, truncate: bool = False) -> bytes | None:
+    """The body, or None once it grows past `limit` bytes (with `truncate`: its first `limit` bytes)."""
+    declared = response.headers.get("content-length", "")
+    if not truncate and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return bytes(body[:limit]) if truncate else None
+    return bytes(body)
 
 
 def _base_url(given: Any) -> str:
@@ -126,31 +306,50 @@ def _base_url(given: Any) -> str:
             "the openai generator needs `base_url` (e.g. http://localhost:8000/v1) "
             f"or the environment variable {BASE_URL_ENVS[0]} or {BASE_URL_ENVS[1]}"
         )
+    if (kind := url_credentials(url)) is not None:
+        raise ValueError(
+            f"base_url must not carry credentials ({kind}); put the key in the environment instead"
+        )
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base_url {url!r} is not an http(s) URL like http://localhost:8000/v1")
-    if parts.username or parts.password:
-        raise ValueError("base_url must not carry credentials; put the key in the environment instead")
+        raise ValueError(f"base_url {redact(url)!r} is not an http(s) URL like http://localhost:8000/v1")
     return url.rstrip("/")
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(raw: bytes, secrets: Iterable[str | None]) -> dict[str, Any]:
     try:
-        data = response.json()
+        data = json.loads(raw)
     except ValueError as exc:
-        raise GeneratorError(f"the server answered with non-JSON: {response.text[:300]!r}") from exc
-    if not isinstance(data, dict) or not data.get("choices"):
-        raise GeneratorError(f"the server's answer has no choices: {str(data)[:300]}")
+        text = redact(raw[:300].decode("utf-8", errors="replace"), secrets)
+        raise GeneratorError(f"the server answered with non-JSON: {text!r}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+        raise GeneratorError(
+            f"the server's answer has no list of choices: {redact(str(data)[:300], secrets)}; "
+            "is base_url an OpenAI-compatible /v1 endpoint?"
+        )
+    choice = data["choices"][0]
+    if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+        raise GeneratorError(
+            "the server's answer is not a chat completion (its first choice has no message object): "
+            f"{redact(str(choice)[:300], secrets)}; is base_url an OpenAI-compatible /v1 endpoint?"
+        )
+    content = choice["message"].get("content")
+    if content is not None and not isinstance(content, str):
+        raise GeneratorError(
+            f"the server's message content is not text: {redact(str(content)[:300], secrets)}"
+        )
     return data
 
 
-def _refusal(base_url: str, response: httpx.Response) -> str:
+def _refusal(base_url: str, status: int, quoted: str) -> str:
     hint = {
         401: "the key was refused: set it in the environment (OPENAI_API_KEY or `api_key_env`)",
         403: "the key may not use this model",
         404: "wrong base_url (it usually ends in /v1) or a model the server does not serve",
-    }.get(response.status_code, "the request was rejected")
-    return f"{base_url} answered HTTP {response.status_code} ({hint}): {response.text[:300]}"
+    }.get(status, "the request was rejected")
+    return f"{base_url} answered HTTP {status} ({hint}): {quoted}"
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -160,16 +359,40 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _count(value: Any) -> int:
+    """A token count as the server gave it; 0 when it gave none or something that is not a count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _logprobs(choice: dict[str, Any]) -> list[float] | None:
+    content = (
+        (choice.get("logprobs") or {}).get("content") if isinstance(choice.get("logprobs"), dict) else None
+    )
+    if not isinstance(content, list) or not content:
+        return None
+    try:
+        return [float(token["logprob"]) for token in content]
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
 def _generation(key: str, data: dict[str, Any], seconds: float) -> Generation:
+    """A checked reply (see `_json`) as a Generation."""
     choice = data["choices"][0]
-    usage = data.get("usage") or {}
-    content = (choice.get("logprobs") or {}).get("content")
+    given = data.get("usage")
+    usage: dict[str, Any] = given if isinstance(given, dict) else {}
+    finish = choice.get("finish_reason")
+    message = choice["message"]
+    reasoning = next(
+        (message[f] for f in REASONING_FIELDS if isinstance(message.get(f), str) and message[f]), None
+    )
     return Generation(
         key=key,
-        text=(choice.get("message") or {}).get("content") or "",
-        finish_reason=choice.get("finish_reason"),
-        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        completion_tokens=int(usage.get("completion_tokens") or 0),
+        text=message.get("content") or "",
+        reasoning=reasoning,
+        finish_reason=finish if isinstance(finish, str) else None,
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        completion_tokens=_count(usage.get("completion_tokens")),
         seconds=seconds,
-        logprobs=[float(t["logprob"]) for t in content] if content else None,
+        logprobs=_logprobs(choice),
     )

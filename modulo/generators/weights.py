@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -87,11 +88,16 @@ def chunk_files(weights: Weights) -> list[Path]:
 def ensure_model(weights: Weights, directory: Path | None = None) -> Path:
     """Path of the assembled model file, assembling and verifying it first if it is not cached yet.
 
-    A cached file is trusted if its size matches: it can only have got there through a verified rename.
+    A cached file is hashed once and trusted afterwards only while the marker beside it (size, mtime
+    and sha256, see `verified_marker`) still describes it; a file that fails the hash is reassembled.
     """
     target = (directory or cache_dir()) / weights.filename
     if target.is_file() and target.stat().st_size == weights.size:
-        return target
+        if _marked(target, weights):
+            return target
+        if sha256_of(target) == weights.sha256:
+            _mark(target, weights)
+            return target
     files = chunk_files(weights)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{weights.filename}.", suffix=".partial")
@@ -119,4 +125,44 @@ def ensure_model(weights: Weights, directory: Path | None = None) -> Path:
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
+    _mark(target, weights)
     return target
+
+
+def verified_marker(target: Path) -> Path:
+    """The file beside a model that records its verified size, mtime and sha256 (JSON)."""
+    return target.with_name(target.name + ".verified")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp(target: Path, weights: Weights) -> dict[str, int | str]:
+    stat = target.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": weights.sha256}
+
+
+def _marked(target: Path, weights: Weights) -> bool:
+    """True if the marker says this very file (same size and mtime) was hashed and matched."""
+    try:
+        return bool(
+            json.loads(verified_marker(target).read_text(encoding="utf-8")) == _stamp(target, weights)
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def _mark(target: Path, weights: Weights) -> None:
+    """Record that `target` matched its pinned sha256 (written atomically; a failure only costs a re-hash)."""
+    marker = verified_marker(target)
+    temp = marker.with_name(f".{marker.name}.partial")
+    try:
+        temp.write_text(json.dumps(_stamp(target, weights)), encoding="utf-8")
+        os.replace(temp, marker)
+    except OSError:
+        temp.unlink(missing_ok=True)
