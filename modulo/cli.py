@@ -286,15 +286,28 @@ def import_cmd(
         with Store(store) as db, _progress() as bar:
             task = bar.add_task(f"import {name}", total=None)
             run, summary = import_file(importer, path, options, db, lambda _, n: bar.update(task, advance=n))
+        problems = summary.get("problems", [])
         if as_json_flag:
             print(json.dumps(summary, indent=2, default=str))
         else:
             for key, value in summary.items():
                 if not isinstance(value, list):
                     out.print(f"{key}: {value}", highlight=False)
-            for entry in summary.get("disagreements", [])[:50]:
-                out.print(f"  {entry}", highlight=False)
+            for title in ("disagreements", "problems"):
+                entries = summary.get(title, [])
+                if entries:
+                    out.print(f"{title}:", highlight=False)
+                for entry in entries[:50]:
+                    out.print(f"  {entry}", highlight=False)
+        if run is None:
+            err.print(f"nothing from {path} could be stored, so no run was created")
+        else:
             err.print(f"stored as run {run.id} in {store}; `modulo report {run.id}` summarises it")
+        if problems:
+            fail(
+                f"{len(problems)} of {summary.get('total', '?')} record(s) of {path} could not be judged "
+                "(listed under `problems`); the rest were verified and are counted above"
+            )
 
 
 def _options(args: list[str]) -> dict[str, str]:

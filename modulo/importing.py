@@ -26,26 +26,31 @@ def check_options(importer: Importer, options: dict[str, str]) -> None:
 
 def import_file(
     importer: Importer, path: Path, options: dict[str, str], store: Store, progress: ProgressFn | None = None
-) -> tuple[Run, dict[str, Any]]:
-    """Store and verify every record; re-importing the same file and options resumes, never duplicates."""
+) -> tuple[Run | None, dict[str, Any]]:
+    """Store and verify every record; re-importing the same file and options resumes, never duplicates.
+
+    Records the importer cannot read, records reusing another record's id for a different problem, and
+    records whose verdict is `unknown` are problems: listed, never counted as agreement. With nothing to
+    store no run is created (the run is None)."""
     check_options(importer, options)
     records = importer.read(path, options)
-    items = [r for r in records if isinstance(r, ImportedItem)]
-    problems = [r for r in records if isinstance(r, ImportProblem)]
-    domains = sorted({item.instance.domain for item in items}) or ["none"]
+    items, problems = _distinct(records)
+    results: list[tuple[ImportedItem, Trace, Verdicts]] = []
+    if not items:
+        return None, importer.summarise(results, problems)
+    domains = sorted({item.instance.domain for item in items})
     config = RunConfig(
         name=f"import-{importer.name}-{path.stem}",
         description=f"{importer.name} import of {path}",
         generator=GeneratorConfig(
             name=f"import:{importer.name}", params={"file": str(path.resolve()), **options}
         ),
-        tasks=[TaskConfig(domain=d, count=max(1, len(items))) for d in domains],
+        tasks=[TaskConfig(domain=d, count=len(items)) for d in domains],
     )
     run = store.ensure_run(Run(id=run_id_for(config), config=config, created_at=now(), versions=versions()))
     store.add_instances(run.id, [item.instance for item in items])
     stored = {s.id: s for s in store.samples(run.id)}
     seen: Counter[tuple[str, str]] = Counter()
-    results: list[tuple[ImportedItem, Trace, Verdicts]] = []
     for item in items:
         key = (item.instance.domain, item.instance.id)
         sid = sample_id(run.id, item.instance, seen[key], 0)
@@ -63,7 +68,41 @@ def import_file(
             sample = verify_sample(get_domain(item.instance.domain), sample)
             store.set_verdicts(sample)
         assert sample.trace is not None and sample.verdicts is not None
-        results.append((item, sample.trace, sample.verdicts))
+        if sample.verdicts.answer.status == "unknown":
+            problems.append(ImportProblem(record=item.instance.id, reason=_unknown(sample.verdicts)))
+        else:
+            results.append((item, sample.trace, sample.verdicts))
         if progress:
             progress("verifying", 1)
     return run, importer.summarise(results, problems)
+
+
+def _distinct(records: list[ImportedItem | ImportProblem]) -> tuple[list[ImportedItem], list[ImportProblem]]:
+    """Items and problems; an item whose (domain, id) an earlier item holds with another problem is a
+    problem (it would be stored against the earlier one); the same problem again is another sample."""
+    items: list[ImportedItem] = []
+    problems: list[ImportProblem] = []
+    first: dict[tuple[str, str], ImportedItem] = {}
+    for record in records:
+        if isinstance(record, ImportProblem):
+            problems.append(record)
+            continue
+        key = (record.instance.domain, record.instance.id)
+        earlier = first.setdefault(key, record)
+        if earlier.instance != record.instance:
+            problems.append(
+                ImportProblem(
+                    record=record.instance.id,
+                    reason="another record has the same id but a different problem; give each its own id",
+                )
+            )
+            continue
+        items.append(record)
+    return items, problems
+
+
+def _unknown(verdicts: Verdicts) -> str:
+    """Why a record could not be judged: the checker's reason, first line."""
+    answer = verdicts.answer
+    lines = (answer.message or "the checker gave up").strip().splitlines() or ["the checker gave up"]
+    return f"not judged ({answer.detail or 'unknown'}): {lines[0]}"

@@ -23,6 +23,14 @@ def _table_2x2(cell: Cell) -> Table:
     table.add_column("answer not correct", justify="right")
     table.add_row("trace valid", str(t.valid_correct), str(t.valid_incorrect))
     table.add_row("trace invalid", str(t.invalid_correct), str(t.invalid_incorrect))
+    if cell.no_trace.total:
+        table.add_section()
+        table.add_row(
+            "no trace (not in the table)",
+            str(cell.no_trace.answer_correct),
+            str(cell.no_trace.answer_not_correct),
+            style="dim",
+        )
     return table
 
 

@@ -14,14 +14,17 @@ from pydantic import BaseModel
 
 from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
-from modulo.stats import Rate, Table2x2, histogram, phi, table_2x2, wilson
+from modulo.stats import NoTrace, Rate, Table2x2, histogram, phi, table_2x2, wilson
 
 
 class Cell(BaseModel):
-    """One group of samples: the 2×2 table and the rates read from it."""
+    """One group of samples: the 2×2 table of the samples with a trace, those without one beside it, and the
+    rates read from them (trace rates over samples with a trace, the answer rate over all samples)."""
 
     samples: int
     table: Table2x2
+    no_trace: NoTrace
+    """Samples with no step to judge: neither a valid nor an invalid trace, so not in the table."""
     trace_valid: Rate
     answer_correct: Rate
     correct_given_valid_trace: Rate
@@ -65,7 +68,7 @@ class Report(BaseModel):
     by_difficulty: dict[str, Cell]
     """Keyed `domain:measure=value`."""
     first_error_histogram: dict[int, int]
-    """Position of the first invalid step, over first attempts whose trace is invalid."""
+    """Position of the first invalid step, over first attempts with a trace that is invalid."""
     rule_counts: dict[str, int]
     """Non-valid verdicts per rule id over first attempts."""
     answer_details: dict[str, int]
@@ -83,13 +86,25 @@ def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
     return dict(sorted(rules.items()))
 
 
+def has_trace(verdicts: Verdicts) -> bool:
+    """Whether there is a trace to judge: at least one step was read. A record with no reasoning (a gold
+    label alone, an empty or unreadable response) is its own state, never an invalid trace."""
+    return bool(verdicts.steps)
+
+
 def cell(verdicts: list[Verdicts]) -> Cell:
-    table = table_2x2((v.trace_valid, v.answer.status == "correct") for v in verdicts)
+    traced = [v for v in verdicts if has_trace(v)]
+    table = table_2x2((v.trace_valid, v.answer.status == "correct") for v in traced)
+    untraced = [v.answer.status == "correct" for v in verdicts if not has_trace(v)]
+    no_trace = NoTrace(answer_correct=sum(untraced), answer_not_correct=len(untraced) - sum(untraced))
     return Cell(
-        samples=table.total,
+        samples=len(verdicts),
         table=table,
+        no_trace=no_trace,
         trace_valid=wilson(table.valid_correct + table.valid_incorrect, table.total),
-        answer_correct=wilson(table.valid_correct + table.invalid_correct, table.total),
+        answer_correct=wilson(
+            table.valid_correct + table.invalid_correct + no_trace.answer_correct, len(verdicts)
+        ),
         correct_given_valid_trace=wilson(table.valid_correct, table.valid_correct + table.valid_incorrect),
         correct_given_invalid_trace=wilson(
             table.invalid_correct, table.invalid_correct + table.invalid_incorrect
@@ -152,7 +167,9 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         by_domain=_grouped(first, lambda s: [s.instance.domain]),
         by_generator=_grouped(first, lambda s: [s.generator]),
         by_difficulty=_grouped(first, _difficulty_keys),
-        first_error_histogram=histogram(v.first_error for v in first_verdicts if v.first_error is not None),
+        first_error_histogram=histogram(
+            v.first_error for v in first_verdicts if has_trace(v) and v.first_error is not None
+        ),
         rule_counts=rule_totals(first_verdicts),
         answer_details=dict(
             sorted(Counter(v.answer.detail or v.answer.status for v in first_verdicts).items())

@@ -55,6 +55,18 @@ class Table2x2(BaseModel):
         )
 
 
+class NoTrace(BaseModel):
+    """Samples with no trace to judge (no step was read), split by answer: shown beside the 2×2 table."""
+
+    answer_correct: int = 0
+    answer_not_correct: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total(self) -> int:
+        return self.answer_correct + self.answer_not_correct
+
+
 def table_2x2(pairs: Iterable[tuple[bool, bool]]) -> Table2x2:
     """Build the table from (trace_valid, answer_correct) pairs."""
     counts = np.zeros((2, 2), dtype=int)
