@@ -172,7 +172,13 @@ def verify(
                         bar.console.print(f"[yellow]skipped[/] {item}", highlight=False)
                         continue
                     name = item.instance.domain
-                    trace, verdicts = verify_text(get_domain(name), item.instance, item.text)
+                    try:
+                        chosen = get_domain(name)
+                    except RegistryError as exc:
+                        summary.unreadable.append(f"{item.where}: {exc}")
+                        bar.console.print(f"[yellow]skipped[/] {item.where}: {exc}", highlight=False)
+                        continue
+                    trace, verdicts = verify_text(chosen, item.instance, item.text)
                     summary.add(item, verdicts)
                     sink.write(VerdictRecord.build(item.id, name, trace, verdicts).model_dump_json() + "\n")
         finally:
@@ -207,6 +213,8 @@ def _verify_items(
 ) -> Iterator[VerifyItem | InputError]:
     """The items of a traces-in file, or with `fmt` of a published sequence file of `domain`."""
     if fmt is None:
+        if domain is not None:
+            get_domain(domain)  # an unknown --domain is one error, not one per line
         return interchange_items(path, domain)
     if domain is None:
         raise InputError("--format needs --domain (e.g. --domain maze --format searchformer)")

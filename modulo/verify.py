@@ -133,20 +133,38 @@ class InputError(ValueError):
 
 
 def read_trace_records(path: Path) -> Iterator[TraceRecord | InputError]:
-    """Records of a traces JSONL file; a bad line yields an InputError in its place instead of stopping."""
+    """Records of a traces JSONL file, each with an instance that validates; a bad line yields an
+    InputError in its place instead of stopping."""
+    for _, record in _trace_lines(path):
+        yield record
+
+
+def _trace_lines(path: Path) -> Iterator[tuple[int, TraceRecord | InputError]]:
     for number, line in _lines(path):
         if isinstance(line, InputError):
-            yield line
+            yield number, line
             continue
         try:
-            yield TraceRecord.model_validate(json.loads(line))
+            record = TraceRecord.model_validate(json.loads(line))
         except json.JSONDecodeError as exc:
-            yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
+            yield number, InputError(f"{path}:{number}: not JSON ({exc.msg})")
+            continue
+        except RecursionError:
+            yield number, InputError(f"{path}:{number}: JSON nested too deeply to read")
+            continue
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()
-            )
-            yield InputError(f"{path}:{number}: not a trace record ({problems})")
+            yield number, InputError(f"{path}:{number}: not a trace record ({_problems(exc)})")
+            continue
+        try:
+            record.to_instance()
+        except ValidationError as exc:
+            yield number, InputError(f"{path}:{number}: not a valid instance ({_problems(exc)})")
+            continue
+        yield number, record
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors())
 
 
 @dataclass(frozen=True)
@@ -156,17 +174,22 @@ class VerifyItem:
     id: str
     instance: Instance
     text: str
+    where: str = ""
+    """File and line the item came from, for messages."""
 
 
 def interchange_items(path: Path, domain: str | None = None) -> Iterator[VerifyItem | InputError]:
     """Items of a traces-in JSONL file; `domain` overrides each record's own."""
-    for record in read_trace_records(path):
+    for number, record in _trace_lines(path):
         if isinstance(record, InputError):
             yield record
             continue
         instance = record.to_instance()
         yield VerifyItem(
-            record.id, instance.model_copy(update={"domain": domain or record.domain}), record.text
+            record.id,
+            instance.model_copy(update={"domain": domain or record.domain}),
+            record.text,
+            f"{path}:{number}",
         )
 
 
@@ -187,6 +210,9 @@ def sequence_items(
             except json.JSONDecodeError as exc:
                 yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
                 continue
+            except RecursionError:
+                yield InputError(f"{path}:{number}: JSON nested too deeply to read")
+                continue
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 yield InputError(f"{path}:{number}: a JSON line needs a string field `text`")
                 continue
@@ -197,7 +223,7 @@ def sequence_items(
         except ValueError as exc:
             yield InputError(f"{path}:{number}: {exc}")
             continue
-        yield VerifyItem(fields["id"], instance, output)
+        yield VerifyItem(fields["id"], instance, output, f"{path}:{number}")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
