@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from modulo.generators.errors import GeneratorError
 from modulo.importing import import_file
+from modulo.inputs import read_text
 from modulo.protocols import SequenceDomain
 from modulo.registry import (
     RegistryError,
@@ -65,6 +66,12 @@ def user_errors() -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         fail("interrupted; everything generated so far is stored — run the same command again to resume")
+    except RecursionError:
+        fail("the input is nested too deeply to read; is it the right file?")
+    except OSError as exc:
+        fail(f"{exc.filename or 'a file'}: {exc.strerror or exc}; check the path")
+    except KeyError as exc:
+        fail(f"missing key {exc.args[0]!r}; if the input has it, please report this as a bug")
     except (
         ConfigError,
         RegistryError,
@@ -97,7 +104,11 @@ def run(
 ) -> None:
     """Generate, verify and store a benchmark suite; re-running the same config resumes it."""
     with user_errors():
-        suite = load_config(config)
+        read_text(config, "suite")  # a folder, a missing file or non-UTF-8 text: one line naming it
+        try:
+            suite = load_config(config)
+        except RecursionError:
+            fail(f"suite {config} is nested too deeply to read; is it the right file?")
         with Store(store) as db:
             runner = Runner(suite, db, limit=limit)
             with _progress() as bar:
@@ -161,7 +172,7 @@ def verify(
     with user_errors():
         items = _verify_items(traces, domain, fmt, {"size": size, "strict_ties": strict_ties or None})
         summary = VerifySummary()
-        sink = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
+        sink = _open_out(out_path) if out_path else sys.stdout
         try:
             with _progress() as bar:
                 task = bar.add_task(f"verify {traces.name}", total=_count_lines(traces))
@@ -192,11 +203,23 @@ def verify(
             )
         if json_summary:
             (out if out_path else err).print_json(data=summary.as_json())
+        if not summary.verified and not summary.unreadable:
+            fail(f"{traces} holds no records to verify; is it the right file?")
         if summary.unreadable:
             fail(
                 f"{len(summary.unreadable)} line(s) of {traces} could not be read (see above); "
                 "the others were verified"
             )
+
+
+def _open_out(path: Path) -> TextIO:
+    """The `--out` file opened for writing, or a one-line error saying why it cannot be."""
+    if not path.parent.is_dir():
+        fail(f"--out {path}: the folder {path.parent} does not exist; create it first")
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        fail(f"--out {path}: cannot write it ({exc.strerror or exc})")
 
 
 def _count_lines(path: Path) -> int | None:
@@ -266,7 +289,8 @@ def export(
         records = [TraceRecord.from_sample(s) if traces else VerdictRecord.from_sample(s) for s in samples]
         lines = [record.model_dump_json() + "\n" for record in records]
         if out_path:
-            out_path.write_text("".join(lines), encoding="utf-8")
+            with _open_out(out_path) as sink:
+                sink.writelines(lines)
             err.print(f"wrote {len(lines)} records to {out_path}")
         else:
             sys.stdout.writelines(lines)

@@ -34,6 +34,8 @@ def import_file(
     store no run is created (the run is None)."""
     check_options(importer, options)
     records = importer.read(path, options)
+    if not records:
+        raise ValueError(f"{path} holds no records; is it the right file for importer {importer.name!r}?")
     items, problems = _distinct(records)
     results: list[tuple[ImportedItem, Trace, Verdicts]] = []
     if not items:

@@ -46,6 +46,11 @@ def parse_yaml(text: str, where: str) -> Any:
 
     try:
         return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        line = f":{exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise ValueError(
+            f"{where}{line}: {exc.problem}; only plain YAML is read (no tags such as !!python)"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""

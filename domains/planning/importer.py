@@ -44,7 +44,10 @@ class PlanBenchImporter:
         raw_config = parse_yaml(config_text, f"--config {options['config']}")
         if not isinstance(raw_config, dict):
             raise ValueError(f"--config {options['config']} is not a PlanBench config (a YAML mapping)")
-        templates = load_config(config_text)
+        try:
+            templates = load_config(config_text)
+        except ValueError as exc:
+            raise ValueError(f"--config {options['config']}: {exc}") from None
         folder = Path(options["instances"])
         if not folder.is_dir():
             raise ValueError(
