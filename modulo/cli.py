@@ -284,6 +284,8 @@ def export(
 ) -> None:
     """Export a run as verdicts JSONL, or with --traces as traces JSONL (a dataset; replayable)."""
     with user_errors():
+        if not store.exists():
+            fail(f"no store at {store}; check --store (or run `modulo run CONFIG.toml --store {store}`)")
         with Store(store) as db:
             samples = db.samples(db.find_run(run_ref).id, verified=None if traces else True)
         records = [TraceRecord.from_sample(s) if traces else VerdictRecord.from_sample(s) for s in samples]

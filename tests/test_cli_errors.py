@@ -96,6 +96,14 @@ def test_verify_of_a_malformed_file(kind: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
+@pytest.mark.parametrize("fmt", ["searchformer", "beyond-semantics"])
+def test_verify_of_a_malformed_published_file(kind: str, fmt: str, tmp_path: Path) -> None:
+    path = _bad_file(tmp_path, kind)
+    code, stderr = invoke("verify", path, "--domain", "maze", "--format", fmt, "--out", tmp_path / "o.jsonl")
+    one_line_error(code, stderr, path.name)
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
 def test_run_of_a_malformed_suite(kind: str, tmp_path: Path) -> None:
     path = _bad_file(tmp_path, kind)
     code, stderr = invoke("run", path, "--store", tmp_path / "s.db")
@@ -126,6 +134,12 @@ def test_out_into_a_missing_folder(tmp_path: Path) -> None:
     store = tmp_path / "s.db"
     assert invoke("run", suite, "--store", store, "--no-report")[0] == 0
     one_line_error(*invoke("export", "--store", store, "--out", out), "folder")
+
+
+def test_export_from_a_missing_store_creates_nothing(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.sqlite"
+    one_line_error(*invoke("export", "--store", typo), typo.name)
+    assert not typo.exists()
 
 
 def test_a_store_that_is_a_folder(tmp_path: Path) -> None:
