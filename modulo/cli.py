@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from modulo.generators.errors import GeneratorError
-from modulo.importing import import_file
+from modulo.importing import read_records, store_records
 from modulo.inputs import read_text
 from modulo.protocols import SequenceDomain
 from modulo.registry import (
@@ -317,9 +317,12 @@ def import_cmd(
         options = _options(ctx.args)
         if not path.exists():
             fail(f"{path} does not exist")
+        records = read_records(importer, path, options)  # a bad file creates no store
         with Store(store) as db, _progress() as bar:
-            task = bar.add_task(f"import {name}", total=None)
-            run, summary = import_file(importer, path, options, db, lambda _, n: bar.update(task, advance=n))
+            task = bar.add_task(f"import {name}", total=len(records))
+            run, summary = store_records(
+                importer, path, options, records, db, lambda _, n: bar.update(task, advance=n)
+            )
         problems = summary.get("problems", [])
         if as_json_flag:
             print(json.dumps(summary, indent=2, default=str))

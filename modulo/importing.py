@@ -24,18 +24,37 @@ def check_options(importer: Importer, options: dict[str, str]) -> None:
         raise ValueError(f"importer {importer.name!r} needs {', '.join('--' + m for m in missing)}")
 
 
+def read_records(
+    importer: Importer, path: Path, options: dict[str, str]
+) -> list[ImportedItem | ImportProblem]:
+    """Every record of the file; ValueError (one line, naming the file) if the file as a whole is unusable."""
+    check_options(importer, options)
+    records = importer.read(path, options)
+    if not records:
+        raise ValueError(f"{path} holds no records; is it the right file for importer {importer.name!r}?")
+    return records
+
+
 def import_file(
     importer: Importer, path: Path, options: dict[str, str], store: Store, progress: ProgressFn | None = None
+) -> tuple[Run | None, dict[str, Any]]:
+    """Read the file, then store and verify its records (see `store_records`)."""
+    return store_records(importer, path, options, read_records(importer, path, options), store, progress)
+
+
+def store_records(
+    importer: Importer,
+    path: Path,
+    options: dict[str, str],
+    records: list[ImportedItem | ImportProblem],
+    store: Store,
+    progress: ProgressFn | None = None,
 ) -> tuple[Run | None, dict[str, Any]]:
     """Store and verify every record; re-importing the same file and options resumes, never duplicates.
 
     Records the importer cannot read, records reusing another record's id for a different problem, and
     records whose verdict is `unknown` are problems: listed, never counted as agreement. With nothing to
     store no run is created (the run is None)."""
-    check_options(importer, options)
-    records = importer.read(path, options)
-    if not records:
-        raise ValueError(f"{path} holds no records; is it the right file for importer {importer.name!r}?")
     items, problems = _distinct(records)
     results: list[tuple[ImportedItem, Trace, Verdicts]] = []
     if not items:

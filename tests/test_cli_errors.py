@@ -3,6 +3,7 @@ file — never a traceback (a small fuzz over the commands that read files)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,8 @@ def test_logiclm_import_of_a_malformed_file(kind: str, tmp_path: Path) -> None:
     path = _bad_file(tmp_path, kind)
     code, stderr = invoke("import", "logiclm", path, "--dataset", "proofwriter", "--store", tmp_path / "s.db")
     one_line_error(code, stderr, path.name)
+    if kind not in ("instances-null", "instances-object"):  # read as PrOntoQA objects: one bad record each
+        assert not (tmp_path / "s.db").exists()
 
 
 @needs_data
@@ -145,3 +148,30 @@ def test_export_from_a_missing_store_creates_nothing(tmp_path: Path) -> None:
 def test_a_store_that_is_a_folder(tmp_path: Path) -> None:
     one_line_error(*invoke("report", "--store", tmp_path), tmp_path.name)
     one_line_error(*invoke("export", "--store", tmp_path), tmp_path.name)
+
+
+@needs_data
+@pytest.mark.parametrize("template", ["{'0}", "{0[0]}", "instance.pddl"])
+def test_an_instances_template_without_a_slot(template: str, tmp_path: Path) -> None:
+    """Formatting the template with the id gave `error: "'0"` or `error: 0`; only `{}` is a slot."""
+    config = tmp_path / "config.yaml"
+    text = CONFIG.read_text(encoding="utf-8")
+    config.write_text(text.replace("instance-{}.pddl", json.dumps(template)), encoding="utf-8")
+    results = tmp_path / "r.json"
+    results.write_text('{"instances": [{"instance_id": {"0": 1}, "correct": true}]}', encoding="utf-8")
+    code, stderr = invoke(
+        "import",
+        "planbench",
+        results,
+        "--domain-file",
+        DOMAIN,
+        "--config",
+        config,
+        "--instances",
+        INSTANCES,
+        "--store",
+        tmp_path / "s.sqlite",
+    )
+    one_line_error(code, stderr, config.name)
+    assert not (tmp_path / "s.sqlite").exists()
+    assert "instances_template" in stderr
