@@ -175,3 +175,17 @@ def test_an_instances_template_without_a_slot(template: str, tmp_path: Path) -> 
     one_line_error(code, stderr, config.name)
     assert not (tmp_path / "s.sqlite").exists()
     assert "instances_template" in stderr
+
+
+@needs_data
+@pytest.mark.parametrize("kind", ["yaml-syntax", "yaml-python", "not-utf8", "empty-list"])
+def test_run_with_a_malformed_pddl_config(kind: str, tmp_path: Path) -> None:
+    config = _bad_file(tmp_path, kind)
+    suite = tmp_path / "suite.toml"
+    problem = INSTANCES / "instance-1.pddl"
+    suite.write_text(
+        f'name = "p"\n[[tasks]]\ndomain = "pddl"\ncount = 1\n[tasks.params]\ndomain_file = "{DOMAIN}"\n'
+        f'problem_files = ["{problem}"]\nconfig = "{config}"\n',
+        encoding="utf-8",
+    )
+    one_line_error(*invoke("run", suite, "--store", tmp_path / "s.sqlite"), config.name)
