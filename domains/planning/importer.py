@@ -15,7 +15,6 @@ from typing import Any
 from modulo.inputs import parse_yaml, read_json, read_text
 from modulo.model import Instance, Trace, Verdicts
 from modulo.protocols import ImportedItem, ImportProblem
-from modulo.verifiers.pddl_load import load_problem
 
 from .templates import PDDL_ACTION, load_config
 
@@ -102,10 +101,6 @@ class PlanBenchImporter:
         problem = files.read(label)
         if isinstance(problem, ImportProblem):
             return problem
-        try:
-            load_problem(domain_text, problem)
-        except ValueError as exc:  # PDDL the checker cannot read: nothing to judge against
-            return ImportProblem(record=label, reason=f"{first_line(exc)} (--domain-file or instance file)")
         payload = {"domain_pddl": domain_text, "problem_pddl": problem, "templates": templates}
         instance = Instance(
             domain=domain,
@@ -160,11 +155,6 @@ class PlanBenchImporter:
             "disagreements": disagreements,
             "problems": listed,
         }
-
-
-def first_line(message: object) -> str:
-    """The first line of a (possibly multi-line parser) message."""
-    return str(message).strip().splitlines()[0] if str(message).strip() else type(message).__name__
 
 
 def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> str:
