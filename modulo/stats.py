@@ -55,8 +55,8 @@ class Table2x2(BaseModel):
         )
 
 
-class NoTrace(BaseModel):
-    """Samples with no trace to judge (no step was read), split by answer: shown beside the 2×2 table."""
+class AnswerSplit(BaseModel):
+    """Samples outside the 2×2 table (no trace, or a trace not judged), split by answer: shown beside it."""
 
     answer_correct: int = 0
     answer_not_correct: int = 0

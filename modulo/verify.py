@@ -266,6 +266,7 @@ class VerifySummary:
             "answer_correct": overall.answer_correct.k,
             "table": overall.table.model_dump(mode="json"),
             "no_trace": overall.no_trace.model_dump(mode="json"),
+            "trace_unknown": overall.trace_unknown.model_dump(mode="json"),
             "rule_counts": rule_totals(self.verified),
             "size_inferred": self.size_inferred,
             "problems": self.unreadable[:50],

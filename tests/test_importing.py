@@ -135,7 +135,7 @@ def verdicts(steps: list[str], answer: str) -> Verdicts:
     )
 
 
-def test_samples_without_steps_sit_beside_the_table() -> None:
+def test_samples_without_a_judged_trace_sit_beside_the_table() -> None:
     group = cell(
         [
             verdicts(["valid", "valid"], "correct"),
@@ -143,15 +143,18 @@ def test_samples_without_steps_sit_beside_the_table() -> None:
             verdicts([], "correct"),
             verdicts([], "correct"),
             verdicts([], "unparsed"),
+            verdicts(["valid", "unknown"], "correct"),  # the checker gave up on a step: not judged
+            verdicts(["unknown", "invalid"], "incorrect"),  # a broken rule: invalid
         ]
     )
     t = group.table
-    assert (t.valid_correct, t.valid_incorrect, t.invalid_correct, t.invalid_incorrect) == (1, 0, 0, 1)
+    assert (t.valid_correct, t.valid_incorrect, t.invalid_correct, t.invalid_incorrect) == (1, 0, 0, 2)
     assert (group.no_trace.answer_correct, group.no_trace.answer_not_correct) == (2, 1)
-    assert (group.trace_valid.k, group.trace_valid.n) == (1, 2)
-    assert (group.answer_correct.k, group.answer_correct.n) == (3, 5)
-    assert (group.correct_given_invalid_trace.k, group.correct_given_invalid_trace.n) == (0, 1)
-    assert group.samples == 5
+    assert (group.trace_unknown.answer_correct, group.trace_unknown.answer_not_correct) == (1, 0)
+    assert (group.trace_valid.k, group.trace_valid.n) == (1, 3)
+    assert (group.answer_correct.k, group.answer_correct.n) == (4, 7)
+    assert (group.correct_given_invalid_trace.k, group.correct_given_invalid_trace.n) == (0, 2)
+    assert group.samples == 7
 
 
 @needs_logic

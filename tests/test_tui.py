@@ -48,9 +48,9 @@ def test_samples_without_a_trace_have_their_own_filter() -> None:
     from modulo.model import AnswerVerdict, Instance, Sample, StepVerdict, Verdicts
     from modulo.tui.app import QUADRANTS
 
-    def sample(steps: int) -> Sample:
+    def sample(steps: int, status: str = "valid") -> Sample:
         verdicts = Verdicts(
-            steps=[StepVerdict(index=i, status="valid") for i in range(steps)],
+            steps=[StepVerdict(index=i, status=status, rule="r") for i in range(steps)],  # type: ignore[arg-type]
             answer=AnswerVerdict(status="correct"),
         )
         instance = Instance(domain="d", id="i")
