@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
 from modulo.protocols import Domain, SequenceDomain
-from modulo.report import cell, rule_totals
+from modulo.report import cell, rule_totals, trace_state
 
 
 def verify_text(domain: Domain, instance: Instance, text: str) -> tuple[Trace, Verdicts]:
@@ -86,6 +86,8 @@ class VerdictRecord(BaseModel):
     id: str
     domain: str
     trace_valid: bool
+    trace_status: str
+    """`valid`, `invalid`, `unknown` (checker gave up, no rule broken) or `none` (no step was read)."""
     first_error: int | None
     valid_prefix: int
     answer_correct: bool
@@ -102,6 +104,7 @@ class VerdictRecord(BaseModel):
             id=record_id,
             domain=domain,
             trace_valid=verdicts.trace_valid,
+            trace_status=trace_state(verdicts),
             first_error=verdicts.first_error,
             valid_prefix=verdicts.valid_prefix,
             answer_correct=verdicts.answer.status == "correct",

@@ -186,6 +186,8 @@ def test_gold_labels_without_explanations_are_no_trace(tmp_path: Path) -> None:
     assert data["overall"]["table"]["invalid_correct"] == 0
     text = CliRunner().invoke(app, ["report", runs["proofwriter"], "--store", str(store_path)]).stdout
     assert "no trace" in text
+    exported = CliRunner().invoke(app, ["export", runs["proofwriter"], "--store", str(store_path)]).stdout
+    assert [json.loads(line)["trace_status"] for line in exported.splitlines()] == ["none"] * 6
 
 
 # --- item 11: instance paths stay in the folder ----------------------------------------------------------
@@ -264,4 +266,6 @@ def test_verify_reports_bad_lines_and_verifies_the_rest(tmp_path: Path) -> None:
     assert done.exit_code == 2 and "3 line(s)" in done.stderr
     for number, words in ((1, "unknown domain 'chess'"), (2, "seed"), (3, "difficulty")):
         assert f"traces.jsonl:{number}: " in done.stderr and words in done.stderr
-    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["ok"]
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    # the checker crashes on the empty maze payload: an explicit unknown, and no step was read
+    assert record["id"] == "ok" and record["answer_status"] == "unknown" and record["trace_status"] == "none"
