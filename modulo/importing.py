@@ -8,7 +8,7 @@ from typing import Any
 
 from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
-from modulo.registry import get_domain
+from modulo.registry import RegistryError, get_domain
 from modulo.runner import ProgressFn, now, run_id_for, sample_id, verify_sample, versions
 from modulo.store import Store
 
@@ -56,6 +56,13 @@ def store_records(
     records whose verdict is `unknown` are problems: listed, never counted as agreement. With nothing to
     store no run is created (the run is None)."""
     items, problems = _distinct(records)
+    missing = {d: reason for d in {i.instance.domain for i in items} if (reason := _not_installed(d))}
+    problems += [
+        ImportProblem(record=i.instance.id, reason=missing[i.instance.domain])
+        for i in items
+        if i.instance.domain in missing
+    ]
+    items = [i for i in items if i.instance.domain not in missing]
     results: list[tuple[ImportedItem, Trace, Verdicts]] = []
     if not items:
         return None, importer.summarise(results, problems)
@@ -120,6 +127,15 @@ def _distinct(records: list[ImportedItem | ImportProblem]) -> tuple[list[Importe
             continue
         items.append(record)
     return items, problems
+
+
+def _not_installed(domain: str) -> str:
+    """Why records of `domain` cannot be verified here ("" when its plugin loads)."""
+    try:
+        get_domain(domain)
+    except RegistryError as exc:
+        return str(exc)
+    return ""
 
 
 def _unknown(verdicts: Verdicts) -> str:
