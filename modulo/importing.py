@@ -52,8 +52,9 @@ def store_records(
 ) -> tuple[Run | None, dict[str, Any]]:
     """Store and verify every record; re-importing the same file and options resumes, never duplicates.
 
-    Records the importer cannot read, records reusing another record's id for a different problem, and
-    records whose verdict is `unknown` are problems: listed, never counted as agreement. With nothing to
+    Records the importer cannot read, records of a domain not installed here, records reusing another
+    record's id for a different problem, and records whose verdict is `unknown` are problems: listed,
+    never counted as agreement. With nothing to
     store no run is created (the run is None)."""
     items, problems = _distinct(records)
     missing = {d: reason for d in {i.instance.domain for i in items} if (reason := _not_installed(d))}
