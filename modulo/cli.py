@@ -7,14 +7,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from modulo.generators.errors import GeneratorError
-from modulo.importing import import_file
+from modulo.importing import read_records, store_records
+from modulo.inputs import read_text
 from modulo.protocols import SequenceDomain
 from modulo.redact import redact
 from modulo.registry import (
@@ -67,6 +68,12 @@ def user_errors() -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         fail("interrupted; everything generated so far is stored — run the same command again to resume")
+    except RecursionError:
+        fail("the input is nested too deeply to read; is it the right file?")
+    except OSError as exc:
+        fail(f"{exc.filename or 'a file'}: {exc.strerror or exc}; check the path")
+    except KeyError as exc:
+        fail(f"missing key {exc.args[0]!r}; if the input has it, please report this as a bug")
     except (
         ConfigError,
         RegistryError,
@@ -113,7 +120,11 @@ def run(
     with user_errors():
         if reuse not in ("auto", "always", "never"):
             fail(f"--reuse must be auto, always or never, not {reuse!r}")
-        suite = load_config(config)
+        read_text(config, "suite")  # a folder, a missing file or non-UTF-8 text: one line naming it
+        try:
+            suite = load_config(config)
+        except RecursionError:
+            fail(f"suite {config} is nested too deeply to read; is it the right file?")
         with Store(store) as db:
             runner = Runner(suite, db, limit=limit, retry_failed=retry_failed, reuse=reuse)  # type: ignore[arg-type]
             with _progress() as bar:
@@ -196,7 +207,7 @@ def verify(
     with user_errors():
         items = _verify_items(traces, domain, fmt, {"size": size, "strict_ties": strict_ties or None})
         summary = VerifySummary()
-        sink = out_path.open("w", encoding="utf-8") if out_path else sys.stdout
+        sink = _open_out(out_path) if out_path else sys.stdout
         try:
             with _progress() as bar:
                 task = bar.add_task(f"verify {traces.name}", total=_count_lines(traces))
@@ -207,7 +218,13 @@ def verify(
                         bar.console.print(f"[yellow]skipped[/] {item}", highlight=False)
                         continue
                     name = item.instance.domain
-                    trace, verdicts = verify_text(get_domain(name), item.instance, item.text)
+                    try:
+                        chosen = get_domain(name)
+                    except RegistryError as exc:
+                        summary.unreadable.append(f"{item.where}: {exc}")
+                        bar.console.print(f"[yellow]skipped[/] {item.where}: {exc}", highlight=False)
+                        continue
+                    trace, verdicts = verify_text(chosen, item.instance, item.text)
                     summary.add(item, verdicts)
                     sink.write(VerdictRecord.build(item.id, name, trace, verdicts).model_dump_json() + "\n")
         finally:
@@ -221,11 +238,23 @@ def verify(
             )
         if json_summary:
             (out if out_path else err).print_json(data=summary.as_json())
+        if not summary.verified and not summary.unreadable:
+            fail(f"{traces} holds no records to verify; is it the right file?")
         if summary.unreadable:
             fail(
                 f"{len(summary.unreadable)} line(s) of {traces} could not be read (see above); "
                 "the others were verified"
             )
+
+
+def _open_out(path: Path) -> TextIO:
+    """The `--out` file opened for writing, or a one-line error saying why it cannot be."""
+    if not path.parent.is_dir():
+        fail(f"--out {path}: the folder {path.parent} does not exist; create it first")
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        fail(f"--out {path}: cannot write it ({exc.strerror or exc})")
 
 
 def _count_lines(path: Path) -> int | None:
@@ -242,6 +271,8 @@ def _verify_items(
 ) -> Iterator[VerifyItem | InputError]:
     """The items of a traces-in file, or with `fmt` of a published sequence file of `domain`."""
     if fmt is None:
+        if domain is not None:
+            get_domain(domain)  # an unknown --domain is one error, not one per line
         return interchange_items(path, domain)
     if domain is None:
         raise InputError("--format needs --domain (e.g. --domain maze --format searchformer)")
@@ -291,7 +322,8 @@ def export(
         records = [TraceRecord.from_sample(s) if traces else VerdictRecord.from_sample(s) for s in samples]
         lines = [record.model_dump_json() + "\n" for record in records]
         if out_path:
-            out_path.write_text("".join(lines), encoding="utf-8")
+            with _open_out(out_path) as sink:
+                sink.writelines(lines)
             err.print(f"wrote {len(lines)} records to {out_path}")
         else:
             sys.stdout.writelines(lines)
@@ -316,18 +348,34 @@ def import_cmd(
         options = _options(ctx.args)
         if not path.exists():
             fail(f"{path} does not exist")
+        records = read_records(importer, path, options)  # a bad file creates no store
         with Store(store) as db, _progress() as bar:
-            task = bar.add_task(f"import {name}", total=None)
-            run, summary = import_file(importer, path, options, db, lambda _, n: bar.update(task, advance=n))
+            task = bar.add_task(f"import {name}", total=len(records))
+            run, summary = store_records(
+                importer, path, options, records, db, lambda _, n: bar.update(task, advance=n)
+            )
+        problems = summary.get("problems", [])
         if as_json_flag:
             print(json.dumps(summary, indent=2, default=str))
         else:
             for key, value in summary.items():
                 if not isinstance(value, list):
                     out.print(f"{key}: {value}", highlight=False)
-            for entry in summary.get("disagreements", [])[:50]:
-                out.print(f"  {entry}", highlight=False)
+            for title in ("disagreements", "problems"):
+                entries = summary.get(title, [])
+                if entries:
+                    out.print(f"{title}:", highlight=False)
+                for entry in entries[:50]:
+                    out.print(f"  {entry}", highlight=False)
+        if run is None:
+            err.print(f"nothing from {path} could be stored, so no run was created")
+        else:
             err.print(f"stored as run {run.id} in {store}; `modulo report {run.id}` summarises it")
+        if problems:
+            fail(
+                f"{len(problems)} of {summary.get('total', '?')} record(s) of {path} could not be judged "
+                "(listed under `problems`); the rest were verified and are counted above"
+            )
 
 
 def _options(args: list[str]) -> dict[str, str]:

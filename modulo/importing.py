@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
-from modulo.registry import get_domain
+from modulo.registry import RegistryError, get_domain
 from modulo.runner import ProgressFn, now, run_id_for, sample_id, verify_sample, versions
 from modulo.store import Store
 
@@ -24,28 +25,63 @@ def check_options(importer: Importer, options: dict[str, str]) -> None:
         raise ValueError(f"importer {importer.name!r} needs {', '.join('--' + m for m in missing)}")
 
 
-def import_file(
-    importer: Importer, path: Path, options: dict[str, str], store: Store, progress: ProgressFn | None = None
-) -> tuple[Run, dict[str, Any]]:
-    """Store and verify every record; re-importing the same file and options resumes, never duplicates."""
+def read_records(
+    importer: Importer, path: Path, options: dict[str, str]
+) -> list[ImportedItem | ImportProblem]:
+    """Every record of the file; ValueError (one line, naming the file) if the file as a whole is unusable."""
     check_options(importer, options)
     records = importer.read(path, options)
-    items = [r for r in records if isinstance(r, ImportedItem)]
-    problems = [r for r in records if isinstance(r, ImportProblem)]
-    domains = sorted({item.instance.domain for item in items}) or ["none"]
+    if not records:
+        raise ValueError(f"{path} holds no records; is it the right file for importer {importer.name!r}?")
+    return records
+
+
+def import_file(
+    importer: Importer, path: Path, options: dict[str, str], store: Store, progress: ProgressFn | None = None
+) -> tuple[Run | None, dict[str, Any]]:
+    """Read the file, then store and verify its records (see `store_records`)."""
+    return store_records(importer, path, options, read_records(importer, path, options), store, progress)
+
+
+def store_records(
+    importer: Importer,
+    path: Path,
+    options: dict[str, str],
+    records: list[ImportedItem | ImportProblem],
+    store: Store,
+    progress: ProgressFn | None = None,
+) -> tuple[Run | None, dict[str, Any]]:
+    """Store and verify every record; re-importing the same file and options resumes, never duplicates.
+
+    Records the importer cannot read, records of a domain not installed here, records reusing another
+    record's id for a different problem, and records whose verdict is `unknown` are problems: listed,
+    never counted as agreement. With nothing to
+    store no run is created (the run is None)."""
+    items, problems = _distinct(records)
+    missing = {d: reason for d in {i.instance.domain for i in items} if (reason := _not_installed(d))}
+    problems += [
+        ImportProblem(record=i.instance.id, reason=missing[i.instance.domain])
+        for i in items
+        if i.instance.domain in missing
+    ]
+    items = [i for i in items if i.instance.domain not in missing]
+    results: list[tuple[ImportedItem, Trace, Verdicts]] = []
+    if not items:
+        return None, importer.summarise(results, problems)
+    domains = sorted({item.instance.domain for item in items})
     config = RunConfig(
         name=f"import-{importer.name}-{path.stem}",
         description=f"{importer.name} import of {path}",
         generator=GeneratorConfig(
-            name=f"import:{importer.name}", params={"file": str(path.resolve()), **options}
+            name=f"import:{importer.name}",
+            params={"file": str(path.resolve()), "sha256": _file_digest(path), **options},
         ),
-        tasks=[TaskConfig(domain=d, count=max(1, len(items))) for d in domains],
+        tasks=[TaskConfig(domain=d, count=len(items)) for d in domains],
     )
     run = store.ensure_run(Run(id=run_id_for(config), config=config, created_at=now(), versions=versions()))
     store.add_instances(run.id, [item.instance for item in items])
     stored = {s.id: s for s in store.samples(run.id)}
     seen: Counter[tuple[str, str]] = Counter()
-    results: list[tuple[ImportedItem, Trace, Verdicts]] = []
     for item in items:
         key = (item.instance.domain, item.instance.id)
         sid = sample_id(run.id, item.instance, seen[key], 0)
@@ -63,7 +99,60 @@ def import_file(
             sample = verify_sample(get_domain(item.instance.domain), sample)
             store.set_verdicts(sample)
         assert sample.trace is not None and sample.verdicts is not None
-        results.append((item, sample.trace, sample.verdicts))
+        if sample.verdicts.answer.status == "unknown":
+            problems.append(ImportProblem(record=item.instance.id, reason=_unknown(sample.verdicts)))
+        else:
+            results.append((item, sample.trace, sample.verdicts))
         if progress:
             progress("verifying", 1)
     return run, importer.summarise(results, problems)
+
+
+def _file_digest(path: Path) -> str:
+    """The file's content digest: part of the run id, so an edited file is a new run, never resumed into
+    samples whose stored texts came from the old one."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _distinct(records: list[ImportedItem | ImportProblem]) -> tuple[list[ImportedItem], list[ImportProblem]]:
+    """Items and problems; an item whose (domain, id) an earlier item holds with another problem is a
+    problem (it would be stored against the earlier one); the same problem again is another sample."""
+    items: list[ImportedItem] = []
+    problems: list[ImportProblem] = []
+    first: dict[tuple[str, str], ImportedItem] = {}
+    for record in records:
+        if isinstance(record, ImportProblem):
+            problems.append(record)
+            continue
+        key = (record.instance.domain, record.instance.id)
+        earlier = first.setdefault(key, record)
+        if earlier.instance != record.instance:
+            problems.append(
+                ImportProblem(
+                    record=record.instance.id,
+                    reason="another record has the same id but a different problem; give each its own id",
+                )
+            )
+            continue
+        items.append(record)
+    return items, problems
+
+
+def _not_installed(domain: str) -> str:
+    """Why records of `domain` cannot be verified here ("" when its plugin loads)."""
+    try:
+        get_domain(domain)
+    except RegistryError as exc:
+        return str(exc)
+    return ""
+
+
+def _unknown(verdicts: Verdicts) -> str:
+    """Why a record could not be judged: the checker's reason, first line."""
+    answer = verdicts.answer
+    lines = (answer.message or "the checker gave up").strip().splitlines() or ["the checker gave up"]
+    return f"not judged ({answer.detail or 'unknown'}): {lines[0]}"

@@ -23,6 +23,17 @@ def _table_2x2(cell: Cell) -> Table:
     table.add_column("answer not correct", justify="right")
     table.add_row("trace valid", str(t.valid_correct), str(t.valid_incorrect))
     table.add_row("trace invalid", str(t.invalid_correct), str(t.invalid_incorrect))
+    beside = [("no trace", cell.no_trace), ("trace not judged (unknown)", cell.trace_unknown)]
+    if any(split.total for _, split in beside):
+        table.add_section()
+    for name, split in beside:
+        if split.total:
+            table.add_row(
+                f"{name}, not in the table",
+                str(split.answer_correct),
+                str(split.answer_not_correct),
+                style="dim",
+            )
     return table
 
 

@@ -9,21 +9,26 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
 from modulo.provenance import code_versions
-from modulo.stats import Rate, Table2x2, histogram, phi, table_2x2, wilson
+from modulo.stats import AnswerSplit, Rate, Table2x2, histogram, phi, table_2x2, wilson
 
 
 class Cell(BaseModel):
-    """One group of samples: the 2×2 table and the rates read from it."""
+    """One group of samples: the 2×2 table of the samples whose trace was judged valid or invalid, the others
+    beside it, and the rates (trace rates over the table, the answer rate over all samples)."""
 
     samples: int
     table: Table2x2
+    no_trace: AnswerSplit
+    """Samples with no step to judge: neither a valid nor an invalid trace, so not in the table."""
+    trace_unknown: AnswerSplit
+    """Samples whose trace broke no rule but the checker gave up on a step (`unknown`): not judged."""
     trace_valid: Rate
     answer_correct: Rate
     correct_given_valid_trace: Rate
@@ -67,7 +72,7 @@ class Report(BaseModel):
     by_difficulty: dict[str, Cell]
     """Keyed `domain:measure=value`."""
     first_error_histogram: dict[int, int]
-    """Position of the first invalid step, over first attempts whose trace is invalid."""
+    """Position of the first invalid step, over first attempts with a trace that is invalid."""
     rule_counts: dict[str, int]
     """Non-valid verdicts per rule id over first attempts."""
     answer_details: dict[str, int]
@@ -91,13 +96,38 @@ def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
     return dict(sorted(rules.items()))
 
 
+TraceState = Literal["valid", "invalid", "unknown", "none"]
+
+
+def trace_state(verdicts: Verdicts) -> TraceState:
+    """`none` when no step was read (a gold label alone, an empty or unreadable response); `unknown` when
+    nothing broke a rule but the checker gave up on a step or check. Only `valid` and `invalid` traces are
+    in the 2×2 table; the others are their own states beside it, never counted as invalid."""
+    if not verdicts.steps:
+        return "none"
+    if verdicts.trace_valid:
+        return "valid"
+    statuses = {v.status for v in [*verdicts.steps, *verdicts.trace_checks]}
+    return "unknown" if statuses <= {"valid", "unknown"} else "invalid"
+
+
+def _split(verdicts: list[Verdicts]) -> AnswerSplit:
+    correct = sum(v.answer.status == "correct" for v in verdicts)
+    return AnswerSplit(answer_correct=correct, answer_not_correct=len(verdicts) - correct)
+
+
 def cell(verdicts: list[Verdicts]) -> Cell:
-    table = table_2x2((v.trace_valid, v.answer.status == "correct") for v in verdicts)
+    judged = [v for v in verdicts if trace_state(v) in ("valid", "invalid")]
+    table = table_2x2((v.trace_valid, v.answer.status == "correct") for v in judged)
+    no_trace = _split([v for v in verdicts if trace_state(v) == "none"])
+    trace_unknown = _split([v for v in verdicts if trace_state(v) == "unknown"])
     return Cell(
-        samples=table.total,
+        samples=len(verdicts),
         table=table,
+        no_trace=no_trace,
+        trace_unknown=trace_unknown,
         trace_valid=wilson(table.valid_correct + table.valid_incorrect, table.total),
-        answer_correct=wilson(table.valid_correct + table.invalid_correct, table.total),
+        answer_correct=wilson(sum(v.answer.status == "correct" for v in verdicts), len(verdicts)),
         correct_given_valid_trace=wilson(table.valid_correct, table.valid_correct + table.valid_incorrect),
         correct_given_invalid_trace=wilson(
             table.invalid_correct, table.invalid_correct + table.invalid_incorrect
@@ -172,7 +202,9 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         by_domain=_grouped(first, lambda s: [s.instance.domain]),
         by_generator=_grouped(first, lambda s: [s.generator]),
         by_difficulty=_grouped(first, _difficulty_keys),
-        first_error_histogram=histogram(v.first_error for v in first_verdicts if v.first_error is not None),
+        first_error_histogram=histogram(
+            v.first_error for v in first_verdicts if trace_state(v) == "invalid" and v.first_error is not None
+        ),
         rule_counts=rule_totals(first_verdicts),
         answer_details=dict(
             sorted(Counter(v.answer.detail or v.answer.status for v in first_verdicts).items())

@@ -254,6 +254,10 @@ class Runner:
 
         The run is recorded together with its first stored samples, so a run that fails before it
         produced anything leaves nothing behind."""
+        if found := find_secrets(self.config.model_dump(mode="json")):
+            raise ConfigError(
+                f"the suite holds credentials ({'; '.join(found)}); it would be stored with the run"
+            )
         fresh = Run(id=run_id_for(self.config), config=self.config, created_at=now(), versions=versions())
         summary = RunSummary(run=self.store.get_run(fresh.id) or fresh)
         try:

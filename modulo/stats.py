@@ -55,6 +55,18 @@ class Table2x2(BaseModel):
         )
 
 
+class AnswerSplit(BaseModel):
+    """Samples outside the 2×2 table (no trace, or a trace not judged), split by answer: shown beside it."""
+
+    answer_correct: int = 0
+    answer_not_correct: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total(self) -> int:
+        return self.answer_correct + self.answer_not_correct
+
+
 def table_2x2(pairs: Iterable[tuple[bool, bool]]) -> Table2x2:
     """Build the table from (trace_valid, answer_correct) pairs."""
     counts = np.zeros((2, 2), dtype=int)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
 from modulo.protocols import Domain, SequenceDomain
-from modulo.report import cell, rule_totals
+from modulo.report import cell, rule_totals, trace_state
 
 
 def verify_text(domain: Domain, instance: Instance, text: str) -> tuple[Trace, Verdicts]:
@@ -86,6 +86,8 @@ class VerdictRecord(BaseModel):
     id: str
     domain: str
     trace_valid: bool
+    trace_status: str
+    """`valid`, `invalid`, `unknown` (checker gave up, no rule broken) or `none` (no step was read)."""
     first_error: int | None
     valid_prefix: int
     answer_correct: bool
@@ -102,6 +104,7 @@ class VerdictRecord(BaseModel):
             id=record_id,
             domain=domain,
             trace_valid=verdicts.trace_valid,
+            trace_status=trace_state(verdicts),
             first_error=verdicts.first_error,
             valid_prefix=verdicts.valid_prefix,
             answer_correct=verdicts.answer.status == "correct",
@@ -133,20 +136,38 @@ class InputError(ValueError):
 
 
 def read_trace_records(path: Path) -> Iterator[TraceRecord | InputError]:
-    """Records of a traces JSONL file; a bad line yields an InputError in its place instead of stopping."""
+    """Records of a traces JSONL file, each with an instance that validates; a bad line yields an
+    InputError in its place instead of stopping."""
+    for _, record in _trace_lines(path):
+        yield record
+
+
+def _trace_lines(path: Path) -> Iterator[tuple[int, TraceRecord | InputError]]:
     for number, line in _lines(path):
         if isinstance(line, InputError):
-            yield line
+            yield number, line
             continue
         try:
-            yield TraceRecord.model_validate(json.loads(line))
+            record = TraceRecord.model_validate(json.loads(line))
         except json.JSONDecodeError as exc:
-            yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
+            yield number, InputError(f"{path}:{number}: not JSON ({exc.msg})")
+            continue
+        except RecursionError:
+            yield number, InputError(f"{path}:{number}: JSON nested too deeply to read")
+            continue
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()
-            )
-            yield InputError(f"{path}:{number}: not a trace record ({problems})")
+            yield number, InputError(f"{path}:{number}: not a trace record ({_problems(exc)})")
+            continue
+        try:
+            record.to_instance()
+        except ValidationError as exc:
+            yield number, InputError(f"{path}:{number}: not a valid instance ({_problems(exc)})")
+            continue
+        yield number, record
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors())
 
 
 @dataclass(frozen=True)
@@ -156,17 +177,22 @@ class VerifyItem:
     id: str
     instance: Instance
     text: str
+    where: str = ""
+    """File and line the item came from, for messages."""
 
 
 def interchange_items(path: Path, domain: str | None = None) -> Iterator[VerifyItem | InputError]:
     """Items of a traces-in JSONL file; `domain` overrides each record's own."""
-    for record in read_trace_records(path):
+    for number, record in _trace_lines(path):
         if isinstance(record, InputError):
             yield record
             continue
         instance = record.to_instance()
         yield VerifyItem(
-            record.id, instance.model_copy(update={"domain": domain or record.domain}), record.text
+            record.id,
+            instance.model_copy(update={"domain": domain or record.domain}),
+            record.text,
+            f"{path}:{number}",
         )
 
 
@@ -187,6 +213,9 @@ def sequence_items(
             except json.JSONDecodeError as exc:
                 yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
                 continue
+            except RecursionError:
+                yield InputError(f"{path}:{number}: JSON nested too deeply to read")
+                continue
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 yield InputError(f"{path}:{number}: a JSON line needs a string field `text`")
                 continue
@@ -197,7 +226,7 @@ def sequence_items(
         except ValueError as exc:
             yield InputError(f"{path}:{number}: {exc}")
             continue
-        yield VerifyItem(fields["id"], instance, output)
+        yield VerifyItem(fields["id"], instance, output, f"{path}:{number}")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
@@ -237,8 +266,10 @@ class VerifySummary:
             "verified": len(self.verified),
             "unreadable": len(self.unreadable),
             "trace_valid": overall.table.valid_correct + overall.table.valid_incorrect,
-            "answer_correct": overall.table.valid_correct + overall.table.invalid_correct,
+            "answer_correct": overall.answer_correct.k,
             "table": overall.table.model_dump(mode="json"),
+            "no_trace": overall.no_trace.model_dump(mode="json"),
+            "trace_unknown": overall.trace_unknown.model_dump(mode="json"),
             "rule_counts": rule_totals(self.verified),
             "size_inferred": self.size_inferred,
             "problems": self.unreadable[:50],

@@ -400,3 +400,15 @@ def test_a_version_2_store_is_upgraded_and_its_runs_stay_readable(tmp_path: Path
         rerun = Runner(config, store).run()
         assert rerun.run.id != "old-1234" and rerun.cached == 1 and rerun.generated == 3
         assert len(store.samples("old-1234")) == 1 and len(store.samples(rerun.run.id)) == 3
+
+
+def test_a_config_built_in_code_with_a_key_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+    from modulo.runner import ConfigError
+
+    generator = GeneratorConfig(name="oracle", params={"api_key": "sk-live-1234567890abcdef"})
+    config = RunConfig(name="leak", generator=generator, tasks=[maze_task()])
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(ConfigError) as caught:
+            Runner(config, store).run()
+        assert "sk-live" not in str(caught.value)
+        assert store.runs() == []

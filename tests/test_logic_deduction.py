@@ -84,8 +84,10 @@ def test_proofwriter_subset_answers() -> None:
     assert summary["parsed"] == 40 and summary["answer_agree"] == 39
     # AttNeg-OWA-D5-401: Fiona is kind and not green; blue -> quiet -> round -> green and
     # kind & not blue -> round -> green, so the premises are classically inconsistent.
-    [row] = summary["disagreements"]
-    assert row["id"].endswith("D5-401_Q15") and row["detail"] == "inconsistent-premises"
+    # our verdict is `unknown`: not judged, so listed as a problem and never counted as agreement
+    [row] = summary["problems"]
+    assert row["record"].endswith("D5-401_Q15") and "inconsistent-premises" in row["reason"]
+    assert summary["disagreements"] == [] and summary["not_judged"] == 1
 
 
 @needs_data

@@ -41,3 +41,24 @@ def test_tui_browses_a_run(with_plugin: dict[str, str], tmp_path: Path) -> None:
             assert samples.row_count == 0
 
     asyncio.run(drive())
+
+
+def test_samples_without_a_trace_have_their_own_filter() -> None:
+    """A gold label with no reasoning is in `no trace`, never in `invalid trace, correct answer`."""
+    from modulo.model import AnswerVerdict, Instance, Sample, StepVerdict, Verdicts
+    from modulo.tui.app import QUADRANTS
+
+    def sample(steps: int, status: str = "valid") -> Sample:
+        verdicts = Verdicts(
+            steps=[StepVerdict(index=i, status=status, rule="r") for i in range(steps)],  # type: ignore[arg-type]
+            answer=AnswerVerdict(status="correct"),
+        )
+        instance = Instance(domain="d", id="i")
+        return Sample(id=str(steps), run_id="r", instance=instance, generator="g", text="", verdicts=verdicts)
+
+    untraced, traced = sample(0), sample(2)
+    assert [name for name, keep in QUADRANTS.items() if keep(untraced)] == ["all", "no trace"]
+    assert [name for name, keep in QUADRANTS.items() if keep(traced)] == [
+        "all",
+        "valid trace, correct answer",
+    ]

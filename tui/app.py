@@ -15,7 +15,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Static
 
 from modulo.model import Sample
-from modulo.report import build_report
+from modulo.report import build_report, trace_state
 from modulo.store import Store
 
 STATUS_STYLE = {
@@ -27,11 +27,18 @@ STATUS_STYLE = {
 }
 QUADRANTS = {
     "all": lambda s: True,
-    "valid trace, correct answer": lambda s: s.verdicts.trace_valid and _correct(s),
-    "valid trace, wrong answer": lambda s: s.verdicts.trace_valid and not _correct(s),
-    "invalid trace, correct answer": lambda s: not s.verdicts.trace_valid and _correct(s),
-    "invalid trace, wrong answer": lambda s: not s.verdicts.trace_valid and not _correct(s),
+    "valid trace, correct answer": lambda s: _state(s) == "valid" and _correct(s),
+    "valid trace, wrong answer": lambda s: _state(s) == "valid" and not _correct(s),
+    "invalid trace, correct answer": lambda s: _state(s) == "invalid" and _correct(s),
+    "invalid trace, wrong answer": lambda s: _state(s) == "invalid" and not _correct(s),
+    "no trace": lambda s: _state(s) == "none",
+    "trace not judged": lambda s: _state(s) == "unknown",
 }
+
+
+def _state(sample: Sample) -> str:
+    """The sample's trace state; samples without a judged trace are beside the 2×2 table."""
+    return trace_state(sample.verdicts) if sample.verdicts is not None else "unverified"
 
 
 def _correct(sample: Sample) -> bool:
@@ -114,6 +121,10 @@ class ModuloApp(App[None]):
             f"                 answer correct   answer wrong\n"
             f"trace valid      {t.valid_correct:>14}   {t.valid_incorrect:>12}\n"
             f"trace invalid    {t.invalid_correct:>14}   {t.invalid_incorrect:>12}\n"
+            f"no trace         {report.overall.no_trace.answer_correct:>14}   "
+            f"{report.overall.no_trace.answer_not_correct:>12}\n"
+            f"not judged       {report.overall.trace_unknown.answer_correct:>14}   "
+            f"{report.overall.trace_unknown.answer_not_correct:>12}\n"
             f"filter (f): {self.filter}"
         )
         self.fill_samples()

@@ -4,17 +4,19 @@ re-verified, or as ordering instances whose gold option is re-derived (LogicalDe
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from modulo.domains.logic.theory import question_statement
+from modulo.inputs import read_json
 from modulo.model import Instance, Trace, Verdicts
 from modulo.protocols import ImportedItem, ImportProblem
 
 LETTERS = {"A": "True", "B": "False", "C": "Unknown"}
 UNREADABLE = ("statement-unparsed", "options-unparsed", "puzzle-unparsed")
 DATASETS = ("prontoqa", "proofwriter", "logicaldeduction")
+MAX_ID = 200
+"""Longest record id accepted (Logic-LM ids are under 40 characters)."""
 
 
 class LogicLMImporter:
@@ -32,11 +34,7 @@ class LogicLMImporter:
         dataset = options["dataset"].lower()
         if dataset not in DATASETS:
             raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, not {dataset!r}")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path} is not a readable JSON file: {error}") from None
-        records = _records(data)
+        records = _records(read_json(path, "dataset file"))
         if records is None:
             raise ValueError(f"{path}: expected a JSON list of Logic-LM records or a PrOntoQA JSON object")
         return [_item(position, record, dataset) for position, record in enumerate(records)]
@@ -44,13 +42,18 @@ class LogicLMImporter:
     def summarise(
         self, results: list[tuple[ImportedItem, Trace, Verdicts]], problems: list[ImportProblem]
     ) -> dict[str, Any]:
+        """`answer_agree`: gold answers our checker confirms; `disagreements`: those it judges otherwise;
+        `problems`: records not imported or not judged (an `unknown` verdict never agrees)."""
         disagreements: list[dict[str, Any]] = []
+        listed = [{"record": p.record, "reason": p.reason} for p in problems]
         parsed = agree = gold_steps = gold_valid = 0
         for item, _trace, verdicts in results:
             extras = verdicts.answer.extras
             readable = not extras.get("unparsed_premises") and verdicts.answer.detail not in UNREADABLE
             parsed += readable and all(s.status != "unparsed" for s in verdicts.steps)
-            if verdicts.answer.status == "correct":
+            if verdicts.answer.status == "unknown":
+                listed.append({"record": item.instance.id, "reason": f"not judged: {verdicts.answer.detail}"})
+            elif verdicts.answer.status == "correct":
                 agree += 1
             else:
                 disagreements.append(
@@ -66,14 +69,15 @@ class LogicLMImporter:
             if item.instance.payload.get("explanation"):
                 gold_steps += len(verdicts.steps)
                 gold_valid += sum(1 for s in verdicts.steps if s.status == "valid")
-        disagreements += [{"id": p.record, "problem": p.reason} for p in problems]
         return {
             "total": len(results) + len(problems),
             "parsed": parsed,
             "answer_agree": agree,
+            "not_judged": len(listed),
             "gold_steps": gold_steps,
             "gold_steps_valid": gold_valid,
             "disagreements": disagreements,
+            "problems": listed,
         }
 
 
@@ -92,7 +96,12 @@ def _item(position: int, record: Any, dataset: str) -> ImportedItem | ImportProb
     """One record as a deduction instance; anything malformed is an ImportProblem, not an exception."""
     if not isinstance(record, dict):
         return ImportProblem(record=str(position), reason="record is not a JSON object")
-    rid = str(record.get("id", position))
+    raw_id = record.get("id", position)
+    if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not 0 < len(str(raw_id)) <= MAX_ID:
+        return ImportProblem(
+            record=f"#{position}", reason=f"id must be a number or a name of 1 to {MAX_ID} characters"
+        )
+    rid = str(raw_id)
     if dataset == "logicaldeduction":
         return _ordering_item(rid, record)
     context = record.get("context", record.get("question") if "query" in record else None)
@@ -161,6 +170,6 @@ def _answer(value: Any) -> str | None:
 def _depth(rid: str) -> dict[str, int]:
     """ProofWriter ids carry the depth of the theory, e.g. `...-OWA-D5-1041_Q1`."""
     for part in rid.split("-"):
-        if part[:1] == "D" and part[1:].isdigit():
+        if part[:1] == "D" and part[1:].isdigit() and len(part) <= 4:
             return {"depth": int(part[1:])}
     return {}

@@ -13,9 +13,11 @@ import json
 import random
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from modulo.domains.structured import json_instructions, json_object
+from modulo.inputs import parse_yaml, read_text
 from modulo.model import ChatMessage, Instance, Model, Trace, Verdicts
 from modulo.protocols import JSON_STYLE
 from modulo.verifiers.pddl_load import load_problem
@@ -97,13 +99,11 @@ class PddlDomain:
             raise ValueError(
                 "pddl params: domain_file, problem_files (list of paths), optional config (YAML)"
             )
-        from pathlib import Path
-
-        domain_text = Path(params["domain_file"]).read_text(encoding="utf-8")
-        config = load_config(Path(params["config"]).read_text(encoding="utf-8")) if "config" in params else {}
+        domain_text = read_text(Path(params["domain_file"]), "pddl domain_file")
+        config = _config(Path(params["config"])) if "config" in params else {}
         out = []
         for path in [Path(p) for p in params["problem_files"]][:count]:
-            problem_text = path.read_text(encoding="utf-8")
+            problem_text = read_text(path, "pddl problem file")
             payload = {"domain_pddl": domain_text, "problem_pddl": problem_text, "templates": config}
             problem = load_problem(domain_text, problem_text)
             if not config.get("actions"):
@@ -295,6 +295,16 @@ def _statement(problem: StripsProblem, templates: Templates) -> str:
 
 def _fmt(atom: tuple[str, ...]) -> str:
     return "(" + " ".join(atom) + ")"
+
+
+def _config(path: Path) -> dict[str, Any]:
+    """A PlanBench-style template config from a user's file; one-line errors name the file and line."""
+    text = read_text(path, "pddl config")
+    parse_yaml(text, f"pddl config {path}")
+    try:
+        return load_config(text)
+    except ValueError as exc:
+        raise ValueError(f"pddl config {path}: {exc}") from None
 
 
 def _default_templates(problem: StripsProblem) -> dict[str, Any]:

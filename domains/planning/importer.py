@@ -8,11 +8,11 @@ lines naming an action with the wrong number of objects).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from modulo.inputs import parse_yaml, read_json, read_text
 from modulo.model import Instance, Trace, Verdicts
 from modulo.protocols import ImportedItem, ImportProblem
 
@@ -34,65 +34,83 @@ class PlanBenchImporter:
     required = ("domain-file", "instances", "config")
 
     def read(self, path: Path, options: dict[str, str]) -> list[ImportedItem | ImportProblem]:
+        data = read_json(path, "results file")
+        records = data.get("instances") if isinstance(data, dict) else None
+        if not isinstance(records, list):
+            raise ValueError(f"{path} is not a PlanBench results file: it needs a list under 'instances'")
+        domain_text = read_text(Path(options["domain-file"]), "--domain-file")
+        config_text = read_text(Path(options["config"]), "--config")
+        raw_config = parse_yaml(config_text, f"--config {options['config']}")
+        if not isinstance(raw_config, dict):
+            raise ValueError(f"--config {options['config']} is not a PlanBench config (a YAML mapping)")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            records = data["instances"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"{path} is not a PlanBench results file (JSON with 'instances'): {exc}"
-            ) from exc
-        domain_text = Path(options["domain-file"]).read_text(encoding="utf-8")
-        config_text = Path(options["config"]).read_text(encoding="utf-8")
-        raw_config: dict[str, Any] = _safe_yaml(config_text)
-        templates = load_config(config_text)
+            templates = load_config(config_text)
+        except ValueError as exc:
+            raise ValueError(f"--config {options['config']}: {exc}") from None
         folder = Path(options["instances"])
+        if not folder.is_dir():
+            raise ValueError(
+                f"--instances {folder} is not a folder; give the folder of instance-N.pddl files"
+            )
         pattern = str(raw_config.get("instances_template", "instance-{}.pddl"))
+        if "{}" not in pattern:
+            raise ValueError(
+                f"--config {options['config']}: instances_template {pattern!r} needs a '{{}}' for the "
+                "instance id, e.g. 'instance-{}.pddl'"
+            )
         match = DOMAIN_NAME.search(domain_text)
         domain = "blocksworld" if match and match.group(1).lower().startswith("blocksworld") else "pddl"
         generator = f"planbench:{data.get('engine', 'unknown')}:{data.get('prompt_type', 'unknown')}"
         tag = str(raw_config.get("domain_name", path.stem))
-        out: list[ImportedItem | ImportProblem] = []
-        for position, record in enumerate(records):
-            out.append(
-                self._item(record, position, folder, pattern, domain, domain_text, templates, generator, tag)
-            )
-        return out
+        files = InstanceFiles(folder, pattern)
+        return [
+            self._item(record, position, files, domain, domain_text, templates, generator, tag)
+            for position, record in enumerate(records)
+        ]
 
     def _item(
         self,
         record: Any,
         position: int,
-        folder: Path,
-        pattern: str,
+        files: InstanceFiles,
         domain: str,
         domain_text: str,
         templates: dict[str, Any],
         generator: str,
         tag: str,
     ) -> ImportedItem | ImportProblem:
-        label = str(record.get("instance_id", f"#{position}")) if isinstance(record, dict) else f"#{position}"
         if not isinstance(record, dict) or "instance_id" not in record:
-            return ImportProblem(record=label, reason="record has no instance_id")
+            return ImportProblem(record=f"#{position}", reason="record has no instance_id")
+        raw_id = record["instance_id"]
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not 0 < len(str(raw_id)) <= 100:
+            return ImportProblem(
+                record=f"#{position}",
+                reason="instance_id must be a number or a name of 1 to 100 characters",
+            )
+        label = str(raw_id)
         recorded = _recorded(record)
         if recorded is None:
             return ImportProblem(record=label, reason="record has no verdict ('correct' or 'llm_correct')")
-        problem_file = folder / pattern.format(record["instance_id"])
-        if not problem_file.is_file():
-            return ImportProblem(record=label, reason=f"instance file {problem_file} not found")
-        payload = {
-            "domain_pddl": domain_text,
-            "problem_pddl": problem_file.read_text(encoding="utf-8"),
-            "templates": templates,
-        }
+        response = record.get("llm_raw_response")
+        if not isinstance(response, str):
+            return ImportProblem(
+                record=label,
+                reason="record has no llm_raw_response, so there is no text to verify (PlanBench's "
+                "backprompting files keep only its extracted plan)",
+            )
+        problem = files.read(label)
+        if isinstance(problem, ImportProblem):
+            return problem
+        payload = {"domain_pddl": domain_text, "problem_pddl": problem, "templates": templates}
         instance = Instance(
             domain=domain,
-            id=f"planbench-{tag}-{record['instance_id']}",
+            id=f"planbench-{tag}-{label}",
             payload=payload,
             difficulty={"source": "planbench"},
         )
         return ImportedItem(
             instance=instance,
-            text=str(record.get("llm_raw_response") or ""),
+            text=response,
             generator=generator,
             recorded={
                 "correct": recorded,
@@ -103,14 +121,19 @@ class PlanBenchImporter:
     def summarise(
         self, results: list[tuple[ImportedItem, Trace, Verdicts]], problems: list[ImportProblem]
     ) -> dict[str, Any]:
-        """`unparsed`: records not imported, and responses with no readable plan that the file also
-        judged wrong; a response we cannot read but the file judged correct is a disagreement."""
+        """`agree`/`disagree`: records where our verdict is correct or incorrect and matches the file's or
+        not; `unparsed`: responses with no readable plan that the file also judged wrong (one it judged
+        correct is a disagreement); `not_judged`: records we could not judge (not imported, no response,
+        or our verdict is `unknown`), listed under `problems`. Unknown never agrees with anything."""
         agree = unparsed = 0
         disagreements = []
+        listed = [{"record": p.record, "reason": p.reason} for p in problems]
         for item, trace, verdicts in results:
             recorded = bool(item.recorded["correct"])
             ours = verdicts.answer.status
-            if ours == "unparsed" and not recorded:
+            if ours == "unknown":
+                listed.append({"record": item.instance.id, "reason": f"not judged: {verdicts.answer.detail}"})
+            elif ours == "unparsed" and not recorded:
                 unparsed += 1
             elif (ours == "correct") == recorded:
                 agree += 1
@@ -127,8 +150,10 @@ class PlanBenchImporter:
             "total": len(results) + len(problems),
             "agree": agree,
             "disagree": len(disagreements),
-            "unparsed": unparsed + len(problems),
+            "unparsed": unparsed,
+            "not_judged": len(listed),
             "disagreements": disagreements,
+            "problems": listed,
         }
 
 
@@ -169,8 +194,27 @@ def _plan_lines(value: Any) -> list[str]:
     return [m.group(0) for line in lines if (m := PDDL_ACTION.search(str(line)))]
 
 
-def _safe_yaml(text: str) -> dict[str, Any]:
-    import yaml
+class InstanceFiles:
+    """The instance PDDL files of one folder, named by a template; ids never reach a file outside it."""
 
-    data = yaml.safe_load(text)
-    return data if isinstance(data, dict) else {}
+    def __init__(self, folder: Path, pattern: str) -> None:
+        self.folder = folder.resolve()
+        self.pattern = pattern
+
+    def read(self, instance_id: str) -> str | ImportProblem:
+        """The text of the instance's file, or a problem if it is missing, unreadable or outside the folder
+        (`..`, an absolute id, or a symlink pointing out of it)."""
+        name = self.pattern.replace("{}", instance_id)
+        try:
+            path = (self.folder / name).resolve()
+            if not path.is_relative_to(self.folder):
+                return ImportProblem(
+                    record=instance_id, reason=f"instance file {name!r} is outside the --instances folder"
+                )
+            if not path.is_file():
+                return ImportProblem(record=instance_id, reason=f"instance file {path} not found")
+            return read_text(path, "instance file")
+        except ValueError as exc:
+            return ImportProblem(record=instance_id, reason=str(exc))
+        except OSError as exc:
+            return ImportProblem(record=instance_id, reason=f"instance file {name!r}: {exc.strerror or exc}")
