@@ -108,13 +108,16 @@ def store_records(
     return run, importer.summarise(results, problems)
 
 
-def _file_digest(path: Path) -> str:
+def _file_digest(path: Path) -> str | None:
     """The file's content digest: part of the run id, so an edited file is a new run, never resumed into
-    samples whose stored texts came from the old one."""
+    samples whose stored texts came from the old one (None for an importer that reads no such file)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
     return digest.hexdigest()
 
 

@@ -274,3 +274,18 @@ def test_verify_reports_bad_lines_and_verifies_the_rest(tmp_path: Path) -> None:
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     # the checker crashes on the empty maze payload: an explicit unknown, and no step was read
     assert record["id"] == "ok" and record["answer_status"] == "unknown" and record["trace_status"] == "none"
+
+
+@needs_planbench
+def test_an_edited_results_file_is_a_new_run_not_a_resume(tmp_path: Path) -> None:
+    """Same path, other content: the stored verdicts of the old text must not be reused for the new one."""
+    source = results_file(tmp_path, "blocksworld__gpt-4_chat__zero_shot.json", 3)
+    with Store(tmp_path / "s.sqlite") as store:
+        first, _ = import_file(PlanBenchImporter(), source, planbench_options(), store)
+        data = json.loads(source.read_text(encoding="utf-8"))
+        for record in data["instances"]:
+            record["llm_raw_response"] = "[PLAN]\n[PLAN END]"
+        source.write_text(json.dumps(data), encoding="utf-8")
+        second, _ = import_file(PlanBenchImporter(), source, planbench_options(), store)
+        assert first is not None and second is not None and first.id != second.id
+        assert [s.text for s in store.samples(second.id)] == ["[PLAN]\n[PLAN END]"] * 3
