@@ -11,7 +11,14 @@ from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from modulo.generators.errors import GeneratorError
 from modulo.importing import read_records, store_records
@@ -92,6 +99,8 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         console=err,
         transient=False,
     )
@@ -133,7 +142,10 @@ def run(
                 def advance(phase: str, n: int) -> None:
                     bar.update(task, advance=n, description=f"{suite.name} · {phase}")
 
-                summary = runner.run(progress=advance)
+                def planned(n: int) -> None:  # each round's pending samples join the total (and the ETA)
+                    bar.update(task, total=(bar.tasks[task].total or 0) + n)
+
+                summary = runner.run(progress=advance, planned=planned)
             err.print(
                 f"run [bold]{summary.run.id}[/]: {summary.generated} generated "
                 f"({summary.cached} from the cache), {summary.verified} verified, "

@@ -162,6 +162,9 @@ class Job:
 ProgressFn = Callable[[str, int], None]
 """Called with a phase description and the number of samples just finished."""
 
+PlannedFn = Callable[[int], None]
+"""Called with the number of samples newly found to be left to do (a round's pending work), for totals."""
+
 
 @dataclass
 class RunSummary:
@@ -249,7 +252,7 @@ class Runner:
                     )
         return jobs
 
-    def run(self, progress: ProgressFn | None = None) -> RunSummary:
+    def run(self, progress: ProgressFn | None = None, planned: PlannedFn | None = None) -> RunSummary:
         """Run every round to completion, resuming whatever the store already holds.
 
         The run is recorded together with its first stored samples, so a run that fails before it
@@ -263,14 +266,14 @@ class Runner:
         try:
             if self.retry_failed:
                 self.store.delete_failed(fresh.id)
-            self._verify_pending(fresh.id, summary, progress)
+            self._verify_pending(fresh.id, summary, progress, planned)
             jobs = self.plan_first_round(fresh.id)
             for round_ in range(self.config.rounds):
                 if round_ > 0:
                     jobs = self._next_round(fresh.id, jobs, round_)
                 if not jobs:
                     break
-                self._execute(summary, jobs, progress)
+                self._execute(summary, jobs, progress, planned)
             summary.stale = self._count_stale(fresh.id)
             summary.elsewhere = self.store.unfinished(self._left)
         finally:
@@ -278,10 +281,14 @@ class Runner:
         summary.run = self.store.get_run(fresh.id) or fresh
         return summary
 
-    def _execute(self, summary: RunSummary, jobs: list[Job], progress: ProgressFn | None) -> None:
+    def _execute(
+        self, summary: RunSummary, jobs: list[Job], progress: ProgressFn | None, planned: PlannedFn | None
+    ) -> None:
         done = self.store.sample_ids(summary.run.id)
         pending = [job for job in jobs if job.id not in done]
         summary.skipped += len(jobs) - len(pending)
+        if planned:
+            planned(len(pending))
         for candidates in _batches(pending, self.config.batch_size):
             claimed = set(self.store.claim([job.id for job in candidates], self.owner, stored=False))
             batch = [job for job in candidates if job.id in claimed]
@@ -347,9 +354,13 @@ class Runner:
             return self.reuse == "always"
         return deterministic_sampling(config)
 
-    def _verify_pending(self, run_id: str, summary: RunSummary, progress: ProgressFn | None) -> None:
+    def _verify_pending(
+        self, run_id: str, summary: RunSummary, progress: ProgressFn | None, planned: PlannedFn | None
+    ) -> None:
         """Verify texts a killed run stored but did not get to verify (and no live process holds)."""
         pending = self.store.samples(run_id, verified=False)
+        if planned and pending:
+            planned(len(pending))
         claimed = set(self.store.claim([s.id for s in pending], self.owner, stored=True))
         self._left += [s.id for s in pending if s.id not in claimed]
         for sample in pending:

@@ -412,3 +412,18 @@ def test_a_config_built_in_code_with_a_key_is_refused_before_anything_is_stored(
             Runner(config, store).run()
         assert "sk-live" not in str(caught.value)
         assert store.runs() == []
+
+
+def test_progress_totals_match_the_work_done(with_plugin: dict[str, str], tmp_path: Path) -> None:
+    """The progress bar's total (and so its ETA) grows by each round's pending samples, and ends full."""
+    config = RunConfig(
+        name="totals",
+        rounds=3,
+        generator=GeneratorConfig(name="oracle", params={"variant": "arithmetic-slip"}),
+        tasks=[TaskConfig(domain="sums", count=4, seed=1)],
+    )
+    planned: list[int] = []
+    done: list[int] = []
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = Runner(config, store).run(progress=lambda _, n: done.append(n), planned=planned.append)
+    assert planned == [4, 4, 4] and sum(done) == 12 == summary.generated
