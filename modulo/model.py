@@ -65,6 +65,9 @@ class Trace(Model):
     """The answer's text as written, for display."""
     parse_errors: list[str] = Field(default_factory=list)
     """Problems met while reading the output that are not tied to one step."""
+    reading: dict[str, Any] | None = None
+    """The reading verdict (see `modulo.reading`): `status` (read, ambiguous, unreadable), the block read
+    and why, the alternatives found; None for domains that do not report one."""
 
 
 class StepVerdict(Model):

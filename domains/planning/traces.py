@@ -25,12 +25,12 @@ from modulo.verifiers.strips import (
     validate_plan,
 )
 
+from .reading import MAX_COMBINATIONS, read_plan
 from .templates import ReadAction, Templates
 
 FIELD = re.compile(
     r"^\s*(?:\d+[.)]\s*)?(current state|action|reason|resulting state|final state)\s*:\s*(.*)$", re.I
 )
-NUMBERED = re.compile(r"^\s*(?:\d+[.):]|[-*•]|step\s*\d+\s*[:.])\s*\S", re.I)
 STOP = re.compile(r"\[(?:cost|plan end)\]", re.I)
 
 
@@ -38,7 +38,7 @@ def parse_trace(text: str, templates: Templates, problem: StripsProblem) -> Trac
     """Total: every line that states (or, numbered, should state) an action becomes a step."""
     if any((m := FIELD.match(line)) and m.group(1).lower() == "action" for line in text.splitlines()):
         return _trace(_state_tracking_steps(text, templates, problem))
-    return _trace(_plan_steps(text, templates, problem))
+    return read_plan(text, templates, problem)
 
 
 def json_plan_trace(plan: Any, templates: Templates, problem: StripsProblem) -> Trace:
@@ -70,23 +70,6 @@ def _choose(read: ReadAction, problem: StripsProblem) -> PlanAction | None:
     if read.action is None or not read.alternatives:
         return read.action
     return next((a for a in (read.action, *read.alternatives) if fits(problem, a)), read.action)
-
-
-def _plan_steps(text: str, templates: Templates, problem: StripsProblem) -> list[Step]:
-    steps: list[Step] = []
-    for line in text.splitlines():
-        if STOP.search(line):
-            break
-        read = templates.read_action(line)
-        action = _choose(read, problem)
-        if action is not None:
-            parsed: dict[str, Any] | None = {"kind": "action", "action": list(action), "exact": read.exact}
-        elif NUMBERED.match(line):
-            parsed = None
-        else:
-            continue
-        steps.append(Step(index=len(steps), text=line.strip(), parsed=parsed))
-    return steps
 
 
 def _state_tracking_steps(text: str, templates: Templates, problem: StripsProblem) -> list[Step]:
@@ -153,10 +136,53 @@ def check_trace(
             rule="strips.goal",
             message=f"goals unmet at the end: {', '.join(report.unmet_goals)}",
         )
-    return Verdicts(steps=steps, trace_checks=[goal], answer=judge_answer(problem, trace.answer, optimal))
+    return Verdicts(steps=steps, trace_checks=[goal], answer=_judge_read_answer(problem, trace, optimal))
+
+
+def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: int | None) -> AnswerVerdict:
+    """The answer judged on the plan read; when the text may state several plans (an ambiguous step,
+    rival blocks) each is judged, and if their verdicts differ the answer is `unknown` (ambiguous-reading)."""
+    verdict = judge_answer(problem, trace.answer, optimal)
+    reading = trace.reading or {}
+    plans = reading.get("plans") or []
+    if reading.get("status") != "ambiguous" or len(plans) < 2:
+        return verdict
+    if len(plans) > MAX_COMBINATIONS:
+        verdicts = None
+    else:
+        verdicts = [judge_answer(problem, plan, optimal) for plan in plans]
+    if verdicts is not None and all(v.status == verdict.status for v in verdicts):
+        note = f"the text reads {len(plans)} ways ({reading.get('reason', '')}); every reading is {verdict.status}"
+        return verdict.model_copy(update={"message": f"{verdict.message}; {note}".lstrip("; ")})
+    shown = [
+        f"{' '.join(fmt_atom(tuple(a)) for a in plan)} -> {v.status}"
+        for plan, v in zip(plans, verdicts or [], strict=False)
+    ]
+    return AnswerVerdict(
+        status="unknown",
+        detail="ambiguous-reading",
+        message=f"{reading.get('reason', '')}; the readings: " + " | ".join(shown or ["too many to judge"]),
+        extras={"readings": len(plans)},
+    )
 
 
 def _check_actions(problem: StripsProblem, trace: Trace) -> list[StepVerdict]:
+    """Each step against the plan so far; its message says how its words were read."""
+    out = _judge_actions(problem, trace)
+    return [v.model_copy(update={"message": _with_reading(trace.steps[v.index], v.message)}) for v in out]
+
+
+def _with_reading(step: Step, message: str) -> str:
+    parsed = step.parsed or {}
+    if "reading" not in parsed:
+        return message
+    said = f"read {step.text!r} as {parsed['reading']}"
+    if parsed.get("readings"):
+        said += " (ambiguous: " + str(parsed.get("note", "several readings")) + ")"
+    return f"{said}; {message}" if message else said
+
+
+def _judge_actions(problem: StripsProblem, trace: Trace) -> list[StepVerdict]:
     report = validate_plan(problem, _plan_of(trace))
     out = []
     for step in report.steps:

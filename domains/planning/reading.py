@@ -1,0 +1,338 @@
+"""Reading plans out of verbose model output: which block holds the plan (the core reading layer) and what
+action each line states (here).
+
+An action line is read when its words fit one action: the action's leading words (or its PDDL name), then
+exactly as many objects as it takes, joined by the template's own words. Objects may be named by the
+template's phrase ("the red block"), by what sets it apart from the others ("red"), or by their PDDL name
+(`a`, `p0`, `l1-0`), in any case. Words that change the meaning ("Put down the orange block on top of the
+blue block": a second object) make the line ambiguous, with every reading listed; it is never coerced.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from modulo.model import Step, Trace
+from modulo.reading import Block, Line, Reading, choose, find_blocks, sentences, separate_reasoning
+from modulo.verifiers.strips import PlanAction, StripsProblem, fits, fmt_atom
+
+from .templates import ARTICLES, PDDL_ACTION, Templates
+
+StepStatus = Literal["read", "ambiguous", "unread"]
+STOPWORDS = frozenset(
+    ["a", "an", "the", "i", "it", "in", "on", "at", "to", "of", "from", "by", "for", "and", "or", "is", "be", "as", "up", "down", "off", "into", "onto", "top", "with", "then"]
+)
+SYNONYMS = {"onto": ("on", "top", "of"), "upon": ("on",), "atop": ("on", "top", "of"), "off": ("from",)}
+"""Prepositions that say the same as a template's words."""
+COMMENTARY = re.compile(
+    r"\([^()]*\)|\[[^\[\]]*\]"  # parenthetical remarks
+    r"|\s[-–—]+\s.*$|:\s.*$|;.*$|\.(?:\s.*)?$"  # dash, colon or semicolon comments; later sentences
+    r"|,?\s+(?:so that|so|since|because|as|which|now that|now|making|leaving|thereby|while|until|after which|"
+    r"in order to|ensuring|resulting|this|that|then|and then|and)\b.*$",
+    re.I,
+)
+MAX_COMBINATIONS = 16
+"""Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
+
+
+@dataclass
+class StepReading:
+    """What one line states: the readings of its action (one when read, several when ambiguous)."""
+
+    status: StepStatus
+    readings: list[PlanAction] = field(default_factory=list)
+    note: str = ""
+
+
+class PlanReader:
+    """Reads actions from English, short-form and PDDL lines for one problem and template set."""
+
+    def __init__(self, templates: Templates, problem: StripsProblem) -> None:
+        self.problem = problem
+        self.arity = {n: len(s.params) for n, s in problem.actions.items()}
+        self.actions = {n: templates.actions.get(n, "") for n in problem.actions}
+        self.names = {o: templates.names.get(o, o) for o in problem.objects}
+        self._objects = _Objects(self.names)
+        self._keywords = {n: _keyword_regex(n, p) for n, p in self.actions.items()}
+        self._connectors = {n: _connectors(p, self.arity[n]) for n, p in self.actions.items()}
+
+    def describe(self, action: PlanAction) -> str:
+        name, *args = action
+        return f"{name}({', '.join(self.names.get(a, a) for a in args)})"
+
+    def read_line(self, text: str) -> StepReading:
+        """The action one line (or clause) states; `unread` with no readings when it names none."""
+        pddl = PDDL_ACTION.search(text.lower())
+        if pddl and pddl.group(1) in self.actions:
+            args = pddl.group(2).split()
+            action = (pddl.group(1), *args)
+            ok = len(args) == self.arity[pddl.group(1)] and all(a in self.names for a in args)
+            return StepReading(
+                "read" if ok else "unread", [action] if ok else [], "" if ok else "PDDL action does not fit"
+            )
+        clause = COMMENTARY.sub("", text).strip()
+        found = self._keyword(clause)
+        if found is None:
+            return StepReading("unread")
+        start, end, names = found
+        rest = clause[end:]
+        mentions = self._objects.finditer(rest)
+        objects = tuple(str(o) for _, _, o in mentions)
+        gaps = _gaps(rest, mentions)
+        exact = [
+            (n, *objects) for n in names if len(objects) == self.arity[n] and _fits(gaps, self._connectors[n])
+        ]
+        if exact:
+            return StepReading("read", exact)
+        counts = {self.arity[n] for n in names}
+        if objects and len(objects) > max(counts):
+            own = [(n, *objects[: self.arity[n]]) for n in names]
+            others = [
+                (n, *objects)
+                for n in self.actions
+                if n not in names
+                and self.arity[n] == len(objects)
+                and _fits(gaps, self._connectors[n], exact=True)
+            ]
+            note = f"{len(objects)} objects named where {self.describe(own[0])} takes {self.arity[own[0][0]]}"
+            return StepReading("ambiguous", own + others, note)
+        if len(objects) in counts:
+            own = [(n, *objects) for n in names if self.arity[n] == len(objects)]
+            return StepReading(
+                "ambiguous",
+                own,
+                f"the words joining the objects ({' / '.join(gaps[1:])}) are not the template's",
+            )
+        return StepReading(
+            "unread",
+            [],
+            f"{'/'.join(names)} needs {'/'.join(map(str, sorted(counts)))} object(s); {len(objects)} named",
+        )
+
+    def _keyword(self, clause: str) -> tuple[int, int, list[str]] | None:
+        hits = [(m.start(), -m.end(), n) for n, r in self._keywords.items() if (m := r.search(clause))]
+        if not hits:
+            return None
+        hits.sort()
+        start, neg_end = hits[0][:2]
+        return start, -neg_end, [n for s, e, n in hits if (s, e) == (start, neg_end)]
+
+
+def _aliases(names: dict[str, str]) -> dict[str, list[str]]:
+    """Every object's names, longest first: its template phrase; what sets it apart from the others when
+    they share a word ("red" of "red block", "a" of "object a"); its PDDL name."""
+    words = {o: n.lower().split() for o, n in names.items()}
+    shared = Counter(w for ws in words.values() for w in set(ws))
+    common = {w for w, c in shared.items() if c > 1 and len(names) > 1}
+    out: dict[str, list[str]] = {}
+    for obj, ws in words.items():
+        forms = [" ".join(ws)]
+        own = [w for w in ws if w not in common]
+        if own and len(own) < len(ws):
+            forms.append(" ".join(own))
+        forms.append(obj.lower())
+        out[obj] = list(dict.fromkeys(forms))
+    counts = Counter(f for fs in out.values() for f in fs)
+    return {o: [f for f in fs if counts[f] == 1] for o, fs in out.items()}
+
+
+def _form_pattern(form: str) -> str:
+    body = r"\s+".join(re.escape(w) for w in form.split())
+    if len(form) == 1 or form in STOPWORDS:
+        # a one-letter or common-word name ("a", "i", "in") counts only as a capital, or at a clause's end
+        # or before punctuation, never as an article before a noun ("pick up a block")
+        upper = re.escape(form.upper())
+        return rf"(?-i:{upper})(?![\w-])|{body}(?=\s*(?:$|[,.;:!?)]|\s(?:from|on|onto|to|into|at|in)\b))"
+    return rf"(?:(?:the|a|an)\s+)?{body}"
+
+
+class _Objects:
+    """Finds object mentions; which object a mention names."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        aliases = _aliases(names)
+        pairs = sorted(((f, o) for o, fs in aliases.items() for f in fs), key=lambda p: -len(p[0]))
+        self.by_form = {f: o for f, o in pairs}
+        self.regex = (
+            re.compile(
+                r"(?<![\w-])(?:"
+                + "|".join(f"(?P<o{k}>{_form_pattern(f)})" for k, (f, _) in enumerate(pairs))
+                + r")(?![\w-])",
+                re.I,
+            )
+            if pairs
+            else re.compile(r"(?!)")
+        )
+        self.order = [o for _, o in pairs]
+
+    def finditer(self, text: str) -> list[tuple[int, int, str]]:
+        out = []
+        for m in self.regex.finditer(text):
+            group = m.lastgroup
+            if group is not None:
+                out.append((m.start(), m.end(), self.order[int(group[1:])]))
+        return out
+
+
+def _keyword_regex(name: str, pattern: str) -> re.Pattern[str]:
+    """An action's leading words (template before its first object, articles dropped) or its PDDL name
+    with any of space, hyphen, underscore or nothing between its parts."""
+    lead = pattern.split("{}")[0].lower().split() if pattern else []
+    while lead and lead[-1] in ARTICLES:
+        lead.pop()
+    forms = {r"[\s_-]*".join(map(re.escape, re.split(r"[-_]", name)))}
+    if lead:
+        forms.add(r"\s+".join(map(re.escape, lead)))
+    return re.compile(r"(?<![\w-])(?:" + "|".join(sorted(forms, key=len, reverse=True)) + r")(?![\w-])", re.I)
+
+
+def _connectors(pattern: str, arity: int) -> list[tuple[str, ...]]:
+    """The template's words between consecutive objects and after the last one, articles dropped."""
+    parts = pattern.lower().split("{}") if pattern.count("{}") == arity else [""] * (arity + 1)
+    return [tuple(w for w in re.findall(r"[a-z]+", p) if w not in ARTICLES) for p in parts[1:]]
+
+
+def _gaps(rest: str, mentions: list[tuple[int, int, Any]]) -> list[str]:
+    """The words before the first object, between objects, and after the last one."""
+    bounds = [0, *[x for s, e, _ in mentions for x in (s, e)], len(rest)]
+    return [rest[bounds[k] : bounds[k + 1]] for k in range(0, len(bounds), 2)]
+
+
+def _words(text: str) -> list[str]:
+    out: list[str] = []
+    for w in re.findall(r"[a-z]+", text.lower()):
+        if w not in ARTICLES:
+            out.extend(SYNONYMS.get(w, (w,)))
+    return out
+
+
+def _fits(gaps: list[str], connectors: list[tuple[str, ...]], exact: bool = False) -> bool:
+    """Every gap's words are some of the template's words at that place (in order); nothing before the
+    first object but articles; any words after the last that are not objects are tolerated only when the
+    template has nothing there ("on the table")."""
+    if not exact and _words(gaps[0]):
+        return False
+    for gap, words in zip(gaps[1:-1], connectors[:-1], strict=False):
+        said = _words(gap)
+        if exact and tuple(said) != words:
+            return False
+        it = iter(words)
+        if not all(w in it for w in said):
+            return False
+    return True
+
+
+@dataclass
+class BlockReading:
+    block: Block
+    steps: list[tuple[Line, StepReading]]
+
+    def key(self) -> tuple[tuple[PlanAction, ...], ...] | None:
+        read = [tuple(r.readings) for _, r in self.steps if r.readings]
+        return tuple(read) if read else None
+
+
+def _items(block: Block) -> list[tuple[Line, str, bool]]:
+    """The lines to read, and for each whether every clause of it counts (prose) or only its first
+    clause that names an action (a list item or a line of a plan block)."""
+    if block.kind == "text" and not any(ln.marker != "none" for ln in block.lines):
+        out = []
+        for ln in block.lines:
+            if ln.text and not ln.heading:
+                for piece in sentences(ln.text):
+                    for clause in re.split(
+                        r",?\s+(?:and\s+)?then\s+|;\s+|,\s+(?:and\s+)?(?=[a-z]+\s)", piece.text
+                    ):
+                        out.append((ln, clause, True))
+        return out
+    return [(ln, ln.text, False) for ln in block.items()]
+
+
+def read_block(reader: PlanReader, block: Block) -> BlockReading:
+    steps: list[tuple[Line, StepReading]] = []
+    for line, text, prose in _items(block):
+        reading = reader.read_line(text)
+        if prose and reading.status != "read" and not (reading.status == "ambiguous" and reading.readings):
+            continue
+        steps.append((line, reading))
+    return BlockReading(block, steps)
+
+
+def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
+    """The plan a response states: the block the reading layer chooses, each of its steps read here. The
+    trace's `reading` says which block and why, the alternatives, and the status."""
+    separated = separate_reasoning(text)
+    reader = PlanReader(templates, problem)
+    offset = separated.response_span.start
+    readings = [read_block(reader, b) for b in find_blocks(separated.response)]
+    chosen: Reading = choose([(r.block, r.key()) for r in readings])
+    picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
+    steps: list[Step] = []
+    ambiguous_steps = []
+    for line, reading in picked.steps if picked else []:
+        parsed: dict[str, Any] | None = None
+        if reading.readings:
+            actions = [a for a in reading.readings if fits(problem, a)] or reading.readings
+            if reading.status == "read":
+                actions = actions[:1]
+            parsed = {
+                "kind": "action",
+                "action": list(actions[0]),
+                "exact": reading.status == "read",
+                "reading": " or ".join(fmt_atom(a) for a in actions),
+                "span": [line.span.start + offset, line.span.end + offset],
+            }
+            if len(actions) > 1:
+                parsed["readings"] = [list(a) for a in actions]
+                ambiguous_steps.append(len(steps))
+        if reading.note:
+            parsed = {**(parsed or {"kind": "unread"}), "note": reading.note}
+        steps.append(
+            Step(index=len(steps), text=line.text, parsed=parsed if parsed and "action" in parsed else None)
+        )
+    status = chosen.status
+    if status == "read" and ambiguous_steps:
+        status = "ambiguous"
+    plan = [s.parsed["action"] for s in steps if s.parsed and s.parsed.get("action")]
+    rivals = [
+        [list(step[0]) for step in r.key() or ()]
+        for r in readings
+        if chosen.status == "ambiguous"
+        and r.block in chosen.alternatives
+        and r.block.rank == (chosen.block.rank if chosen.block else -1)
+    ]
+    info: dict[str, Any] = {
+        "status": status,
+        "reason": chosen.reason
+        + (
+            f"; step(s) {', '.join(str(k + 1) for k in ambiguous_steps)} read ambiguously"
+            if ambiguous_steps
+            else ""
+        ),
+        "block": chosen.block.model_dump(exclude={"lines"}) if chosen.block else None,
+        "alternatives": [b.model_dump(exclude={"lines"}) for b in chosen.alternatives],
+        "reasoning_source": separated.source,
+        "plans": _plans(steps, rivals),
+    }
+    return Trace(
+        steps=steps,
+        answer=plan or None,
+        answer_text="\n".join(fmt_atom(tuple(a)) for a in plan) or None,
+        parse_errors=[] if plan else ["no action could be read from the response"],
+        reading=info,
+    )
+
+
+def _plans(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list[str]]]:
+    """Every plan the text may state: each combination of the ambiguous steps' readings, and the plans of
+    rival blocks (at most MAX_COMBINATIONS + rivals; more combinations: only the first)."""
+    options = [
+        s.parsed.get("readings", [s.parsed["action"]]) for s in steps if s.parsed and s.parsed.get("action")
+    ]
+    combos = list(itertools.islice(itertools.product(*options), MAX_COMBINATIONS + 1))
+    plans = [[list(a) for a in c] for c in combos]
+    return plans + rivals
