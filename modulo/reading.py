@@ -47,6 +47,11 @@ _LABEL = re.compile(
     r"\b[^:\n]{0,60}:\s*$",
     re.I,
 )
+_EXPLAIN = re.compile(
+    r"\b(explanation|explained|reasoning|rationale|why|justification|verification|verify|check|notes?|"
+    r"key steps|breakdown)\b[^:\n]{0,60}:\s*$",
+    re.I,
+)
 _FINAL = re.compile(r"\b(final|correct|corrected|revised|updated|complete|full|fixed|valid|working)\b", re.I)
 _RETRACT = re.compile(
     r"\b(?:will not|won't|does not|doesn't|do not|don't|cannot|can't|fails? to|did not|didn't)\s+"
@@ -96,6 +101,8 @@ class Block(Model):
     lines: list[Line] = Field(default_factory=list)
     final: bool = False
     """Its label says it is the final or corrected answer."""
+    explanation: bool = False
+    """It follows a label such as "Explanation:" or "Why this works:": commentary, not an answer."""
     retracted: bool = False
     """Text after it rejects it (e.g. "This plan will not achieve the goal")."""
     retraction: str = ""
@@ -112,6 +119,8 @@ class Block(Model):
 
     @property
     def rank(self) -> int:
+        if self.explanation:
+            return -1
         return RANK["final"] if self.final and self.kind == "labelled" else RANK[self.kind]
 
 
@@ -335,9 +344,12 @@ def _labelled_and_lists(all_lines: list[Line], starts: list[int]) -> list[Block]
     out: list[Block] = []
     k = 0
     n = len(all_lines)
+    explaining = False
     while k < n:
         line = all_lines[k]
-        label = _LABEL.search(line.text) if line.text else None
+        if line.text and line.marker == "none":
+            explaining = bool(_EXPLAIN.search(line.text))
+        label = _LABEL.search(line.text) if line.text and not explaining else None
         if label and line.marker == "none" or (line.heading and label):
             body, k2 = _following(all_lines, k + 1)
             if body:
@@ -356,7 +368,11 @@ def _labelled_and_lists(all_lines: list[Line], starts: list[int]) -> list[Block]
             kind_label = "numbered list" if line.marker == "number" else "bulleted list"
             out.append(
                 Block(
-                    kind="list", label=kind_label, span=Span(start=starts[k], end=run[-1].span.end), lines=run
+                    kind="list",
+                    label=kind_label,
+                    span=Span(start=starts[k], end=run[-1].span.end),
+                    lines=run,
+                    explanation=explaining,
                 )
             )
             k = k2
@@ -405,11 +421,17 @@ def _list_run(all_lines: list[Line], k: int) -> tuple[list[Line], int]:
 
 def _mark_retracted(text: str, blocks: list[Block]) -> None:
     for k, block in enumerate(blocks):
-        later = [b.span.start for b in blocks[k + 1 :] if b.span.start >= block.span.end]
+        later = [_body_start(b) for b in blocks[k + 1 :] if _body_start(b) >= block.span.end]
         after = text[block.span.end : min(later, default=len(text))]
         m = _RETRACT.search(after)
         if m and later:
             block.retracted, block.retraction = True, " ".join(_sentence_around(after, m.start()).split())
+
+
+def _body_start(block: Block) -> int:
+    """Where a block's content starts (a label line may itself hold a retraction: "This plan fails.
+    Here's a correct plan:")."""
+    return block.lines[0].span.start if block.kind == "labelled" and block.lines else block.span.start
 
 
 def _sentence_around(text: str, pos: int) -> str:

@@ -24,7 +24,34 @@ from .templates import ARTICLES, PDDL_ACTION, Templates
 
 StepStatus = Literal["read", "ambiguous", "unread"]
 STOPWORDS = frozenset(
-    ["a", "an", "the", "i", "it", "in", "on", "at", "to", "of", "from", "by", "for", "and", "or", "is", "be", "as", "up", "down", "off", "into", "onto", "top", "with", "then"]
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "it",
+        "in",
+        "on",
+        "at",
+        "to",
+        "of",
+        "from",
+        "by",
+        "for",
+        "and",
+        "or",
+        "is",
+        "be",
+        "as",
+        "up",
+        "down",
+        "off",
+        "into",
+        "onto",
+        "top",
+        "with",
+        "then",
+    ]
 )
 SYNONYMS = {"onto": ("on", "top", "of"), "upon": ("on",), "atop": ("on", "top", "of"), "off": ("from",)}
 """Prepositions that say the same as a template's words."""
@@ -35,6 +62,8 @@ COMMENTARY = re.compile(
     r"in order to|ensuring|resulting|this|that|then|and then|and)\b.*$",
     re.I,
 )
+CALL = re.compile(r"\b([a-z][\w-]*)\s*\(([^()]*)\)", re.I)
+"""Function-call form: `Unstack(blue, red)`, `PutDown(blue)`."""
 MAX_COMBINATIONS = 16
 """Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
 
@@ -58,6 +87,7 @@ class PlanReader:
         self.names = {o: templates.names.get(o, o) for o in problem.objects}
         self._objects = _Objects(self.names)
         self._keywords = {n: _keyword_regex(n, p) for n, p in self.actions.items()}
+        self._squashed = {_squash(n): n for n in self.actions}
         self._connectors = {n: _connectors(p, self.arity[n]) for n, p in self.actions.items()}
 
     def describe(self, action: PlanAction) -> str:
@@ -74,6 +104,12 @@ class PlanReader:
             return StepReading(
                 "read" if ok else "unread", [action] if ok else [], "" if ok else "PDDL action does not fit"
             )
+        call = CALL.search(text)
+        if call and _squash(call.group(1)) in self._squashed:
+            name = self._squashed[_squash(call.group(1))]
+            args = [self._objects.one(a) for a in re.split(r"[,\s]+", call.group(2).strip()) if a]
+            if len(args) == self.arity[name] and all(args):
+                return StepReading("read", [(name, *(str(a) for a in args))])
         clause = COMMENTARY.sub("", text).strip()
         found = self._keyword(clause)
         if found is None:
@@ -169,6 +205,11 @@ class _Objects:
         )
         self.order = [o for _, o in pairs]
 
+    def one(self, text: str) -> str | None:
+        """The object a whole string names (`blue`, `red block`, `a`), or None."""
+        found = self.finditer(text.strip())
+        return found[0][2] if len(found) == 1 and found[0][1] - found[0][0] == len(text.strip()) else None
+
     def finditer(self, text: str) -> list[tuple[int, int, str]]:
         out = []
         for m in self.regex.finditer(text):
@@ -176,6 +217,10 @@ class _Objects:
             if group is not None:
                 out.append((m.start(), m.end(), self.order[int(group[1:])]))
         return out
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_-]", "", name.lower())
 
 
 def _keyword_regex(name: str, pattern: str) -> re.Pattern[str]:
