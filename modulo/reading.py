@@ -43,7 +43,7 @@ _MARKER = re.compile(
 )
 _STEP_LABEL = re.compile(r"^(?:step|action)\s*(\d{1,3})?\s*[:.)-]\s*", re.I)
 _LABEL = re.compile(
-    r"(?:^|\b)(?P<words>(?:[\w'’]+[ \t]+){0,8}?(?:plan|answer|solution|sequence(?: of actions)?|steps|actions))"
+    r"(?:^|\b)(?:[\w'’]+[ \t]+){0,8}?(?:plan|answer|solution|sequence(?: of actions)?|steps|actions)"
     r"\b[^:\n]{0,60}:\s*$",
     re.I,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modulo.reading import Block, choose, find_blocks, lines, normalise, separate_reasoning, sentences
+from modulo.reading import Block, choose, find_blocks, lines, normalise, sentences, separate_reasoning
 
 
 def test_think_pairs_unclosed_and_orphan_closing_tags() -> None:
@@ -38,7 +38,8 @@ def test_markdown_removed_with_a_map_to_raw_offsets() -> None:
 def test_sentences_keep_spans_and_do_not_split_list_numbers() -> None:
     raw = "First, unstack **red** from orange. Then put it down.\n\n1. Pick up blue"
     pieces = sentences(raw)
-    assert [p.text for p in pieces] == ["First, unstack red from orange.", "Then put it down.", "Pick up blue"]
+    expected = ["First, unstack red from orange.", "Then put it down.", "Pick up blue"]
+    assert [p.text for p in pieces] == expected
     assert raw[pieces[1].span.start : pieces[1].span.end] == "Then put it down."
 
 
@@ -53,7 +54,7 @@ def test_list_items_are_top_level_and_nested_lines_are_explanation() -> None:
 def test_markers_fences_labels_and_a_response_that_starts_inside_the_plan() -> None:
     raw = "Draft plan:\n- a\n\n[PLAN]\nx\ny\n[PLAN END]\nafter\n```\nz\n```"
     kinds = [(b.kind, b.label) for b in find_blocks(raw)]
-    assert ("marker", "[PLAN]") in kinds and ("fenced", "```") in kinds and ("labelled", "Draft plan:") in kinds
+    assert {("marker", "[PLAN]"), ("fenced", "```"), ("labelled", "Draft plan:")} <= set(kinds)
     marker = next(b for b in find_blocks(raw) if b.kind == "marker")
     assert [ln.text for ln in marker.items()] == ["x", "y"]
     inside = find_blocks("1. x\n2. y\n[PLAN END]\nlater text")
@@ -61,9 +62,7 @@ def test_markers_fences_labels_and_a_response_that_starts_inside_the_plan() -> N
 
 
 def test_a_retracted_plan_is_set_aside_and_the_correction_read() -> None:
-    raw = (
-        "Plan:\n1. a\n2. b\n\nThis plan will not achieve the goal. Here's a correct plan:\n1. a\n2. c\n"
-    )
+    raw = "Plan:\n1. a\n2. b\n\nThis plan will not achieve the goal. Here's a correct plan:\n1. a\n2. c\n"
     blocks = find_blocks(raw)
     first = next(b for b in blocks if b.kind == "labelled")
     assert first.retracted and "will not achieve" in first.retraction

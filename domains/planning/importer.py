@@ -16,6 +16,7 @@ from modulo.inputs import parse_yaml, read_json, read_text
 from modulo.model import Instance, Trace, Verdicts
 from modulo.protocols import ImportedItem, ImportProblem
 
+from .reading import extraction_fault
 from .templates import PDDL_ACTION, load_config
 
 DOMAIN_NAME = re.compile(r"\(\s*domain\s+([^\s()]+)", re.I)
@@ -179,7 +180,9 @@ def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> str:
         else ""
     )
     shown = "; ".join(differences[:3])
-    return f"{reason}. Our reading differs from PlanBench's extracted plan: {shown}.{stricter}"
+    fault = extraction_fault(ours, theirs)
+    known = f" {fault}." if fault else ""
+    return f"{reason}. Our reading differs from PlanBench's extracted plan: {shown}.{known}{stricter}"
 
 
 def _recorded(record: dict[str, Any]) -> bool | None:

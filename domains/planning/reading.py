@@ -381,3 +381,28 @@ def _plans(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list[s
     combos = list(itertools.islice(itertools.product(*options), MAX_COMBINATIONS + 1))
     plans = [[list(a) for a in c] for c in combos]
     return plans + rivals
+
+
+def extraction_fault(ours: list[str], theirs: list[str]) -> str | None:
+    """Where PlanBench's own extraction (`theirs`, one action a line) is wrong about a plan we read
+    (`ours`), the reason in a sentence; None when the two differ otherwise."""
+    if not ours:
+        return None
+    if len(theirs) > len(ours) and theirs[: len(ours)] == ours:
+        return (
+            "PlanBench's extraction runs past the plan (a restated plan or text after [PLAN END]) and adds "
+            f"{len(theirs) - len(ours)} step(s); VAL judged that longer plan, so the recorded verdict is "
+            "wrong"
+        )
+    if not theirs:
+        return (
+            "PlanBench's extraction found no plan in this response (bold markdown, short names), so VAL "
+            "judged none"
+        )
+    rest = iter(ours)
+    if len(theirs) < len(ours) and all(step in rest for step in theirs):
+        return (
+            f"PlanBench's extraction dropped {len(ours) - len(theirs)} step(s) of the plan, so the recorded "
+            "verdict is about a plan the response does not state"
+        )
+    return None

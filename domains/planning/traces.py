@@ -152,7 +152,8 @@ def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: int | None
     else:
         verdicts = [judge_answer(problem, plan, optimal) for plan in plans]
     if verdicts is not None and all(v.status == verdict.status for v in verdicts):
-        note = f"the text reads {len(plans)} ways ({reading.get('reason', '')}); every reading is {verdict.status}"
+        reason = reading.get("reason", "")
+        note = f"the text reads {len(plans)} ways ({reason}); every reading is {verdict.status}"
         return verdict.model_copy(update={"message": f"{verdict.message}; {note}".lstrip("; ")})
     shown = [
         f"{' '.join(fmt_atom(tuple(a)) for a in plan)} -> {v.status}"
