@@ -132,7 +132,7 @@ class PlanReader:
                 for n in self.actions
                 if n not in names
                 and self.arity[n] == len(objects)
-                and _fits(gaps, self._connectors[n], exact=True)
+                and _fits(gaps, self._connectors[n])
             ]
             note = f"{len(objects)} objects named where {self.describe(own[0])} takes {self.arity[own[0][0]]}"
             return StepReading("ambiguous", own + others, note)
@@ -274,10 +274,11 @@ def _fits(gaps: list[str], connectors: list[tuple[str, ...]], exact: bool = Fals
 @dataclass
 class BlockReading:
     block: Block
-    steps: list[tuple[Line, StepReading]]
+    steps: list[tuple[Line, str, StepReading]]
+    """Each step: the line it is on, the text read (the line, or a clause of prose), its reading."""
 
     def key(self) -> tuple[tuple[PlanAction, ...], ...] | None:
-        read = [tuple(r.readings) for _, r in self.steps if r.readings]
+        read = [tuple(r.readings) for _, _, r in self.steps if r.readings]
         return tuple(read) if read else None
 
 
@@ -290,7 +291,7 @@ def _items(block: Block) -> list[tuple[Line, str, bool]]:
             if ln.text and not ln.heading:
                 for piece in sentences(ln.text):
                     for clause in re.split(
-                        r",?\s+(?:and\s+)?then\s+|;\s+|,\s+(?:and\s+)?(?=[a-z]+\s)", piece.text
+                        r",?\s+(?:and\s+)?then\s+|;\s+|,\s+(?:and\s+)?(?=[a-z]+\s)|\s+and\s+", piece.text
                     ):
                         out.append((ln, clause, True))
         return out
@@ -298,12 +299,12 @@ def _items(block: Block) -> list[tuple[Line, str, bool]]:
 
 
 def read_block(reader: PlanReader, block: Block) -> BlockReading:
-    steps: list[tuple[Line, StepReading]] = []
+    steps: list[tuple[Line, str, StepReading]] = []
     for line, text, prose in _items(block):
         reading = reader.read_line(text)
         if prose and reading.status != "read" and not (reading.status == "ambiguous" and reading.readings):
             continue
-        steps.append((line, reading))
+        steps.append((line, text, reading))
     return BlockReading(block, steps)
 
 
@@ -318,7 +319,8 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
     steps: list[Step] = []
     ambiguous_steps = []
-    for line, reading in picked.steps if picked else []:
+    unread: list[str] = []
+    for line, said, reading in picked.steps if picked else []:
         parsed: dict[str, Any] | None = None
         if reading.readings:
             actions = [a for a in reading.readings if fits(problem, a)] or reading.readings
@@ -336,8 +338,10 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
                 ambiguous_steps.append(len(steps))
         if reading.note:
             parsed = {**(parsed or {"kind": "unread"}), "note": reading.note}
+        if not reading.readings and reading.note:
+            unread.append(said)
         steps.append(
-            Step(index=len(steps), text=line.text, parsed=parsed if parsed and "action" in parsed else None)
+            Step(index=len(steps), text=said, parsed=parsed if parsed and "action" in parsed else None)
         )
     status = chosen.status
     if status == "read" and ambiguous_steps:
@@ -362,6 +366,7 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
         "alternatives": [b.model_dump(exclude={"lines"}) for b in chosen.alternatives],
         "reasoning_source": separated.source,
         "plans": _plans(steps, rivals),
+        "unread_steps": unread,
     }
     return Trace(
         steps=steps,

@@ -141,9 +141,18 @@ def check_trace(
 
 def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: int | None) -> AnswerVerdict:
     """The answer judged on the plan read; when the text may state several plans (an ambiguous step,
-    rival blocks) each is judged, and if their verdicts differ the answer is `unknown` (ambiguous-reading)."""
+    rival blocks) each is judged, and if their verdicts differ the answer is `unknown` (ambiguous-reading).
+    A plan that would be correct without a step naming an action we cannot read is `unknown` too."""
     verdict = judge_answer(problem, trace.answer, optimal)
     reading = trace.reading or {}
+    unread = reading.get("unread_steps") or []
+    if verdict.status == "correct" and unread:
+        return AnswerVerdict(
+            status="unknown",
+            detail="unread-step",
+            message=f"the plan is correct without {len(unread)} step(s) that name an action we cannot read "
+            f"({unread[0]!r}); with them it may not be",
+        )
     plans = reading.get("plans") or []
     if reading.get("status") != "ambiguous" or len(plans) < 2:
         return verdict
