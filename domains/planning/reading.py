@@ -63,7 +63,8 @@ COMMENTARY = re.compile(
     re.I,
 )
 CALL = re.compile(r"\b([a-z][\w-]*)\s*\(([^()]*)\)", re.I)
-"""Function-call form: `Unstack(blue, red)`, `PutDown(blue)`."""
+CALL2 = re.compile(r"\b([a-z]+\s+[a-z][\w-]*)\s*\(([^()]*)\)", re.I)
+"""Function-call form: `Unstack(blue, red)`, `PutDown(blue)`, `Put down(blue)`."""
 MAX_COMBINATIONS = 16
 """Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
 
@@ -88,6 +89,8 @@ class PlanReader:
         self._objects = _Objects(self.names)
         self._keywords = {n: _keyword_regex(n, p) for n, p in self.actions.items()}
         self._squashed = {_squash(n): n for n in self.actions}
+        self._lead_words = {n: _lead(p) or n for n, p in self.actions.items()}
+        self._first_words = {n: w.split()[0].split("-")[0] for n, w in self._lead_words.items()}
         self._connectors = {n: _connectors(p, self.arity[n]) for n, p in self.actions.items()}
 
     def describe(self, action: PlanAction) -> str:
@@ -104,16 +107,21 @@ class PlanReader:
             return StepReading(
                 "read" if ok else "unread", [action] if ok else [], "" if ok else "PDDL action does not fit"
             )
-        call = CALL.search(text)
-        if call and _squash(call.group(1)) in self._squashed:
-            name = self._squashed[_squash(call.group(1))]
+        for call in (*CALL.finditer(text), *CALL2.finditer(text)):
+            name = self._squashed.get(_squash(call.group(1)))
+            if name is None:
+                continue
             args = [self._objects.one(a) for a in re.split(r"[,\s]+", call.group(2).strip()) if a]
             if len(args) == self.arity[name] and all(args):
                 return StepReading("read", [(name, *(str(a) for a in args))])
         clause = COMMENTARY.sub("", text).strip()
         found = self._keyword(clause)
+        note = ""
         if found is None:
-            return StepReading("unread")
+            found = self._first_word(clause)
+            if found is None:
+                return StepReading("unread")
+            note = f"read from its first word {clause[found[0] : found[1]]!r}"
         start, end, names = found
         rest = clause[end:]
         mentions = self._objects.finditer(rest)
@@ -123,16 +131,14 @@ class PlanReader:
             (n, *objects) for n in names if len(objects) == self.arity[n] and _fits(gaps, self._connectors[n])
         ]
         if exact:
-            return StepReading("read", exact)
+            return StepReading("read", exact, note)
         counts = {self.arity[n] for n in names}
         if objects and len(objects) > max(counts):
             own = [(n, *objects[: self.arity[n]]) for n in names]
             others = [
                 (n, *objects)
                 for n in self.actions
-                if n not in names
-                and self.arity[n] == len(objects)
-                and _fits(gaps, self._connectors[n])
+                if n not in names and self.arity[n] == len(objects) and _fits(gaps, self._connectors[n])
             ]
             note = f"{len(objects)} objects named where {self.describe(own[0])} takes {self.arity[own[0][0]]}"
             return StepReading("ambiguous", own + others, note)
@@ -148,6 +154,17 @@ class PlanReader:
             [],
             f"{'/'.join(names)} needs {'/'.join(map(str, sorted(counts)))} object(s); {len(objects)} named",
         )
+
+    def _first_word(self, clause: str) -> tuple[int, int, list[str]] | None:
+        """A clause that starts with the first word of one action's leading words ("Put red on the
+        table" for "put down the {}"), when no other action's leading words start with it."""
+        m = re.match(r"^(?:\W|\b(?:first|then|next|finally|lastly|now|and)\b)*([a-z]+)\b", clause, re.I)
+        if m is None:
+            return None
+        word = m.group(1).lower()
+        names = [n for n, first in self._first_words.items() if first == word]
+        leads = {self._lead_words[n] for n in names}
+        return (m.start(1), m.end(1), names) if names and len(leads) == 1 else None
 
     def _keyword(self, clause: str) -> tuple[int, int, list[str]] | None:
         hits = [(m.start(), -m.end(), n) for n, r in self._keywords.items() if (m := r.search(clause))]
@@ -221,6 +238,14 @@ class _Objects:
 
 def _squash(name: str) -> str:
     return re.sub(r"[\s_-]", "", name.lower())
+
+
+def _lead(pattern: str) -> str:
+    """The template's words before its first object, articles dropped ("put down")."""
+    words = pattern.split("{}")[0].lower().split() if pattern else []
+    while words and words[-1] in ARTICLES:
+        words.pop()
+    return " ".join(words)
 
 
 def _keyword_regex(name: str, pattern: str) -> re.Pattern[str]:
@@ -319,7 +344,7 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
     steps: list[Step] = []
     ambiguous_steps = []
-    unread: list[str] = []
+    unread: list[dict[str, Any]] = []
     for line, said, reading in picked.steps if picked else []:
         parsed: dict[str, Any] | None = None
         if reading.readings:
@@ -339,7 +364,7 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
         if reading.note:
             parsed = {**(parsed or {"kind": "unread"}), "note": reading.note}
         if not reading.readings and reading.note:
-            unread.append(said)
+            unread.append({"index": len(steps), "text": said})
         steps.append(
             Step(index=len(steps), text=said, parsed=parsed if parsed and "action" in parsed else None)
         )
@@ -398,6 +423,13 @@ def extraction_fault(ours: list[str], theirs: list[str]) -> str | None:
             "PlanBench's extraction runs past the plan (a restated plan or text after [PLAN END]) and adds "
             f"{len(theirs) - len(ours)} step(s); VAL judged that longer plan, so the recorded verdict is "
             "wrong"
+        )
+    windows = [theirs[k : k + len(ours)] for k in range(len(theirs) - len(ours) + 1)]
+    if len(theirs) > len(ours) and ours in windows:
+        return (
+            f"PlanBench's extraction adds {len(theirs) - len(ours)} step(s) around the plan the response "
+            "states (its translation repeats or invents steps); VAL judged that longer plan, so the "
+            "recorded verdict is wrong"
         )
     if not theirs:
         return (

@@ -139,19 +139,26 @@ def check_trace(
     return Verdicts(steps=steps, trace_checks=[goal], answer=_judge_read_answer(problem, trace, optimal))
 
 
+def _fails_before(problem: StripsProblem, trace: Trace, index: int) -> bool:
+    """Whether the plan read fails at an action before step `index` (nothing after can change that)."""
+    before = [s for s in trace.steps[:index] if s.parsed and s.parsed.get("action")]
+    report = validate_plan(problem, [tuple(s.parsed["action"]) for s in before])
+    return any(step.rule is not None for step in report.steps)
+
+
 def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: int | None) -> AnswerVerdict:
     """The answer judged on the plan read; when the text may state several plans (an ambiguous step,
     rival blocks) each is judged, and if their verdicts differ the answer is `unknown` (ambiguous-reading).
-    A plan that would be correct without a step naming an action we cannot read is `unknown` too."""
+    A step naming an action we cannot read makes the answer `unknown`, unless the plan fails before it."""
     verdict = judge_answer(problem, trace.answer, optimal)
     reading = trace.reading or {}
     unread = reading.get("unread_steps") or []
-    if verdict.status == "correct" and unread:
+    if unread and not _fails_before(problem, trace, unread[0]["index"]):
         return AnswerVerdict(
             status="unknown",
             detail="unread-step",
-            message=f"the plan is correct without {len(unread)} step(s) that name an action we cannot read "
-            f"({unread[0]!r}); with them it may not be",
+            message=f"{len(unread)} step(s) name an action we cannot read ({unread[0]['text']!r}); the plan "
+            f"without them is {verdict.status} ({verdict.message}), with them it may not be",
         )
     plans = reading.get("plans") or []
     if reading.get("status") != "ambiguous" or len(plans) < 2:
