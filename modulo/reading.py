@@ -62,6 +62,8 @@ _RETRACT = re.compile(
     re.I,
 )
 _SENTENCE_END = re.compile(r"(?<=\D[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*+•])\s)")
+_SPACES = {c: " " for c in (0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)}
+"""Unicode spaces (no-break, narrow, em…) read as a plain space (one character for one: spans hold)."""
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
 
 
@@ -195,11 +197,12 @@ def separate_reasoning(text: str, reasoning: str | None = None) -> Separated:
 
 
 def normalise(text: str, offset: int = 0) -> tuple[str, list[int]]:
-    """Inline markdown removed (bold, italics, strike-through, code spans). Returns the text and, per
-    character, its raw offset (plus `offset`). Underscores inside words (`package_0`) are kept."""
+    """Inline markdown removed (bold, italics, strike-through, code spans), Unicode spaces made plain.
+    Returns the text and, per character, its raw offset (plus `offset`). Underscores inside words (`package_0`) are kept."""
     out: list[str] = []
     where: list[int] = []
     pos = 0
+    text = text.translate(_SPACES)
     for m in _INLINE.finditer(text):
         out.append(text[pos : m.start()])
         where.extend(range(offset + pos, offset + m.start()))

@@ -180,7 +180,10 @@ def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> str:
         else ""
     )
     shown = "; ".join(differences[:3])
-    fault = extraction_fault(ours, theirs)
+    exact = (trace.reading or {}).get("status") == "read" and all(
+        s.parsed and s.parsed.get("exact") for s in trace.steps
+    )
+    fault = extraction_fault(ours, theirs, [s.text for s in trace.steps] if exact else None)
     known = f" {fault}." if fault else ""
     return f"{reason}. Our reading differs from PlanBench's extracted plan: {shown}.{known}{stricter}"
 

@@ -196,10 +196,14 @@ def _aliases(names: dict[str, str]) -> dict[str, list[str]]:
 def _form_pattern(form: str) -> str:
     body = r"\s+".join(re.escape(w) for w in form.split())
     if len(form) == 1 or form in STOPWORDS:
-        # a one-letter or common-word name ("a", "i", "in") counts only as a capital, or at a clause's end
-        # or before punctuation, never as an article before a noun ("pick up a block")
+        # a one-letter or common-word name ("a", "i", "in") counts only as a capital, at a clause's end,
+        # or before punctuation, a joining word or another one-letter name ("feast b d"); never as an
+        # article before a noun ("pick up a block")
         upper = re.escape(form.upper())
-        return rf"(?-i:{upper})(?![\w-])|{body}(?=\s*(?:$|[,.;:!?)]|\s(?:from|on|onto|to|into|at|in)\b))"
+        return (
+            rf"(?-i:{upper})(?![\w-])"
+            rf"|{body}(?=\s*(?:$|[,.;:!?)]|\s(?:from|on|onto|to|into|at|in)\b|\s[a-z](?![\w-])))"
+        )
     return rf"(?:(?:the|a|an)\s+)?{body}"
 
 
@@ -413,11 +417,22 @@ def _plans(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list[s
     return plans + rivals
 
 
-def extraction_fault(ours: list[str], theirs: list[str]) -> str | None:
+JOINING = frozenset(["from", "on", "onto", "to", "into", "at", "in", "of", "top"])
+
+
+def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None = None) -> str | None:
     """Where PlanBench's own extraction (`theirs`, one action a line) is wrong about a plan we read
-    (`ours`), the reason in a sentence; None when the two differ otherwise."""
+    (`ours`), the reason in a sentence; None when the two differ otherwise. `said`: the text of each of
+    our steps, when every one was read exactly (then a plain difference is PlanBench's misreading)."""
     if not ours:
         return None
+    kept = [" ".join(w for w in step.split() if w not in JOINING) for step in theirs]
+    if kept == ours:
+        return (
+            "PlanBench's extraction keeps a joining word as an argument (e.g. "
+            f"{next(t for t in theirs if t not in ours)!r}), so VAL rejected a plan the response states "
+            "correctly"
+        )
     if len(theirs) > len(ours) and theirs[: len(ours)] == ours:
         return (
             "PlanBench's extraction runs past the plan (a restated plan or text after [PLAN END]) and adds "
@@ -441,5 +456,13 @@ def extraction_fault(ours: list[str], theirs: list[str]) -> str | None:
         return (
             f"PlanBench's extraction dropped {len(ours) - len(theirs)} step(s) of the plan, so the recorded "
             "verdict is about a plan the response does not state"
+        )
+    if said and len(said) == len(ours):
+        wrong = [k for k in range(len(ours)) if k >= len(theirs) or ours[k] != theirs[k]]
+        k = wrong[0]
+        other = theirs[k] if k < len(theirs) else "nothing"
+        return (
+            f"PlanBench's extraction is not what the response says: step {k + 1} says {said[k]!r}, read "
+            f"exactly as ({ours[k]}); PlanBench has ({other})"
         )
     return None
