@@ -198,7 +198,8 @@ def separate_reasoning(text: str, reasoning: str | None = None) -> Separated:
 
 def normalise(text: str, offset: int = 0) -> tuple[str, list[int]]:
     """Inline markdown removed (bold, italics, strike-through, code spans), Unicode spaces made plain.
-    Returns the text and, per character, its raw offset (plus `offset`). Underscores inside words (`package_0`) are kept."""
+    Returns the text and, per character, its raw offset (plus `offset`). Underscores inside words
+    (`package_0`) are kept."""
     out: list[str] = []
     where: list[int] = []
     pos = 0
