@@ -124,8 +124,8 @@ CORPUS: list[tuple[str, str, str]] = [
     ),
     (
         "a plan after thinking; the thinking's draft must not be read",
-        "<think>Maybe:\n1. Pick up the orange block\n2. Stack the orange block on top of the red block\n</think>\n"
-        + _numbered(GOOD),
+        "<think>Maybe:\n1. Pick up the orange block\n"
+        "2. Stack the orange block on top of the red block\n</think>\n" + _numbered(GOOD),
         "correct",
     ),
     (
