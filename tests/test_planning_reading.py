@@ -151,6 +151,16 @@ CORPUS: list[tuple[str, str, str]] = [
         "unknown",
     ),
     ("a hallucinated object", _numbered([*GOOD[:4], "Pick up the purple block", *GOOD[4:]]), "unknown"),
+    (
+        "bare PDDL names and a narrow no-break space",
+        "1. unstack a c\n2. put-down a\n3. pick-up a\n4. stack\u202fa\u202fb\n5. pick-up c\n6. stack c a",
+        "correct",
+    ),
+    (
+        "a hallucinated PDDL object",
+        "(unstack a c)\n(put-down a)\n(pick-up z)\n(pick-up a)\n(stack a b)\n(pick-up c)\n(stack c a)",
+        "unknown",
+    ),
     ("an invalid plan", _numbered(["Pick up the orange block", *GOOD[1:]]), "incorrect"),
     ("nothing readable", "I am not sure how to solve this problem.", "unparsed"),
     (

@@ -65,6 +65,7 @@ COMMENTARY = re.compile(
 CALL = re.compile(r"\b([a-z][\w-]*)\s*\(([^()]*)\)", re.I)
 CALL2 = re.compile(r"\b([a-z]+\s+[a-z][\w-]*)\s*\(([^()]*)\)", re.I)
 """Function-call form: `Unstack(blue, red)`, `PutDown(blue)`, `Put down(blue)`."""
+PDDL_MISFIT = "a PDDL action whose objects are not the problem's or not as many as it takes"
 MAX_COMBINATIONS = 16
 """Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
 
@@ -104,9 +105,7 @@ class PlanReader:
             args = pddl.group(2).split()
             action = (pddl.group(1), *args)
             ok = len(args) == self.arity[pddl.group(1)] and all(a in self.names for a in args)
-            return StepReading(
-                "read" if ok else "unread", [action] if ok else [], "" if ok else "PDDL action does not fit"
-            )
+            return StepReading("read" if ok else "unread", [action] if ok else [], "" if ok else PDDL_MISFIT)
         for call in (*CALL.finditer(text), *CALL2.finditer(text)):
             name = self._squashed.get(_squash(call.group(1)))
             if name is None:
@@ -331,8 +330,9 @@ def read_block(reader: PlanReader, block: Block) -> BlockReading:
     steps: list[tuple[Line, str, StepReading]] = []
     for line, text, prose in _items(block):
         reading = reader.read_line(text)
-        if prose and reading.status != "read" and not (reading.status == "ambiguous" and reading.readings):
-            continue
+        said_in_pddl = reading.note == PDDL_MISFIT
+        if prose and not reading.readings and not said_in_pddl:
+            continue  # prose that names an action without its objects is commentary ("you can unstack it")
         steps.append((line, text, reading))
     return BlockReading(block, steps)
 
