@@ -150,7 +150,13 @@ CORPUS: list[tuple[str, str, str]] = [
         _numbered(["Pick up the red block from the orange block", *GOOD[1:]]),
         "unknown",
     ),
-    ("a hallucinated object", _numbered([*GOOD[:4], "Pick up the purple block", *GOOD[4:]]), "unknown"),
+    ("a hallucinated object", _numbered([*GOOD[:4], "Pick up the purple block", *GOOD[4:]]), "incorrect"),
+    (
+        "the table in an object's place",
+        _numbered([GOOD[0], "Stack the red block on the table", *GOOD[2:]]),
+        "incorrect",
+    ),
+    ("an object we cannot name", _numbered([GOOD[0], "Put down R", *GOOD[2:]]), "unknown"),
     (
         "bare PDDL names and a narrow no-break space",
         "1. unstack a c\n2. put-down a\n3. pick-up a\n4. stack\u202fa\u202fb\n5. pick-up c\n6. stack c a",

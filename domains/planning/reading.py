@@ -22,7 +22,9 @@ from modulo.verifiers.strips import PlanAction, StripsProblem, fits, fmt_atom
 
 from .templates import ARTICLES, PDDL_ACTION, Templates
 
-StepStatus = Literal["read", "ambiguous", "unread"]
+StepStatus = Literal["read", "ambiguous", "unread", "invalid"]
+"""`invalid`: the action is clear but a thing in an object's place is not an object of the problem
+("unstack the yellow block from the table", "pick up the purple block" when there is none)."""
 STOPWORDS = frozenset(
     [
         "a",
@@ -65,6 +67,8 @@ COMMENTARY = re.compile(
 CALL = re.compile(r"\b([a-z][\w-]*)\s*\(([^()]*)\)", re.I)
 CALL2 = re.compile(r"\b([a-z]+\s+[a-z][\w-]*)\s*\(([^()]*)\)", re.I)
 """Function-call form: `Unstack(blue, red)`, `PutDown(blue)`, `Put down(blue)`."""
+NOUN = re.compile(r"\b(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?", re.I)
+"""A noun phrase ("the table", "the purple block") standing where an object should."""
 PDDL_MISFIT = "a PDDL action whose objects are not the problem's or not as many as it takes"
 MAX_COMBINATIONS = 16
 """Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
@@ -148,11 +152,15 @@ class PlanReader:
                 own,
                 f"the words joining the objects ({' / '.join(gaps[1:])}) are not the template's",
             )
-        return StepReading(
-            "unread",
-            [],
-            f"{'/'.join(names)} needs {'/'.join(map(str, sorted(counts)))} object(s); {len(objects)} named",
+        needs = (
+            f"{'/'.join(names)} takes {'/'.join(map(str, sorted(counts)))} object(s); {len(objects)} named"
         )
+        stranger = NOUN.search(" ".join(gaps))
+        if stranger and len(objects) < min(counts):
+            return StepReading(
+                "invalid", [], f"{needs}, and {stranger.group(0)!r} is not an object of the problem"
+            )
+        return StepReading("unread", [], needs)
 
     def _first_word(self, clause: str) -> tuple[int, int, list[str]] | None:
         """A clause that starts with the first word of one action's leading words ("Put red on the
@@ -368,7 +376,14 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
         if reading.note:
             parsed = {**(parsed or {"kind": "unread"}), "note": reading.note}
         if not reading.readings and reading.note:
-            unread.append({"index": len(steps), "text": said})
+            unread.append(
+                {
+                    "index": len(steps),
+                    "text": said,
+                    "note": reading.note,
+                    "invalid": reading.status == "invalid",
+                }
+            )
         steps.append(
             Step(index=len(steps), text=said, parsed=parsed if parsed and "action" in parsed else None)
         )

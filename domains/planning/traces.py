@@ -149,10 +149,18 @@ def _fails_before(problem: StripsProblem, trace: Trace, index: int) -> bool:
 def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: int | None) -> AnswerVerdict:
     """The answer judged on the plan read; when the text may state several plans (an ambiguous step,
     rival blocks) each is judged, and if their verdicts differ the answer is `unknown` (ambiguous-reading).
-    A step naming an action we cannot read makes the answer `unknown`, unless the plan fails before it."""
+    A step naming an action we cannot read makes the answer `unknown`, unless the plan fails before it;
+    one that puts a non-object in an object's place ("from the table") makes it incorrect there."""
     verdict = judge_answer(problem, trace.answer, optimal)
     reading = trace.reading or {}
     unread = reading.get("unread_steps") or []
+    if unread and not _fails_before(problem, trace, unread[0]["index"]) and unread[0].get("invalid"):
+        return AnswerVerdict(
+            status="incorrect",
+            detail="not-executable",
+            extras={"plan_length": len([s for s in trace.steps if s.parsed]) + len(unread)},
+            message=f"{unread[0]['text']!r} is not an executable action: {unread[0]['note']}",
+        )
     if unread and not _fails_before(problem, trace, unread[0]["index"]):
         return AnswerVerdict(
             status="unknown",
