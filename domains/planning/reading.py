@@ -345,19 +345,16 @@ def read_block(reader: PlanReader, block: Block) -> BlockReading:
     return BlockReading(block, steps)
 
 
-def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
-    """The plan a response states: the block the reading layer chooses, each of its steps read here. The
-    trace's `reading` says which block and why, the alternatives, and the status."""
-    separated = separate_reasoning(text)
-    reader = PlanReader(templates, problem)
-    offset = separated.response_span.start
-    readings = [read_block(reader, b) for b in find_blocks(separated.response)]
-    chosen: Reading = choose([(r.block, r.key()) for r in readings])
-    picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
+def build_steps(
+    said: list[tuple[str, list[int] | None, StepReading]], problem: StripsProblem
+) -> tuple[list[Step], list[int], list[dict[str, Any]]]:
+    """Trace steps from (text, raw span, reading) triples; also the indices of ambiguous steps and the
+    steps that name an action we cannot read (each with its note, and whether it is a non-executable
+    one)."""
     steps: list[Step] = []
-    ambiguous_steps = []
+    ambiguous_steps: list[int] = []
     unread: list[dict[str, Any]] = []
-    for line, said, reading in picked.steps if picked else []:
+    for text, span, reading in said:
         parsed: dict[str, Any] | None = None
         if reading.readings:
             actions = [a for a in reading.readings if fits(problem, a)] or reading.readings
@@ -368,25 +365,42 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
                 "action": list(actions[0]),
                 "exact": reading.status == "read",
                 "reading": " or ".join(fmt_atom(a) for a in actions),
-                "span": [line.span.start + offset, line.span.end + offset],
             }
+            if span is not None:
+                parsed["span"] = span
             if len(actions) > 1:
                 parsed["readings"] = [list(a) for a in actions]
                 ambiguous_steps.append(len(steps))
-        if reading.note:
-            parsed = {**(parsed or {"kind": "unread"}), "note": reading.note}
-        if not reading.readings and reading.note:
+            if reading.note:
+                parsed["note"] = reading.note
+        elif reading.note:
             unread.append(
                 {
                     "index": len(steps),
-                    "text": said,
+                    "text": text,
                     "note": reading.note,
                     "invalid": reading.status == "invalid",
                 }
             )
-        steps.append(
-            Step(index=len(steps), text=said, parsed=parsed if parsed and "action" in parsed else None)
-        )
+        steps.append(Step(index=len(steps), text=text, parsed=parsed))
+    return steps, ambiguous_steps, unread
+
+
+def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
+    """The plan a response states: the block the reading layer chooses, each of its steps read here. The
+    trace's `reading` says which block and why, the alternatives, and the status."""
+    separated = separate_reasoning(text)
+    reader = PlanReader(templates, problem)
+    offset = separated.response_span.start
+    readings = [read_block(reader, b) for b in find_blocks(separated.response)]
+    chosen: Reading = choose([(r.block, r.key()) for r in readings])
+    picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
+    said = (
+        [(text, [ln.span.start + offset, ln.span.end + offset], r) for ln, text, r in picked.steps]
+        if picked
+        else []
+    )
+    steps, ambiguous_steps, unread = build_steps(said, problem)
     status = chosen.status
     if status == "read" and ambiguous_steps:
         status = "ambiguous"
@@ -409,7 +423,7 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
         "block": chosen.block.model_dump(exclude={"lines"}) if chosen.block else None,
         "alternatives": [b.model_dump(exclude={"lines"}) for b in chosen.alternatives],
         "reasoning_source": separated.source,
-        "plans": _plans(steps, rivals),
+        "plans": plans_of(steps, rivals),
         "unread_steps": unread,
     }
     return Trace(
@@ -421,7 +435,7 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     )
 
 
-def _plans(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list[str]]]:
+def plans_of(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list[str]]]:
     """Every plan the text may state: each combination of the ambiguous steps' readings, and the plans of
     rival blocks (at most MAX_COMBINATIONS + rivals; more combinations: only the first)."""
     options = [

@@ -25,7 +25,7 @@ from modulo.verifiers.strips import (
     validate_plan,
 )
 
-from .reading import MAX_COMBINATIONS, read_plan
+from .reading import MAX_COMBINATIONS, PlanReader, StepReading, build_steps, plans_of, read_plan
 from .templates import ReadAction, Templates
 
 FIELD = re.compile(
@@ -46,13 +46,25 @@ def json_plan_trace(plan: Any, templates: Templates, problem: StripsProblem) -> 
     every item is a step, unparsed when it states no action. Total on any JSON value."""
     if not isinstance(plan, list):
         return Trace(parse_errors=["'plan' is not a list of actions"])
-    steps: list[Step] = []
-    for item in plan:
-        read = templates.read_action(item) if isinstance(item, str) else ReadAction(None, False)
-        action = _choose(read, problem)
-        parsed = None if action is None else {"kind": "action", "action": list(action), "exact": read.exact}
-        steps.append(Step(index=len(steps), text=item_text(item).strip(), parsed=parsed))
-    return _trace(steps)
+    reader = PlanReader(templates, problem)
+    said = [
+        (
+            item_text(item).strip(),
+            None,
+            reader.read_line(item) if isinstance(item, str) else StepReading("unread"),
+        )
+        for item in plan
+    ]
+    steps, ambiguous, unread = build_steps(said, problem)
+    trace = _trace(steps)
+    plans = plans_of(steps, [])
+    status = "ambiguous" if ambiguous else "read" if trace.answer else "unreadable"
+    reason = "the JSON object's 'plan' list" + (
+        f"; step(s) {', '.join(str(k + 1) for k in ambiguous)} read ambiguously" if ambiguous else ""
+    )
+    return trace.model_copy(
+        update={"reading": {"status": status, "reason": reason, "plans": plans, "unread_steps": unread}}
+    )
 
 
 def _trace(steps: list[Step]) -> Trace:
