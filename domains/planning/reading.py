@@ -22,9 +22,10 @@ from modulo.verifiers.strips import PlanAction, StripsProblem, fits, fmt_atom
 
 from .templates import ARTICLES, PDDL_ACTION, Templates
 
-StepStatus = Literal["read", "ambiguous", "unread", "invalid"]
-"""`invalid`: the action is clear but a thing in an object's place is not an object of the problem
-("unstack the yellow block from the table", "pick up the purple block" when there is none)."""
+StepStatus = Literal["read", "ambiguous", "partial", "unread", "invalid"]
+"""`partial`: fewer objects named than the action takes ("stack red on the table"): read as written,
+so the check reports the argument count. `invalid`: an action named with no object of the problem,
+but a thing in an object's place ("pick up the purple block" when there is none)."""
 STOPWORDS = frozenset(
     [
         "a",
@@ -156,10 +157,12 @@ class PlanReader:
             f"{'/'.join(names)} takes {'/'.join(map(str, sorted(counts)))} object(s); {len(objects)} named"
         )
         stranger = NOUN.search(" ".join(gaps))
-        if stranger and len(objects) < min(counts):
+        if stranger and not objects:
             return StepReading(
                 "invalid", [], f"{needs}, and {stranger.group(0)!r} is not an object of the problem"
             )
+        if objects and len(objects) < min(counts):  # judged as written: an argument-count error
+            return StepReading("partial", [(names[0], *objects)], needs)
         return StepReading("unread", [], needs)
 
     def _first_word(self, clause: str) -> tuple[int, int, list[str]] | None:
@@ -331,7 +334,27 @@ def _items(block: Block) -> list[tuple[Line, str, bool]]:
                     ):
                         out.append((ln, clause, True))
         return out
-    return [(ln, ln.text, False) for ln in block.items()]
+    items = block.items()
+    if not any(ln.marker != "none" for ln in items):
+        return [(ln, ln.text, False) for ln in items]
+    return [(ln, ln.text, ln.marker == "none") for ln in _list_region(block.lines, items)]
+
+
+def _list_region(lines: list[Line], items: list[Line]) -> list[Line]:
+    """The top-level items and the plain lines among them or right beside them (no blank line between):
+    models mix "1. x", "- y" and bare lines in one plan. Plain lines count only if they read as an
+    action; nested lines are explanation."""
+    top = items[0].indent
+    first, last = lines.index(items[0]), lines.index(items[-1])
+    while first > 0 and _plain(lines[first - 1], top) and not lines[first - 1].text.endswith(":"):
+        first -= 1
+    while last + 1 < len(lines) and _plain(lines[last + 1], top):
+        last += 1
+    return [ln for ln in lines[first : last + 1] if ln.text and not ln.heading and ln.indent <= top]
+
+
+def _plain(line: Line, top: int) -> bool:
+    return bool(line.text) and not line.heading and line.marker == "none" and line.indent <= top
 
 
 def read_block(reader: PlanReader, block: Block) -> BlockReading:
