@@ -143,12 +143,14 @@ CORPUS: list[tuple[str, str, str]] = [
                 *GOOD[2:],
             ]
         ),
-        "unknown",
+        # every reading that keeps the destination (stack, unstack) fails; put-down would drop it
+        "incorrect",
     ),
     (
         "pick up from another block: meaning-changing words",
         _numbered(["Pick up the red block from the orange block", *GOOD[1:]]),
-        "unknown",
+        # both named blocks kept: unstack red from orange, the plan's own first step
+        "correct",
     ),
     ("a hallucinated object", _numbered([*GOOD[:4], "Pick up the purple block", *GOOD[4:]]), "incorrect"),
     (
@@ -198,15 +200,26 @@ def test_every_step_states_its_reading_and_span() -> None:
 
 
 def test_ambiguous_step_lists_both_readings() -> None:
-    odd = "Put down the orange block on top of the blue block"
-    text = _numbered([*GOOD[:2], "Pick up the orange block", odd, *GOOD[2:]])
+    odd = "Put the red block on top of the blue block"  # stack or unstack; put-down would drop a block
+    text = _numbered([*GOOD[:3], odd, *GOOD[4:]])
     instance = _instance()
     verdict = DOMAIN.check(instance, DOMAIN.parse(text, instance)).answer
     assert (verdict.status, verdict.detail) == ("unknown", "ambiguous-reading")
-    assert "(put-down c)" in verdict.message and "(stack c b)" in verdict.message
-    short = _numbered([*GOOD[:2], "Pick up the orange block", odd])
+    assert "(stack a b)" in verdict.message and "(unstack a b)" in verdict.message
+    destination = "Put down the orange block on top of the blue block"
+    short = _numbered([*GOOD[:2], "Pick up the orange block", destination])
     both_wrong = DOMAIN.check(instance, DOMAIN.parse(short, instance)).answer
     assert both_wrong.status == "incorrect" and "every reading is incorrect" in both_wrong.message
+
+
+def test_a_numbered_step_with_an_unknown_verb_is_unread_not_skipped() -> None:
+    """'Place the red block on the blue block' names blocks but no action: the answer cannot be judged
+    (skipping the step would call a plan wrong that may be right)."""
+    text = _numbered([*GOOD[:3], "Place the red block on top of the blue block", *GOOD[4:]])
+    instance = _instance()
+    verdict = DOMAIN.check(instance, DOMAIN.parse(text, instance)).answer
+    assert (verdict.status, verdict.detail) == ("unknown", "unread-step")
+    assert "Place the red block" in verdict.message
 
 
 @pytest.mark.skipif(not REPRO.is_dir(), reason=f"repro inputs not found at {REPRO}")
@@ -222,4 +235,4 @@ def test_repro_file_gives_the_careful_verdicts(tmp_path: Path) -> None:
     responses = json.loads((REPRO / "planbench_reading.json").read_text())["instances"]
     judged = [_judge(r["llm_raw_response"])[:2] for r in responses]
     assert [s for s, _ in judged[:4]] == ["correct"] * 4
-    assert judged[4] == ("unknown", "ambiguous-reading")
+    assert judged[4] == ("incorrect", "not-executable")

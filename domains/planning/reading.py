@@ -124,6 +124,9 @@ class PlanReader:
         if found is None:
             found = self._first_word(clause)
             if found is None:
+                named = [str(o) for _, _, o in self._objects.finditer(clause)]
+                if named:  # "Place the red block on the blue block": a step whose verb we do not know
+                    return StepReading("unread", [], f"names {', '.join(named)} but no action of the domain")
                 return StepReading("unread")
             note = f"read from its first word {clause[found[0] : found[1]]!r}"
         start, end, names = found
@@ -145,7 +148,12 @@ class PlanReader:
                 if n not in names and self.arity[n] == len(objects) and _fits(gaps, self._connectors[n])
             ]
             note = f"{len(objects)} objects named where {self.describe(own[0])} takes {self.arity[own[0][0]]}"
-            return StepReading("ambiguous", own + others, note)
+            if others:  # a reading that drops a named object is no reading a careful reader would give
+                dropped = ", ".join(self.describe(a) for a in own)
+                return StepReading(
+                    "ambiguous", others, f"{note}; not read as {dropped}, which drops an object"
+                )
+            return StepReading("ambiguous", own, note)
         if len(objects) in counts:
             own = [(n, *objects) for n in names if self.arity[n] == len(objects)]
             return StepReading(
