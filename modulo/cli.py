@@ -54,8 +54,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True, emoji=False)  # ids hold `:zebra:`-like runs, never emoji
+out = Console(emoji=False)
 
 DEFAULT_STORE = Path("modulo-runs.sqlite")
 StoreOption = Annotated[
@@ -110,7 +110,7 @@ def _progress() -> Progress:
 def run(
     config: Annotated[Path, typer.Argument(help="Benchmark suite (TOML).")],
     store: StoreOption = DEFAULT_STORE,
-    limit: Annotated[int | None, typer.Option(help="At most this many instances per task.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many instances per task.")] = None,
     report: Annotated[bool, typer.Option(help="Print the report when done.")] = True,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Try the run's failed generations again.")
@@ -331,6 +331,10 @@ def export(
     with user_errors():
         with Store(store, readonly=True) as db:
             samples = db.samples(db.find_run(run_ref).id, verified=None if traces else True)
+        failed = [s for s in samples if s.generation_error is not None]
+        if failed:  # no text to replay or train on; `run --retry-failed` tries them again
+            samples = [s for s in samples if s.generation_error is None]
+            err.print(f"[yellow]note:[/] left out {len(failed)} failed generation(s)", highlight=False)
         records = [TraceRecord.from_sample(s) if traces else VerdictRecord.from_sample(s) for s in samples]
         lines = [record.model_dump_json() + "\n" for record in records]
         if out_path:

@@ -24,7 +24,8 @@ VERDICT_ENGINES = ("z3-solver", "networkx", "pddl", "lark")
 
 @cache
 def source_digest(*packages: str) -> str:
-    """sha256 (12 hex digits) over the .py files of these packages, by path relative to each package."""
+    """sha256 (12 hex digits) over the source and data files of these packages (by path relative to each
+    package)."""
     digest = hashlib.sha256()
     for package in packages:
         spec = importlib.util.find_spec(package)
@@ -32,7 +33,7 @@ def source_digest(*packages: str) -> str:
             continue
         roots = list(spec.submodule_search_locations or [])
         files = (
-            [(Path(root), path) for root in roots for path in sorted(Path(root).rglob("*.py"))]
+            [(Path(root), path) for root in roots for path in sorted(Path(root).rglob("*")) if _source(path)]
             if roots
             else [(Path(spec.origin).parent, Path(spec.origin))]
             if spec.origin
@@ -42,6 +43,14 @@ def source_digest(*packages: str) -> str:
             digest.update(f"{package}/{path.relative_to(root).as_posix()}\0".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+SOURCE_SUFFIXES = frozenset({".py", ".pddl", ".yaml", ".yml", ".json", ".lark", ".toml", ".txt"})
+"""Files whose content can change a verdict: code and the data files domains ship (PDDL, configs)."""
+
+
+def _source(path: Path) -> bool:
+    return path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file()
 
 
 @cache

@@ -8,11 +8,12 @@ URL credentials and the values of credential-like environment variables.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 MASK = "***"
 SECRET_FIELD = re.compile(
@@ -54,12 +55,19 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     tokens, `key: value` credential fields, URL user info and credential query parameters."""
     for secret in sorted({*(s for s in secrets if s), *env_secrets()}, key=len, reverse=True):
         if len(secret) >= MIN_SECRET:
-            text = text.replace(secret, MASK)
+            for form in sorted(_written_forms(secret), key=len, reverse=True):
+                text = text.replace(form, MASK)
     text = BEARER.sub(rf"\1\2{MASK}", text)
     text = FIELD_VALUE.sub(rf"\g<1>{MASK}", text)
     text = URL_USERINFO.sub(rf"\g<1>{MASK}@", text)
     text = QUERY_SECRET.sub(rf"\g<1>{MASK}", text)
     return TOKEN.sub(MASK, text)
+
+
+def _written_forms(secret: str) -> set[str]:
+    """The ways a server may echo a secret back: as is, JSON-escaped (a key with `"` or `\\`), or
+    URL-encoded."""
+    return {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}
 
 
 def url_credentials(url: str) -> str | None:

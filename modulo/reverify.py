@@ -7,11 +7,16 @@ stored text of a run and compares trace and verdicts with what the store holds (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from modulo.model import Sample, StepVerdict, Verdicts
 from modulo.registry import get_domain
 from modulo.runner import ProgressFn, verify_sample
 from modulo.store import Store
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -61,7 +66,7 @@ def what_changed(stored: Sample, fresh: Sample) -> bool:
 
 def describe_difference(stored: Sample, fresh: Sample) -> str:
     """The first way the fresh judgement differs from the stored one ('' when they are the same)."""
-    old, new = stored.verdicts, fresh.verdicts
+    old, new = _as_stored(stored.verdicts), _as_stored(fresh.verdicts)
     if old is None or new is None:
         return "" if old is new else "verdicts: missing"
     if old.answer != new.answer:
@@ -72,9 +77,15 @@ def describe_difference(stored: Sample, fresh: Sample) -> str:
             return f"step {before.index}: {_step(before)} → {_step(after)}"
     if len(old_steps) != len(new_steps):
         return f"steps: {len(old_steps)} verdicts → {len(new_steps)}"
-    if stored.trace != fresh.trace:
+    if _as_stored(stored.trace) != _as_stored(fresh.trace):
         return "trace: read differently (same verdicts)"
     return ""
+
+
+def _as_stored(model: M | None) -> M | None:
+    """The model as the store gives it back (a JSON round trip: tuples become lists), so a fresh
+    judgement compares equal to the same judgement stored."""
+    return None if model is None else type(model).model_validate_json(model.model_dump_json())
 
 
 def _answer(v: Verdicts) -> str:

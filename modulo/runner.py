@@ -108,9 +108,11 @@ def producer_key(task: TaskConfig, generator: GeneratorConfig) -> str:
 
 
 def sample_id(run_id: str, instance: Instance, sample_index: int, round_: int, producer: str = "") -> str:
-    """Deterministic id: two samples share it only if run, producer, instance content, index and round do."""
-    content = json.dumps([producer, instance.model_dump(mode="json")], sort_keys=True, default=str)
-    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    """Deterministic id: two samples share it only if run, producer (task and generator), instance id,
+    index and round do. The instance's content is left out on purpose: when a domain's code changes what
+    an instance holds, resuming keeps the stored samples (judged against their stored instances, and
+    flagged as made by other code) instead of adding a second copy of each to the run."""
+    digest = hashlib.sha256(producer.encode()).hexdigest()[:12]
     return f"{run_id}:{instance.domain}:{instance.id}:{digest}:s{sample_index}:r{round_}"
 
 
@@ -226,11 +228,18 @@ class Runner:
     def plan_first_round(self, run_id: str) -> list[Job]:
         """Round-0 jobs for every task, instance and sample index (stored or not)."""
         jobs: list[Job] = []
+        producers: dict[str, int] = {}
         for task in self.config.tasks:
             domain = get_domain(task.domain)
             generator_config = task.generator or self.config.generator
             generator = self._generator(generator_config)
             producer = producer_key(task, generator_config)
+            if producer in producers:
+                raise ConfigError(
+                    f"tasks {producers[producer] + 1} and {len(producers) + 1} of {self.config.name!r} are "
+                    "the same task; ask for more samples per instance with `samples` instead"
+                )
+            producers[producer] = len(producers)
             instances = self._task_instances(task, domain)
             for instance in instances:
                 messages = domain.prompt(instance, task.style)

@@ -14,7 +14,8 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,14 +152,17 @@ class Store:
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA foreign_keys=ON")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                self._migrate()
+                _while_locked(self._setup)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable modulo store: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc.strerror or exc}") from exc
+
+    def _setup(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
 
     def close(self) -> None:
         self._db.close()
@@ -459,6 +463,23 @@ _VERIFIED_FILTER = {
     True: "AND s.verdicts_json IS NOT NULL",
     False: "AND s.verdicts_json IS NULL AND s.generation_error IS NULL",
 }
+
+
+SETUP_PATIENCE_SECONDS = 30.0
+"""How long opening a store waits for another process that is creating or migrating it."""
+
+
+def _while_locked(step: Callable[[], None]) -> None:
+    """Run `step`, again while another process holds the lock: switching a new file to WAL and creating
+    its tables answer "database is locked" at once, without SQLite's busy wait."""
+    deadline = time.monotonic() + SETUP_PATIENCE_SECONDS
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:

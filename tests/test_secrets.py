@@ -115,3 +115,19 @@ def test_a_generator_refusing_its_params_does_not_quote_credentials(monkeypatch:
 def test_prose_about_keys_is_not_a_credential() -> None:
     config = {"name": "t", "description": "Bearer auth via OPENAI_API_KEY; uses sk-learn style splits"}
     assert find_secrets(config) == []
+
+
+def test_a_key_with_quotes_and_backslashes_is_masked_as_servers_echo_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server echoing headers as JSON writes `"` and `\\` escaped: the escaped form is masked too."""
+    import json as _json
+
+    from modulo.redact import redact
+
+    key = 'Ab"Qu0te\\BackSl4sh'
+    monkeypatch.setenv("MYCRED_API_KEY", key)
+    echoed = _json.dumps({"Authorization": f"Bearer {key}", "url": "/v1?x=" + "Ab%22Qu0te%5CBackSl4sh"})
+    masked = redact(echoed)
+    for fragment in ("Qu0te", "BackSl4sh"):
+        assert fragment not in masked, masked
