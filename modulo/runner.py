@@ -99,7 +99,8 @@ def run_id_for(config: RunConfig) -> str:
 def producer_key(task: TaskConfig, generator: GeneratorConfig) -> str:
     """What, besides the instance, decides a task's texts: domain, seed, params, style and generator.
 
-    The instance count is left out, so raising `count` or `--limit` keeps the ids already stored."""
+    The instance count is left out (it decides how many instances, not what one is), so `--limit` keeps
+    the ids already stored."""
     return json.dumps(
         [task.domain, task.seed, task.params, task.style, generator.name, generator.params],
         sort_keys=True,
