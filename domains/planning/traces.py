@@ -173,6 +173,12 @@ def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: int | None
             extras={"plan_length": len([s for s in trace.steps if s.parsed]) + len(unread)},
             message=f"{unread[0]['text']!r} is not an executable action: {unread[0]['note']}",
         )
+    if unread and verdict.status == "unparsed":  # no action could be read at all: nothing to judge
+        return verdict.model_copy(
+            update={
+                "message": f"{verdict.message}; unread step(s): " + ", ".join(repr(u["text"]) for u in unread)
+            }
+        )
     if unread and not _fails_before(problem, trace, unread[0]["index"]):
         return AnswerVerdict(
             status="unknown",
