@@ -104,6 +104,8 @@ def print_report(console: Console, report: Report) -> None:
     if report.rule_counts:
         console.print(_counts("broken rules", report.rule_counts, "rule"))
     console.print(_counts("answers", report.answer_details, "verdict"))
+    if set(report.reading_status) - {"not-reported"}:
+        console.print(_counts("reading status", report.reading_status, "status"))
     speed = report.throughput
     if speed.tokens_per_second is not None and speed.verify_fraction is not None:
         console.print(

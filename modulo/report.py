@@ -86,6 +86,9 @@ class Report(BaseModel):
     """Code versions that made the stored verdicts (JSON of `Sample.verified_by`) → verified samples."""
     stale_verdicts: int = 0
     """Verified samples whose verdicts other code than the installed one made (`modulo reverify`)."""
+    reading_status: dict[str, int] = {}
+    """First attempts per reading status (`read`, `ambiguous`, `unreadable`; `not-reported` for domains
+    whose reader gives none): how much of the table rests on clear readings."""
 
 
 def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
@@ -215,7 +218,17 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         failed_generations=sum(s.generation_error is not None for s in samples),
         verdict_versions=versions,
         stale_verdicts=stale,
+        reading_status=reading_shares(first),
     )
+
+
+def reading_shares(samples: list[Sample]) -> dict[str, int]:
+    """How many samples each reading status covers (see `modulo.reading`)."""
+    counts = Counter(
+        str((s.trace.reading or {}).get("status", "not-reported")) if s.trace else "not-reported"
+        for s in samples
+    )
+    return dict(sorted(counts.items()))
 
 
 def throughput(samples: list[Sample]) -> Throughput:

@@ -236,3 +236,22 @@ def test_repro_file_gives_the_careful_verdicts(tmp_path: Path) -> None:
     judged = [_judge(r["llm_raw_response"])[:2] for r in responses]
     assert [s for s, _ in judged[:4]] == ["correct"] * 4
     assert judged[4] == ("incorrect", "not-executable")
+
+
+@pytest.mark.skipif(not REPRO.is_dir(), reason=f"repro inputs not found at {REPRO}")
+def test_the_report_gives_the_share_of_each_reading_status(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite"
+    command = [
+        *(sys.executable, "-m", "modulo", "import", "planbench", str(REPRO / "planbench_reading.json")),
+        *("--domain-file", str(ROOT / "blocksworld.pddl"), "--instances", str(REPRO / "instances")),
+        *("--config", str(ROOT / "blocksworld.yaml"), "--store", str(store)),
+    ]
+    subprocess.run(command, capture_output=True, check=True, timeout=120)
+    report = subprocess.run(
+        [sys.executable, "-m", "modulo", "report", "--json", "--store", str(store)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # four plans read plainly; the fifth has a step with two readings (stack / unstack)
+    assert json.loads(report.stdout)["reading_status"] == {"ambiguous": 1, "read": 4}
