@@ -167,7 +167,8 @@ class Sample(Model):
     text: str
     """Raw model output, stored before anything else is done with it."""
     reasoning: str | None = None
-    """A reasoning model's thinking when the API returned it apart from `text` (`reasoning_content`)."""
+    """A reasoning model's thinking: as the API returned it apart from `text` (`reasoning_content`), else
+    as found in `text` between `<think>` tags (then `text` still holds it: the raw output is kept whole)."""
     finish_reason: str | None = None
     tokens: TokenCounts = Field(default_factory=TokenCounts)
     timings: dict[str, float] = Field(default_factory=dict)

@@ -46,6 +46,7 @@ from modulo.protocols import (
     StructuredDomain,
 )
 from modulo.provenance import code_versions
+from modulo.reading import separate_reasoning
 from modulo.redact import find_secrets
 from modulo.registry import get_domain, get_generator
 from modulo.store import Store, process_owner
@@ -452,7 +453,7 @@ def _sample(run_id: str, job: Job, gen: Generation) -> Sample:
         parent_id=job.parent_id,
         prompt=job.messages,
         text=gen.text,
-        reasoning=gen.reasoning,
+        reasoning=gen.reasoning or separate_reasoning(gen.text).reasoning,
         finish_reason=gen.finish_reason,
         generation_error=gen.error,
         tokens=TokenCounts(prompt=gen.prompt_tokens, completion=gen.completion_tokens),

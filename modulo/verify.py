@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
 from modulo.protocols import Domain, SequenceDomain
+from modulo.reading import separate_reasoning
 from modulo.report import cell, rule_totals, trace_state
 
 
@@ -20,7 +21,12 @@ def verify_text(domain: Domain, instance: Instance, text: str) -> tuple[Trace, V
     """Parse and check `text`. A parser or checker that raises gives explicit `unknown` verdicts.
 
     Domains promise never to raise on model text; this guard keeps a bug in one from losing a run.
+    A reasoning model's thinking (`<think>…</think>`, an unclosed tag) is taken out before the domain
+    reads the text, unless the domain says it does that itself (`reads_reasoning = True`), so thinking
+    is never read as the answer.
     """
+    if not getattr(domain, "reads_reasoning", False):
+        text = separate_reasoning(text).response
     try:
         trace = domain.parse(text, instance)
     except Exception as exc:  # noqa: BLE001 - turned into an explicit verdict

@@ -83,6 +83,8 @@ class PddlDomain:
 
     name = "pddl"
     description = "PDDL/STRIPS planning from domain + problem files and English templates"
+    reads_reasoning = True
+    """`parse` gets the raw text and separates the thinking itself (its spans point into the raw text)."""
     oracle_variants = (
         "exact",
         "optimal",
