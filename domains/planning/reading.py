@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -377,7 +378,7 @@ def read_block(reader: PlanReader, block: Block) -> BlockReading:
 
 
 def build_steps(
-    said: list[tuple[str, list[int] | None, StepReading]], problem: StripsProblem
+    said: Sequence[tuple[str, list[int] | None, StepReading]], problem: StripsProblem
 ) -> tuple[list[Step], list[int], list[dict[str, Any]]]:
     """Trace steps from (text, raw span, reading) triples; also the indices of ambiguous steps and the
     steps that name an action we cannot read (each with its note, and whether it is a non-executable
