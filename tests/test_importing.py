@@ -289,3 +289,28 @@ def test_an_edited_results_file_is_a_new_run_not_a_resume(tmp_path: Path) -> Non
         second, _ = import_file(PlanBenchImporter(), source, planbench_options(), store)
         assert first is not None and second is not None and first.id != second.id
         assert [s.text for s in store.samples(second.id)] == ["[PLAN]\n[PLAN END]"] * 3
+
+
+@needs_planbench
+def test_recorded_plan_source_verifies_planbenchs_own_extraction(tmp_path: Path) -> None:
+    """`--plan-source recorded` checks our checker against VAL on the plans PlanBench extracted: the
+    backprompting file (no responses; extracted plans in colour names) can be judged that way."""
+    path = results_file(tmp_path, "blocksworld__gpt-4_chat__backprompting.json", 12)
+    recorded = {**planbench_options(), "plan-source": "recorded"}
+    with Store(tmp_path / "s.sqlite") as store:
+        run, summary = import_file(PlanBenchImporter(), path, recorded, store)
+        assert run is not None and run.config.generator.params["plan-source"] == "recorded"
+    assert summary["disagree"] == 0 and summary["not_judged"] == 0
+    assert summary["agree"] + summary["unparsed"] == 12
+    with pytest.raises(ValueError, match="plan-source"):
+        PlanBenchImporter().read(path, {**planbench_options(), "plan-source": "ours"})
+
+
+def test_pddl_steps_with_a_wrong_arity_are_judged_as_written() -> None:
+    """'(stack a)' in an extracted plan: VAL rejects it, and so do we (never unknown, never dropped)."""
+    from modulo.domains.planning.domain import BlocksworldDomain
+
+    domain = BlocksworldDomain()
+    instance = domain.generate(1, 0, blocks=3)[0]
+    trace = domain.parse("(pick-up a)\n(stack a)", instance)
+    assert domain.check(instance, trace).answer.status == "incorrect"

@@ -31,10 +31,15 @@ class PlanBenchImporter:
         "domain-file": "the domain's PDDL file",
         "instances": "folder of the instance PDDL files (instance-N.pddl)",
         "config": "the PlanBench YAML config with the English templates",
+        "plan-source": "response (default: read `llm_raw_response` with modulo's reader) or recorded "
+        "(verify PlanBench's own extraction, `extracted_llm_plan`: checks the checker against VAL)",
     }
     required = ("domain-file", "instances", "config")
 
     def read(self, path: Path, options: dict[str, str]) -> list[ImportedItem | ImportProblem]:
+        source = options.get("plan-source", "response")
+        if source not in PLAN_SOURCES:
+            raise ValueError(f"--plan-source must be {' or '.join(PLAN_SOURCES)}, not {source!r}")
         data = read_json(path, "results file")
         records = data.get("instances") if isinstance(data, dict) else None
         if not isinstance(records, list):
@@ -62,10 +67,12 @@ class PlanBenchImporter:
         match = DOMAIN_NAME.search(domain_text)
         domain = "blocksworld" if match and match.group(1).lower().startswith("blocksworld") else "pddl"
         generator = f"planbench:{data.get('engine', 'unknown')}:{data.get('prompt_type', 'unknown')}"
+        if source == "recorded":
+            generator += ":recorded-extraction"
         tag = str(raw_config.get("domain_name", path.stem))
         files = InstanceFiles(folder, pattern)
         return [
-            self._item(record, position, files, domain, domain_text, templates, generator, tag)
+            self._item(record, position, files, domain, domain_text, templates, generator, tag, source)
             for position, record in enumerate(records)
         ]
 
@@ -79,6 +86,7 @@ class PlanBenchImporter:
         templates: dict[str, Any],
         generator: str,
         tag: str,
+        source: str,
     ) -> ImportedItem | ImportProblem:
         if not isinstance(record, dict) or "instance_id" not in record:
             return ImportProblem(record=f"#{position}", reason="record has no instance_id")
@@ -92,13 +100,9 @@ class PlanBenchImporter:
         recorded = _recorded(record)
         if recorded is None:
             return ImportProblem(record=label, reason="record has no verdict ('correct' or 'llm_correct')")
-        response = record.get("llm_raw_response")
-        if not isinstance(response, str):
-            return ImportProblem(
-                record=label,
-                reason="record has no llm_raw_response, so there is no text to verify (PlanBench's "
-                "backprompting files keep only its extracted plan)",
-            )
+        response = _text_to_verify(record, source)
+        if isinstance(response, ImportProblem):
+            return response.model_copy(update={"record": label})
         problem = files.read(label)
         if isinstance(problem, ImportProblem):
             return problem
@@ -186,6 +190,27 @@ def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> str:
     fault = extraction_fault(ours, theirs, [s.text for s in trace.steps] if exact else None)
     known = f" {fault}." if fault else ""
     return f"{reason}. Our reading differs from PlanBench's extracted plan: {shown}.{known}{stricter}"
+
+
+PLAN_SOURCES = ("response", "recorded")
+"""What `--plan-source` may name: the model's response, or PlanBench's own extraction of it."""
+
+
+def _text_to_verify(record: dict[str, Any], source: str) -> str | ImportProblem:
+    """The response (`llm_raw_response`), or with `recorded` the plan PlanBench extracted and gave VAL,
+    written one PDDL action a line."""
+    if source == "recorded":
+        if "extracted_llm_plan" not in record:
+            return ImportProblem(record="", reason="record has no extracted_llm_plan to verify")
+        return "\n".join(_plan_lines(record["extracted_llm_plan"]))
+    response = record.get("llm_raw_response")
+    if not isinstance(response, str):
+        return ImportProblem(
+            record="",
+            reason="record has no llm_raw_response, so there is no text to verify (PlanBench's "
+            "backprompting files keep only its extracted plan: `--plan-source recorded` verifies that)",
+        )
+    return response
 
 
 def _recorded(record: dict[str, Any]) -> bool | None:

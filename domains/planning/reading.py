@@ -108,10 +108,15 @@ class PlanReader:
         """The action one line (or clause) states; `unread` with no readings when it names none."""
         pddl = PDDL_ACTION.search(text.lower())
         if pddl and pddl.group(1) in self.actions:
-            args = pddl.group(2).split()
+            # PDDL names, or the objects' other names in PDDL syntax ("(unstack yellow red)")
+            words = [w for w in re.split(r"[\s,]+", pddl.group(2)) if w]
+            args = [a if a in self.names else self._objects.one(a) or a for a in words]
             action = (pddl.group(1), *args)
-            ok = len(args) == self.arity[pddl.group(1)] and all(a in self.names for a in args)
-            return StepReading("read" if ok else "unread", [action] if ok else [], "" if ok else PDDL_MISFIT)
+            if not all(a in self.names for a in args):  # an object the problem lacks: never dropped
+                return StepReading("unread", [], PDDL_MISFIT)
+            if len(args) != self.arity[pddl.group(1)]:  # "(stack a)": judged as written, a wrong arity
+                return StepReading("partial", [action], f"{pddl.group(1)} takes {self.arity[pddl.group(1)]}")
+            return StepReading("read", [action])
         for call in (*CALL.finditer(text), *CALL2.finditer(text)):
             name = self._squashed.get(_squash(call.group(1)))
             if name is None:
