@@ -7,10 +7,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from modulo.claims import utc_now
 from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
 from modulo.registry import RegistryError, get_domain
-from modulo.runner import ProgressFn, now, run_id_for, sample_id, verify_sample, versions
+from modulo.runner import ProgressFn, run_id_for, sample_id, verify_sample, versions
 from modulo.store import Store
 
 
@@ -78,7 +79,9 @@ def store_records(
         ),
         tasks=[TaskConfig(domain=d, count=len(items)) for d in domains],
     )
-    run = store.ensure_run(Run(id=run_id_for(config), config=config, created_at=now(), versions=versions()))
+    run = store.ensure_run(
+        Run(id=run_id_for(config), config=config, created_at=utc_now(), versions=versions())
+    )
     store.add_instances(run.id, [item.instance for item in items])
     stored = {s.id: s for s in store.samples(run.id)}
     seen: Counter[tuple[str, str]] = Counter()

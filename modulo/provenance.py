@@ -75,6 +75,13 @@ def _domain_version(name: str) -> str:
     return f"{dist}+{source_digest(package)}"
 
 
+def is_current(made_by: dict[str, str]) -> bool:
+    """Whether the installed code would record these versions (for the domains they name): a verdict made
+    by other code, or with no versions recorded, is stale."""
+    domains = [key.removeprefix("domain:") for key in made_by if key.startswith("domain:")]
+    return bool(made_by) and made_by == code_versions(domains)
+
+
 def code_versions(domains: Iterable[str]) -> dict[str, str]:
     """The versions behind a verdict of these domains (deterministic, cheap after the first call)."""
     found = {

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
-from modulo.provenance import code_versions
+from modulo.provenance import is_current
 from modulo.stats import AnswerSplit, Rate, Table2x2, histogram, phi, table_2x2, wilson
 
 
@@ -184,7 +184,7 @@ def verdict_provenance(verified: list[Sample]) -> tuple[dict[str, int], int]:
     for sample in verified:
         versions = sample.verified_by or {}
         made_by[json.dumps(versions, sort_keys=True)] += 1
-        stale += versions != code_versions([sample.instance.domain])
+        stale += not is_current(versions)
     return dict(made_by.most_common()), stale
 
 

@@ -45,23 +45,18 @@ def reverify(store: Store, run_id: str, *, check: bool, progress: ProgressFn | N
         if stored.generation_error is not None:
             continue
         fresh = verify_sample(get_domain(stored.instance.domain), stored)
+        what = describe_difference(stored, fresh)
         if stored.verdicts is None:
             result.unverified += 1
         else:
             result.checked += 1
-            what = describe_difference(stored, fresh)
             if what:
                 result.differences.append(Difference(stored.id, what))
-        if not check and (what_changed(stored, fresh) or stored.verdicts is None):
+        if not check and (what or stored.verified_by != fresh.verified_by):  # a new judgement or new code
             result.rewritten += store.set_verdicts(fresh)
         if progress:
             progress("re-verifying", 1)
     return result
-
-
-def what_changed(stored: Sample, fresh: Sample) -> bool:
-    """Whether anything stored about the judgement differs: trace, verdicts or the code versions."""
-    return bool(describe_difference(stored, fresh)) or stored.verified_by != fresh.verified_by
 
 
 def describe_difference(stored: Sample, fresh: Sample) -> str:

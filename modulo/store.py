@@ -12,16 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from modulo.claims import claim_alive, utc_now
 from modulo.model import (
     ChatMessage,
     Instance,
@@ -119,10 +118,6 @@ MIGRATIONS: dict[int, list[str]] = {
 
 class StoreError(RuntimeError):
     """The store file cannot be used (newer schema, not a modulo store, ...)."""
-
-
-CLAIM_LEASE_SECONDS = 3600
-"""A claim by a process on another host (whose liveness cannot be checked) lapses after this long."""
 
 
 def instance_key(instance: Instance) -> str:
@@ -423,7 +418,7 @@ class Store:
                 ).fetchone()
                 if held is not None and held[0] != owner and claim_alive(held[0], held[1]):
                     continue
-                db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (sid, owner, _now()))
+                db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)", (sid, owner, utc_now()))
                 got.append(sid)
         return got
 
@@ -511,42 +506,6 @@ def _insert_instances(db: sqlite3.Connection, run_id: str, instances: list[Insta
             for i in instances
         ],
     )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def process_owner() -> str:
-    """This process as a claim owner: host, pid and the process's start time (so a reused pid differs)."""
-    pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
-
-
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux), or '' where /proc is missing."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def claim_alive(owner: str, claimed_at: str) -> bool:
-    """Whether the process that made a claim may still be working on it."""
-    host, _, rest = owner.partition(":")
-    pid_text, _, started = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        age = datetime.now(UTC) - datetime.fromisoformat(claimed_at)
-        return age.total_seconds() < CLAIM_LEASE_SECONDS
-    pid = int(pid_text)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return not started or _start_time(pid) == started
 
 
 def _run_from_row(row: tuple[Any, ...]) -> Run:
