@@ -9,8 +9,8 @@ Context, sentence by sentence:
   initial state; later ones start over from it at an item numbered 1, or after "Let me retrace", "The
   plan would be", "Another approach", a mention of the initial state. A simulation that starts without
   such words (after a retraction, "So stack red on orange", "So first, put down orange" in the middle of
-  the thinking) has an unknown start: its claims are `unknown` until the next explicit start. Each action is judged where the
-  trace's own earlier actions put it (`thinking.inapplicable`). After an action that was not applicable
+  the thinking) has an unknown start: its claims are `unknown` until the next explicit start. Each
+  action is judged where the trace's own earlier actions put it (`thinking.inapplicable`). After an action that was not applicable
   the simulation's state is unknown (does the thinking go on as if it happened?), so one error never
   makes later claims false: they are `unknown` until the next start.
 - A state claim in a simulation holds in the current state (valid) or fails there and in the state
@@ -115,7 +115,9 @@ class _Judge:
 
     def _repeats(self, claim: Claim) -> bool:
         sim = self.sim
-        return sim is not None and bool(sim.actions) and sim.actions[-1] == claim.action and not claim.reference
+        return (
+            sim is not None and bool(sim.actions) and sim.actions[-1] == claim.action and not claim.reference
+        )
 
     def _starts(self, s: Sentence, first_action: bool) -> bool:
         return self.sim is None or self.restart or ((s.first or s.numbered_one) and first_action)
@@ -152,7 +154,9 @@ class _Judge:
         sim.actions.append(claim.action)
         if isinstance(action, tuple):
             sim.known = False
-            return StepVerdict(index=len(self.steps), status="invalid", rule="thinking.malformed", message=action[1])
+            return StepVerdict(
+                index=len(self.steps), status="invalid", rule="thinking.malformed", message=action[1]
+            )
         sim.states.append(apply(action, state))
         missing = unmet(action.pre, state)
         if missing:
@@ -169,14 +173,22 @@ class _Judge:
         assert claim.action is not None
         state, where = self._state_for(override, lost)
         sim = self.sim
-        if sim is not None and sim.known and sim.actions and sim.actions[-1] == claim.action and override is None:
+        if (
+            sim is not None
+            and sim.known
+            and sim.actions
+            and sim.actions[-1] == claim.action
+            and override is None
+        ):
             state, where = sim.states[-2], f"simulation {sim.number}, before {fmt_atom(claim.action)}"
         said = f"{'can' if claim.can else 'cannot'} {fmt_atom(claim.action)}"
         if state is None:
             return self._unknown(f"{said}: {where}")
         action = ground(self.problem, claim.action)
         if isinstance(action, tuple):
-            return StepVerdict(index=len(self.steps), status="invalid", rule="thinking.malformed", message=action[1])
+            return StepVerdict(
+                index=len(self.steps), status="invalid", rule="thinking.malformed", message=action[1]
+            )
         missing = unmet(action.pre, state)
         if (not missing) == claim.can:
             return self._valid(f"{said} ({where})")
@@ -212,15 +224,17 @@ class _Judge:
         ok = (claim.atom in state) == claim.positive
         if ok:
             return self._valid(f"{said} ({where})")
-        if claim.frame == "past" and sim is not None:
-            if any((claim.atom in earlier) == claim.positive for earlier in [self.problem.init, *sim.states]):
-                return self._valid(f"{said} held earlier in simulation {sim.number}")
-        elif override is None and claim.frame == "current" and sim is not None and len(sim.states) > 1:
-            if (claim.atom in sim.states[-2]) == claim.positive:
-                return self._unknown(
-                    f"{said} held before {fmt_atom(sim.actions[-1])} and not after it: which of the two "
-                    "states the sentence speaks of cannot be told"
-                )
+        earlier = [self.problem.init, *sim.states] if sim is not None else []
+        if claim.frame == "past" and any((claim.atom in e) == claim.positive for e in earlier):
+            return self._valid(f"{said} held earlier in simulation {sim.number if sim else 0}")
+        after_action = (
+            override is None and claim.frame == "current" and sim is not None and len(sim.states) > 1
+        )
+        if after_action and sim is not None and (claim.atom in sim.states[-2]) == claim.positive:
+            return self._unknown(
+                f"{said} held before {fmt_atom(sim.actions[-1])} and not after it: which of the two "
+                "states the sentence speaks of cannot be told"
+            )
         return StepVerdict(
             index=len(self.steps),
             status="invalid",
@@ -298,4 +312,3 @@ def judge_thinking(problem: StripsProblem, templates: Templates, reasoning: str)
         "spans": [[s.span[0], s.span[1], s.kind] for s in sentences],
     }
     return ThinkingJudgement(judge.steps, judge.verdicts, info)
-

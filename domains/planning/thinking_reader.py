@@ -39,10 +39,74 @@ sentence opens with ("Unstack orange from blue: orange is clear, …"), the init
 some earlier state of the simulation."""
 
 FILLERS = frozenset(
-    "the a an is are was were be been being am i i'm im my we our it's now still currently already also just "
-    "then so thus therefore hence both block blocks object objects top of longer becomes become became remains "
-    "remain remained stays stay stayed sitting sits directly right yes okay ok wait but because since as "
-    "indeed actually well hmm oh again here there's".split()
+    [
+        "the",
+        "a",
+        "an",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "i",
+        "i'm",
+        "im",
+        "my",
+        "we",
+        "our",
+        "it's",
+        "now",
+        "still",
+        "currently",
+        "already",
+        "also",
+        "just",
+        "then",
+        "so",
+        "thus",
+        "therefore",
+        "hence",
+        "both",
+        "block",
+        "blocks",
+        "object",
+        "objects",
+        "top",
+        "of",
+        "longer",
+        "becomes",
+        "become",
+        "became",
+        "remains",
+        "remain",
+        "remained",
+        "stays",
+        "stay",
+        "stayed",
+        "sitting",
+        "sits",
+        "directly",
+        "right",
+        "yes",
+        "okay",
+        "ok",
+        "wait",
+        "but",
+        "because",
+        "since",
+        "as",
+        "indeed",
+        "actually",
+        "well",
+        "hmm",
+        "oh",
+        "again",
+        "here",
+        "there's",
+    ]
 )
 """Words a state clause may add or drop around a template's content words ("on top of" = "on")."""
 NEGATIONS = frozenset({"not", "no", "never", "isn't", "aren't", "wasn't", "weren't", "isnt", "arent"})
@@ -76,7 +140,8 @@ RESTART = re.compile(
 )
 RETRACT = re.compile(
     r"\b(?:wait,? no\b|no,? (?:that|this|wait)|that(?:'s| is| was) (?:wrong|incorrect|not right|a mistake|"
-    r"not possible|impossible|invalid)|(?:does|did|do)(?:n't| not) work|won't work|will not work|can't be right|"
+    r"not possible|impossible|invalid)|(?:does|did|do)(?:n't| not) work|won't work|will not work|"
+    r"can't be right|"
     r"mistake|scratch that|that can't be|not correct|backtrack|doesn't achieve|does not achieve|"
     r"doesn't satisfy|does not satisfy)\b",
     re.I,
@@ -95,7 +160,8 @@ REFERENCE = re.compile(
 )
 """Words that name an action as done (or about to be) rather than take it: "After unstacking orange, …"."""
 ALLOWED = re.compile(
-    r"\b(?:is|was)(?:n't| not)?\s+(?:now\s+)?(?:allowed|possible|impossible|valid|invalid|fine|ok(?:ay)?|legal|"
+    r"\b(?:is|was)(?:n't| not)?\s+(?:now\s+)?"
+    r"(?:allowed|possible|impossible|valid|invalid|fine|ok(?:ay)?|legal|"
     r"illegal|permitted)\b",
     re.I,
 )
@@ -106,8 +172,35 @@ INITIAL = re.compile(
     re.I,
 )
 GENERIC_ACTION_VERBS = frozenset(
-    "move moving moved place placing placed put putting take taking took get getting lift lifting grab "
-    "grabbing drop dropping remove removing transfer transferring bring bringing carry carrying".split()
+    [
+        "move",
+        "moving",
+        "moved",
+        "place",
+        "placing",
+        "placed",
+        "put",
+        "putting",
+        "take",
+        "taking",
+        "took",
+        "get",
+        "getting",
+        "lift",
+        "lifting",
+        "grab",
+        "grabbing",
+        "drop",
+        "dropping",
+        "remove",
+        "removing",
+        "transfer",
+        "transferring",
+        "bring",
+        "bringing",
+        "carry",
+        "carrying",
+    ]
 )
 STEPS_BACK = re.compile(r"\b(?:after|before|at|in|from|since)\s+(?:the\s+)?(?:steps?|actions?)\s+\d", re.I)
 LABEL = re.compile(r"^[^.!?]{0,40}:\s*$")
@@ -190,7 +283,9 @@ class ThinkingReader:
             sentence = self.sentence(piece.text, span, _item_number(text, span[0]), label)
             if LABEL.match(piece.text):
                 steps = re.search(r"\b(?:steps?|plan|actions?|moves?|sequence)\b", piece.text, re.I)
-                label = None if steps else "goal" if sentence.goal else "initial" if sentence.initial else None
+                label = (
+                    None if steps else "goal" if sentence.goal else "initial" if sentence.initial else None
+                )
                 under = 0
             for claim in sentence.claims:
                 claim.span = _locate(text, span, claim.text)
@@ -210,11 +305,15 @@ class ThinkingReader:
         s.continues = (number is not None and number > 1) or bool(CONTINUE.search(text))
         mentions_action = self._mentions_action(text)
         hypothetical = HYPOTHETICAL.search(_quiet(text))
-        if hypothetical and not (s.goal and hypothetical.group(0).lower() in {"need to", "needs to", "want to"}):
+        if hypothetical and not (
+            s.goal and hypothetical.group(0).lower() in {"need to", "needs to", "want to"}
+        ):
             s.kind = "hypothetical"
             s.lost = mentions_action
             return s
-        frame: Frame = "goal" if s.goal else "initial" if s.initial else "before" if CHECK.match(text) else "current"
+        frame: Frame = (
+            "goal" if s.goal else "initial" if s.initial else "before" if CHECK.match(text) else "current"
+        )
         clauses = self._clauses(text)
         unread_action = False
         opening = self._action_then_colon(text)
@@ -338,7 +437,9 @@ class ThinkingReader:
         past = any(w in PAST for w in words)
         now = any(w in NOW for w in words)
         content = tuple(
-            w for w in words if w not in FILLERS and w not in NEGATIONS and not w.endswith("n't") and w not in PAST
+            w
+            for w in words
+            if w not in FILLERS and w not in NEGATIONS and not w.endswith("n't") and w not in PAST
         )
         if not content or content == ("{}",):
             return None
@@ -361,7 +462,9 @@ class ThinkingReader:
                     claim_frame = "now"  # "now"/"currently" speak of the present state, whatever the sentence
                 if claim_frame == "goal" and negated:
                     return None  # goals state what must hold; "not clear" restates no goal
-                claims.append(Claim("state", clause, (0, 0), atom=atom, positive=not negated, frame=claim_frame))
+                claims.append(
+                    Claim("state", clause, (0, 0), atom=atom, positive=not negated, frame=claim_frame)
+                )
             return claims
         return None
 
@@ -372,7 +475,8 @@ class ThinkingReader:
         if allowed is None:
             return True
         return all(
-            any(self.problem.is_a(obj, t) for t in types) for obj, types in zip(atom[1:], allowed, strict=False)
+            any(self.problem.is_a(obj, t) for t in types)
+            for obj, types in zip(atom[1:], allowed, strict=False)
         )
 
     def _mentions_action(self, text: str) -> bool:
