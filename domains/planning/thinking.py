@@ -10,12 +10,16 @@ Context, sentence by sentence:
   plan would be", "Another approach", a mention of the initial state. A simulation that starts without
   such words (after a retraction, "So stack red on orange", "So first, put down orange" in the middle of
   the thinking) has an unknown start: its claims are `unknown` until the next explicit start. Each
-  action is judged where the trace's own earlier actions put it (`thinking.inapplicable`). After an action that was not applicable
-  the simulation's state is unknown (does the thinking go on as if it happened?), so one error never
-  makes later claims false: they are `unknown` until the next start.
+  action is judged where the trace's own earlier actions put it (`thinking.inapplicable`). After an
+  action that was not applicable the simulation's state is unknown (does the thinking go on as if it
+  happened?), so one error never makes later claims false: they are `unknown` until the next start. A
+  sentence that names a step number other than the simulation's next ("Then step 3, …") or an earlier
+  action the simulation does not hold ("After unstacking blue, …") loses the state the same way. A
+  retraction marks the simulation's errors as retracted by the thinking (they stay errors).
 - A state claim in a simulation holds in the current state (valid) or fails there and in the state
   before the last action too (`thinking.state`). When it fails now but held before the last action it is
-  `unknown` (it may justify that action), unless the words say "now"/"becomes" (then `thinking.state`).
+  `unknown` (it may justify that action: "3. Unstack orange from blue. Now orange is clear, so unstacking
+  is allowed"), even after "now".
   Past-tense claims ("was on red") are judged against every earlier state of the simulation.
 - "I can pick up red" / "I can't unstack blue" are judged against the applicability of the action
   (`thinking.applicability`), in the state before that action when it is the one just taken.
@@ -45,6 +49,8 @@ class Simulation:
     states: list[State] = field(default_factory=list)
     actions: list[PlanAction] = field(default_factory=list)
     known: bool = True
+    steps: list[int] = field(default_factory=list)
+    """The trace steps (claims) judged in this simulation."""
 
     def where(self) -> str:
         if not self.actions:
@@ -80,27 +86,40 @@ class _Judge:
     def sentence(self, s: Sentence) -> int:
         """Judge one sentence's claims; returns how many got a verdict other than unknown."""
         if s.retracts:
+            self._retract(s.text)
             self.sim, self.restating = None, False
         if s.restart:
             self.restart = True
+        if s.back_to_start:  # "Wait, initial conditions: …": restating the problem again
+            self.sim, self.restating, self.restart = None, True, True
         state_override: State | None = None
-        lost_here = s.steps_back
+        if s.steps_back:
+            self._lose()  # "After step 4, …": a point of some simulation we do not place
+        lost_here = s.steps_back or self._elsewhere(s)
         judged = 0
         first_action = True
         for claim in s.claims:
+            if claim.after_unread and not lost_here:
+                self._lose()  # "move blue onto orange, then pick up red": after a step we could not read
+                lost_here = True
+            if claim.then and state_override is not None:
+                lost_here = True  # "after stacking blue on orange, then red on blue": later than we know
             if claim.kind == "action" and claim.reference and self._reference(claim) is not None:
                 state_override = self._reference(claim)
                 continue
             if claim.kind == "action" and not self._starts(s, first_action) and self._repeats(claim):
                 continue  # "Stack red on orange. So stack red on orange.": the same step said again
             if claim.kind == "action" and claim.reference and not (s.numbered_one and first_action):
-                lost_here = True  # names an action as done that no live simulation holds
+                lost_here = True  # names an action as done that no live simulation holds: somewhere
+                self._lose()  # in a simulation we cannot place
                 continue
             if claim.kind == "action":
-                verdict = self._action(claim, s, first_action)
+                verdict = self._action(claim, s, first_action, lost_here)
                 first_action = False
             elif claim.kind == "applicability":
                 verdict = self._applicability(claim, state_override, lost_here)
+                if claim.can and (s.continues or claim.then):
+                    self._lose()  # "Then, I can put blue down": did the thinking do it? cannot be told
             else:
                 verdict = self._state(claim, state_override, lost_here)
             judged += verdict.status != "unknown"
@@ -112,6 +131,37 @@ class _Judge:
         if s.lost:
             self.restart = False  # an action we could not read came between the cue and the next start
         return judged
+
+    def _elsewhere(self, s: Sentence) -> bool:
+        """The sentence gives itself a step number that is not the live simulation's next step ("Then
+        step 3, pick up orange" after four actions): which state it speaks of is not tracked."""
+        sim = self.sim
+        if s.number is None or s.numbered_one or sim is None or s.number == len(sim.actions) + 1:
+            return False
+        self._lose()
+        return True
+
+    def _lose(self) -> None:
+        """From here the simulation's state is unknown, until the next explicit start."""
+        if self.sim is None:
+            self.simulations += 1
+            self.sim = Simulation(self.simulations, [self.problem.init], known=False)
+        self.sim.known = False
+        self.restart = False
+
+    def _retract(self, words: str) -> None:
+        """The thinking rejects its current simulation: its errors are marked as retracted by the thinking
+        itself (still errors: the claims were made)."""
+        if self.sim is None:
+            return
+        for k in self.sim.steps:
+            verdict = self.verdicts[k]
+            if verdict.status in ("invalid", "unsupported"):
+                note = f" (the thinking retracts it: {words.strip()[:80]!r})"
+                self.verdicts[k] = verdict.model_copy(update={"message": verdict.message + note})
+                parsed = self.steps[k].parsed
+                if isinstance(parsed, dict):
+                    parsed["retracted"] = True
 
     def _repeats(self, claim: Claim) -> bool:
         sim = self.sim
@@ -129,17 +179,18 @@ class _Judge:
             return None
         for k in range(len(sim.actions) - 1, -1, -1):
             if sim.actions[k] == claim.action:
-                return sim.states[k + 1]
+                return sim.states[k] if claim.before else sim.states[k + 1]
         return None
 
     # claims ------------------------------------------------------------------------------------
 
-    def _action(self, claim: Claim, s: Sentence, first_action: bool) -> StepVerdict:
+    def _action(self, claim: Claim, s: Sentence, first_action: bool, lost: bool) -> StepVerdict:
         assert claim.action is not None
         if self._starts(s, first_action):
             self.simulations += 1
             opening = self.simulations == 1 and not self.unsettled
-            explicit = s.numbered_one or (not s.continues and (self.restart or opening))
+            said_next = s.continues or claim.then
+            explicit = not lost and (s.numbered_one or (not said_next and (self.restart or opening)))
             self.sim = Simulation(self.simulations, [self.problem.init], known=explicit)
             self.restart, self.restating = False, False
         sim = self.sim
@@ -171,7 +222,7 @@ class _Judge:
 
     def _applicability(self, claim: Claim, override: State | None, lost: bool) -> StepVerdict:
         assert claim.action is not None
-        state, where = self._state_for(override, lost)
+        state, where = self._state_for(override, lost, initial=claim.frame == "initial", restating=False)
         sim = self.sim
         if (
             sim is not None
@@ -205,10 +256,18 @@ class _Judge:
         said = ("" if claim.positive else "not ") + fmt_atom(claim.atom)
         if claim.frame == "goal":
             return self._goal(claim, said)
-        if claim.frame == "initial" or (self.sim is None and self.restating and override is None):
+        restating = self.sim is None and self.restating and override is None
+        if lost:
+            return self._unknown(f"{said}: the sentence speaks of a point of the thinking we do not place")
+        if claim.frame == "initial" or restating:
             ok = (claim.atom in self.problem.init) == claim.positive
             if ok:
                 return self._valid(f"{said} (initial state)")
+            if claim.frame != "initial":  # before any simulation, but not said to be the initial state
+                return self._unknown(
+                    f"{said} does not hold in the initial state, and the sentence does not say "
+                    "it speaks of the initial state (a goal, a plan?)"
+                )
             return StepVerdict(
                 index=len(self.steps),
                 status="invalid",
@@ -217,7 +276,8 @@ class _Judge:
             )
         state, where = self._state_for(override, lost)
         sim = self.sim
-        if claim.frame == "before" and state is not None and sim is not None and len(sim.states) > 1:
+        before = claim.frame == "before" and override is None
+        if before and state is not None and sim is not None and len(sim.states) > 1:
             state, where = sim.states[-2], f"simulation {sim.number}, before {fmt_atom(sim.actions[-1])}"
         if state is None:
             return self._unknown(f"{said}: {where}")
@@ -228,7 +288,7 @@ class _Judge:
         if claim.frame == "past" and any((claim.atom in e) == claim.positive for e in earlier):
             return self._valid(f"{said} held earlier in simulation {sim.number if sim else 0}")
         after_action = (
-            override is None and claim.frame == "current" and sim is not None and len(sim.states) > 1
+            override is None and claim.frame in ("current", "now") and sim is not None and len(sim.states) > 1
         )
         if after_action and sim is not None and (claim.atom in sim.states[-2]) == claim.positive:
             return self._unknown(
@@ -259,16 +319,22 @@ class _Judge:
             message=f"{said} is not a goal of the problem (the goal: {stated})",
         )
 
-    def _state_for(self, override: State | None, lost: bool) -> tuple[State | None, str]:
+    def _state_for(
+        self, override: State | None, lost: bool, *, initial: bool = False, restating: bool = True
+    ) -> tuple[State | None, str]:
+        """The state a claim is judged in, or None with why it cannot be told. `restating`: before any
+        simulation a claim is taken to restate the initial state (state claims, not "I can …")."""
         if lost:
             return None, "the sentence names an earlier action this simulation does not hold"
         if override is not None:
-            return override, "the state after the action the sentence names"
+            return override, "the state at the action the sentence names"
         sim = self.sim
+        if initial:
+            return self.problem.init, "initial state"
         if sim is None:
-            if self.restating:
+            if self.restating and restating:
                 return self.problem.init, "initial state"
-            return None, "no simulation is under way (after a retraction): its state cannot be told"
+            return None, "no simulation is under way here: which state the sentence speaks of cannot be told"
         if not sim.known:
             return None, "the state of this simulation was lost to an action we could not read"
         return sim.states[-1], sim.where()
@@ -289,6 +355,8 @@ class _Judge:
             parsed["action"] = list(claim.action)
         if claim.kind == "applicability":
             parsed["can"] = claim.can
+        if self.sim is not None:
+            self.sim.steps.append(len(self.steps))
         self.steps.append(Step(index=len(self.steps), text=claim.text, parsed=parsed))
         self.verdicts.append(verdict)
 

@@ -130,6 +130,7 @@ FIRST = re.compile(
     re.I,
 )
 CONTINUE = re.compile(r"^\W*(?:and\s+)?(?:then|next|after that|afterwards?|now)\b", re.I)
+STEP_NUMBER = re.compile(r"^\W*(?:(?:so|then|and|now)\W+)*step\s*(\d{1,3})\b", re.I)
 RESTART = re.compile(
     r"\b(?:retrace|start over|starting over|from the (?:start|beginning|top)|from scratch|step by step|"
     r"let me (?:re-?check|re-?verify|verify|check|go through|list|write|outline|simulate|walk through)|"
@@ -143,7 +144,8 @@ RETRACT = re.compile(
     r"not possible|impossible|invalid)|(?:does|did|do)(?:n't| not) work|won't work|will not work|"
     r"can't be right|"
     r"mistake|scratch that|that can't be|not correct|backtrack|doesn't achieve|does not achieve|"
-    r"doesn't satisfy|does not satisfy)\b",
+    r"doesn't satisfy|does not satisfy|can(?:'t|not) do that|so no\b|not allowed|that's invalid|"
+    r"that is invalid|not possible)\b",
     re.I,
 )
 HYPOTHETICAL = re.compile(
@@ -167,7 +169,7 @@ ALLOWED = re.compile(
 )
 GOAL = re.compile(r"\bgoals?\b", re.I)
 INITIAL = re.compile(
-    r"\b(?:initial(?:ly)?|originally|at the (?:start|beginning)|to begin with|the problem (?:says|states)|"
+    r"\b(?:initial(?:ly)?|originally|at the (?:start|beginning)|to begin with|"
     r"starting (?:state|position|configuration))\b",
     re.I,
 )
@@ -202,6 +204,15 @@ GENERIC_ACTION_VERBS = frozenset(
         "carrying",
     ]
 )
+BACK_TO_START = re.compile(
+    r"^(?:(?:let me|let's)\s+\w+\s+)?(?:(?:in|from|at|back to)\s+)?(?:the\s+)?"
+    r"(?:initial|original|starting) (?:state|conditions?|setup|stack|configuration|position|arrangement)s?\b"
+    r"(?!.{0,25}\bafter\b)",
+    re.I,
+)
+"""A sentence that opens with the initial state ("Wait, initial conditions: …"; not "initial state after
+step 1")."""
+CONNECTIVE = re.compile(r"^\W*(?:so|then|after|now|but|once|when|which|since|because|until|later)\b", re.I)
 STEPS_BACK = re.compile(r"\b(?:after|before|at|in|from|since)\s+(?:the\s+)?(?:steps?|actions?)\s+\d", re.I)
 LABEL = re.compile(r"^[^.!?]{0,40}:\s*$")
 """A short sentence ending in a colon: a label for what follows ("Goal:", "The initial state is:")."""
@@ -225,6 +236,12 @@ class Claim:
     reference: bool = False
     """An action named as already done ("after unstacking orange"): fixes which state the sentence is
     about rather than adding a step, when the simulation holds it."""
+    before: bool = False
+    """A reference to the moment an action is taken ("when stacking red on blue, …"): the state before it."""
+    then: bool = False
+    """The clause says it comes next ("then red on blue"): a later state than a referenced one."""
+    after_unread: bool = False
+    """An earlier clause of the sentence names an action we could not read ("put it aside, then …")."""
     note: str = ""
 
 
@@ -241,6 +258,10 @@ class Sentence:
     a restart cue; otherwise its start is unknown."""
     numbered_one: bool = False
     """Is the item numbered 1 of a list: a simulation from the initial state."""
+    number: int | None = None
+    """The step number it gives itself (a list item's number, "Step 3: …"), if any."""
+    back_to_start: bool = False
+    """Opens with the initial state ("Wait, initial conditions: …"): back to restating it."""
     restart: bool = False
     """Says the next simulation starts over ("Let me retrace", "The plan would be")."""
     continues: bool = False
@@ -276,11 +297,13 @@ class ThinkingReader:
         last_end = 0
         for piece in sentences(text):
             span = (piece.span.start, piece.span.end)
-            if under and re.search(r"\n\s*\n", text[last_end : span[0]]):
-                label = None
+            if under and re.search(r"\n\s*\n", text[last_end : span[0]]) and not _listed(text, span[0]):
+                label = None  # a blank line ends a label's reach, unless a list under it goes on
             last_end = span[1]
             under += 1
             sentence = self.sentence(piece.text, span, _item_number(text, span[0]), label)
+            if any(c.kind == "action" for c in sentence.claims) or sentence.lost:
+                label = None  # actions under "Initial state:" are a plan, no longer the initial state
             if LABEL.match(piece.text):
                 steps = re.search(r"\b(?:steps?|plan|actions?|moves?|sequence)\b", piece.text, re.I)
                 label = (
@@ -298,36 +321,45 @@ class ThinkingReader:
         s = Sentence(text=text, span=span)
         s.retracts = bool(RETRACT.search(text))
         s.initial = bool(INITIAL.search(text)) or label == "initial"
-        s.restart = bool(RESTART.search(text)) or s.initial
+        s.restart = bool(RESTART.search(text))
         s.goal = bool(GOAL.search(text)) or label == "goal"
-        s.numbered_one = number == 1
+        step = STEP_NUMBER.match(text)
+        s.number = number if number is not None else int(step.group(1)) if step else None
+        s.numbered_one = s.number == 1
+        s.back_to_start = bool(BACK_TO_START.match(LEAD.sub("", text)))
         s.first = bool(FIRST.search(text[:40]))
-        s.continues = (number is not None and number > 1) or bool(CONTINUE.search(text))
+        s.continues = (s.number is not None and s.number > 1) or bool(CONTINUE.search(text))
+        s.steps_back = bool(STEPS_BACK.search(text))
         mentions_action = self._mentions_action(text)
         hypothetical = HYPOTHETICAL.search(_quiet(text))
         if hypothetical and not (
             s.goal and hypothetical.group(0).lower() in {"need to", "needs to", "want to"}
         ):
             s.kind = "hypothetical"
-            s.lost = mentions_action
+            s.lost = mentions_action or s.steps_back
             return s
-        frame: Frame = (
-            "goal" if s.goal else "initial" if s.initial else "before" if CHECK.match(text) else "current"
-        )
-        clauses = self._clauses(text)
-        unread_action = False
+        base: Frame = label or ("before" if CHECK.match(text) else "current")
+        frame: Frame = "initial" if s.back_to_start else base
         opening = self._action_then_colon(text)
-        for clause in clauses:
+        for clause in self._clauses(text):
+            if GOAL.search(clause):
+                frame = "goal"  # this clause and the ones it runs on into
+            elif INITIAL.search(clause):
+                frame = "initial"  # "initially red is clear"
+            elif CONNECTIVE.match(clause):
+                frame = base  # "…, so after step 2 red is on blue": no longer the initial state
             before = opening and frame == "current" and bool(s.claims)
             claims = self._clause(clause, "before" if before else frame)
             if claims is None:
-                unread_action = unread_action or self._mentions_action(clause)
+                s.lost = s.lost or self._mentions_action(clause)
                 continue
+            for claim in claims:
+                claim.after_unread = s.lost
+            if not claims:  # "After unstacking red, …": an earlier point we cannot place
+                s.steps_back = True
             for claim in claims:
                 claim.span = span
             s.claims.extend(claims)
-        s.lost = unread_action
-        s.steps_back = bool(STEPS_BACK.search(text))
         if s.claims:
             s.kind = "claims"
         elif not mentions_action and not self.objects.finditer(text):
@@ -366,23 +398,31 @@ class ThinkingReader:
         return len(found) == 1 and not _words_outside(part, found) - {"the"}
 
     def _clause(self, clause: str, frame: Frame) -> list[Claim] | None:
-        """The claims of one clause, or None when it says nothing we read."""
+        """The claims of one clause; None when it says nothing we read; [] when it names as done an
+        action we cannot read ("after unstacking red")."""
+        claims = self._clause_claims(clause, frame)
+        if claims and CONTINUE.search(clause):
+            for claim in claims:
+                claim.then = True
+        return claims
+
+    def _clause_claims(self, clause: str, frame: Frame) -> list[Claim] | None:
         able = ABLE.search(clause)
         if able:
-            rest = clause[able.end() :]
-            action = self._action(rest)
+            action = self._action(clause[able.end() :])
             if action is None:
                 return None
             can = not re.search(r"not|n't", able.group(1), re.I)
-            return [Claim("applicability", clause, (0, 0), action=action, can=can)]
+            return [Claim("applicability", clause, (0, 0), action=action, can=can, frame=frame)]
         lead = LEAD.match(clause)
         head = clause[lead.end() :] if lead else clause
         reference = REFERENCE.match(head)
         if reference:
             action = self._action(head[reference.end() :])
             if action is None:
-                return None
-            return [Claim("action", clause, (0, 0), action=action, reference=True)]
+                return [] if self._mentions_action(head[reference.end() :]) else None
+            before = reference.group(0).split()[0].lower() in ("when", "while", "before", "as")
+            return [Claim("action", clause, (0, 0), action=action, reference=True, before=before)]
         first = head.split()[0].lower() if head.split() else ""
         if first.endswith("ing") and first in self.inflections:  # "Stacking red on blue is allowed"
             action = self._action(head)
@@ -392,7 +432,7 @@ class ThinkingReader:
             if verdict:
                 can = not re.search(r"\b(?:not|n't|im)", verdict.group(0), re.I)
                 return [Claim("applicability", clause, (0, 0), action=action, can=can)]
-            return [Claim("action", clause, (0, 0), action=action, reference=True)]
+            return [Claim("action", clause, (0, 0), action=action, reference=True, before=True)]
         subject = FUTURE_SUBJECT.match(head)
         action = self._action(head[subject.end() :] if subject else head)
         if action is not None:
@@ -563,8 +603,14 @@ def _item_number(text: str, start: int) -> int | None:
     """The list number of the line a sentence starts on, if that line starts with it."""
     line_start = text.rfind("\n", 0, start) + 1
     m = ITEM.match(text[line_start : start + 1] + " ")
-    before = re.sub(r"(?i)\bstep\b", "", text[line_start:start])
+    before = re.sub(r"(?i)\bstep\s*", "", text[line_start:start])
     return int(m.group(1)) if m and before.strip(" \t>-*+•#.):0123456789") == "" else None
+
+
+def _listed(text: str, start: int) -> bool:
+    """The line a sentence starts on is a list item (bullet or number)."""
+    line = text[text.rfind("\n", 0, start) + 1 : start + 1]
+    return bool(re.match(r"^[ \t>]*(?:[-*+•]|\d{1,3}[.)])\s", line + " "))
 
 
 def _locate(raw: str, span: tuple[int, int], clause: str) -> tuple[int, int]:
