@@ -93,6 +93,9 @@ class _Judge:
         if s.back_to_start:  # "Wait, initial conditions: …": restating the problem again
             self.sim, self.restating, self.restart = None, True, True
         state_override: State | None = None
+        rewound = False
+        """The sentence goes back to an earlier action of the simulation: what comes after it may go on
+        from there."""
         if s.steps_back:
             self._lose()  # "After step 4, …": a point of some simulation we do not place
         lost_here = s.steps_back or self._elsewhere(s)
@@ -106,6 +109,7 @@ class _Judge:
                 lost_here = True  # "after stacking blue on orange, then red on blue": later than we know
             if claim.kind == "action" and claim.reference and self._reference(claim) is not None:
                 state_override = self._reference(claim)
+                rewound = rewound or not self._is_last(claim)
                 continue
             if claim.kind == "action" and not self._starts(s, first_action) and self._repeats(claim):
                 continue  # "Stack red on orange. So stack red on orange.": the same step said again
@@ -124,7 +128,7 @@ class _Judge:
                 verdict = self._state(claim, state_override, lost_here)
             judged += verdict.status != "unknown"
             self._add(claim, verdict)
-        if s.lost and self.sim is not None:
+        if (s.lost or rewound) and self.sim is not None:
             self.sim.known = False
         self.unsettled = self.unsettled or (s.lost and self.sim is None)
         self.restating = self.restating and not s.lost
@@ -162,6 +166,10 @@ class _Judge:
                 parsed = self.steps[k].parsed
                 if isinstance(parsed, dict):
                     parsed["retracted"] = True
+
+    def _is_last(self, claim: Claim) -> bool:
+        sim = self.sim
+        return sim is not None and bool(sim.actions) and sim.actions[-1] == claim.action
 
     def _repeats(self, claim: Claim) -> bool:
         sim = self.sim
@@ -355,6 +363,9 @@ class _Judge:
             parsed["action"] = list(claim.action)
         if claim.kind == "applicability":
             parsed["can"] = claim.can
+        if claim.note:
+            parsed["note"] = claim.note
+            verdict = verdict.model_copy(update={"message": f"{verdict.message}; {claim.note}"})
         if self.sim is not None:
             self.sim.steps.append(len(self.steps))
         self.steps.append(Step(index=len(self.steps), text=claim.text, parsed=parsed))

@@ -212,6 +212,12 @@ BACK_TO_START = re.compile(
 )
 """A sentence that opens with the initial state ("Wait, initial conditions: …"; not "initial state after
 step 1")."""
+PRONOUN = re.compile(r"\b(?:it|them)\b(?!')", re.I)
+NOUN_USE = re.compile(
+    r"\b(?:the|a|an|this|that|each|one|single|new|whole|same|its|their|initial|final|current|original|"
+    r"goal|first|second|third|other|another)\s+(?:stack|stacks|move|moves|pick|put|drop|lift)\b"
+)
+"""A verb after a determiner is a noun: "the initial stack", "the next move"."""
 CONNECTIVE = re.compile(r"^\W*(?:so|then|after|now|but|once|when|which|since|because|until|later)\b", re.I)
 STEPS_BACK = re.compile(r"\b(?:after|before|at|in|from|since)\s+(?:the\s+)?(?:steps?|actions?)\s+\d", re.I)
 LABEL = re.compile(r"^[^.!?]{0,40}:\s*$")
@@ -287,6 +293,7 @@ class ThinkingReader:
         self.verbs = {w for lead in self.plans._lead_words.values() for w in lead.split()[:1]}
         self.verbs |= set(self.inflections)
         self.slots = _slot_types(problem)
+        self._antecedent: str | None = None
 
     def read(self, text: str) -> list[Sentence]:
         """The sentences of a thinking text. A label line ("Goal:", "Initial state:") gives its frame to
@@ -341,7 +348,8 @@ class ThinkingReader:
         base: Frame = label or ("before" if CHECK.match(text) else "current")
         frame: Frame = "initial" if s.back_to_start else base
         opening = self._action_then_colon(text)
-        for clause in self._clauses(text):
+        for said in self._clauses(text):
+            clause, note = self._resolve_it(said)
             if GOAL.search(clause):
                 frame = "goal"  # this clause and the ones it runs on into
             elif INITIAL.search(clause):
@@ -358,7 +366,7 @@ class ThinkingReader:
             if not claims:  # "After unstacking red, …": an earlier point we cannot place
                 s.steps_back = True
             for claim in claims:
-                claim.span = span
+                claim.span, claim.text, claim.note = span, said, note
             s.claims.extend(claims)
         if s.claims:
             s.kind = "claims"
@@ -382,6 +390,19 @@ class ThinkingReader:
             out.append(" and ".join([*pending, part]) if pending else part)
             pending = []
         return out + pending
+
+    def _resolve_it(self, clause: str) -> tuple[str, str]:
+        """The clause with "it" read as the first object of the clause before it ("Unstack red from blue,
+        then put it down": red), and a note saying so; the clause as written when there is no such
+        object. The clause's own first object becomes the next antecedent."""
+        found = self.objects.finditer(clause.lower())
+        resolved, note = clause, ""
+        if self._antecedent and re.search(r"\bit\b(?!')", clause, re.I) and not found:
+            name = self.plans.names.get(self._antecedent, self._antecedent)
+            resolved = re.sub(r"\bit\b(?!')", name, clause, flags=re.I)
+            note = f"'it' read as {name} (the first object of the clause before)"
+        self._antecedent = found[0][2] if found else None  # only the clause right before
+        return resolved, note
 
     def _action_then_colon(self, text: str) -> bool:
         """The sentence opens with an action followed by a colon: what follows lists its preconditions."""
@@ -419,8 +440,10 @@ class ThinkingReader:
         reference = REFERENCE.match(head)
         if reference:
             action = self._action(head[reference.end() :])
-            if action is None:
-                return [] if self._mentions_action(head[reference.end() :]) else None
+            if action is None:  # "after stacking, …", "after unstacking red": a point we cannot place
+                verb = (head[reference.end() :].split() or [""])[0].lower().strip(",.")
+                named = verb in self.inflections or verb in GENERIC_ACTION_VERBS or verb in self.verbs
+                return [] if named or self._mentions_action(head[reference.end() :]) else None
             before = reference.group(0).split()[0].lower() in ("when", "while", "before", "as")
             return [Claim("action", clause, (0, 0), action=action, reference=True, before=before)]
         first = head.split()[0].lower() if head.split() else ""
@@ -520,7 +543,16 @@ class ThinkingReader:
         )
 
     def _mentions_action(self, text: str) -> bool:
-        lower = text.lower()
+        """Whether the text speaks of doing something to an object of the problem (or to "it"): a verb of
+        the domain or a generic one ("move", "place"). A verb after a determiner is a noun ("the stack"),
+        and a rule about "a block" names no object: neither changes a state we track. A clause that
+        opens with such a verb is a step even when its object is left out ("Put down: …")."""
+        lower = NOUN_USE.sub(" ", text.lower())
+        head = (LEAD.sub("", lower).split() or [""])[0].strip(",.:;")
+        if head in self.verbs or head in self.inflections or head in GENERIC_ACTION_VERBS:
+            return True  # "Put down: holding orange, …": a step, even with its object left out
+        if not self.objects.finditer(lower) and not PRONOUN.search(lower):
+            return False
         words = set(re.findall(r"[a-z]+", lower))
         if words & GENERIC_ACTION_VERBS or words & set(self.inflections):
             return True
