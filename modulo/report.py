@@ -17,6 +17,7 @@ from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
 from modulo.provenance import is_current
 from modulo.stats import AnswerSplit, Rate, Table2x2, histogram, phi, table_2x2, wilson
+from modulo.thinking_report import ThinkingSummary, thinking_summaries
 
 
 class Cell(BaseModel):
@@ -89,6 +90,8 @@ class Report(BaseModel):
     reading_status: dict[str, int] = {}
     """First attempts per reading status (`read`, `ambiguous`, `unreadable`; `not-reported` for domains
     whose reader gives none): how much of the table rests on clear readings."""
+    thinking: dict[str, ThinkingSummary] = {}
+    """Per generator, what its thinking claims came to (runs verified with `trace_source = "reasoning"`)."""
 
 
 def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
@@ -219,6 +222,7 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         verdict_versions=versions,
         stale_verdicts=stale,
         reading_status=reading_shares(first),
+        thinking=thinking_summaries(first),
     )
 
 
