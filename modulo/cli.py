@@ -23,6 +23,7 @@ from rich.progress import (
 from modulo.generators.errors import GeneratorError
 from modulo.importing import read_records, store_records
 from modulo.inputs import read_text
+from modulo.model import TraceSource
 from modulo.protocols import SequenceDomain
 from modulo.redact import redact
 from modulo.registry import (
@@ -71,7 +72,7 @@ VerifyReasoningOption = Annotated[
 ]
 
 
-def _source(verify_reasoning: bool) -> str:
+def _source(verify_reasoning: bool) -> TraceSource:
     return "reasoning" if verify_reasoning else "response"
 
 

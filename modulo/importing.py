@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from modulo.claims import utc_now
-from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, Verdicts
+from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, TraceSource, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
 from modulo.reading import separate_reasoning
 from modulo.registry import RegistryError, get_domain
@@ -44,7 +44,7 @@ def import_file(
     options: dict[str, str],
     store: Store,
     progress: ProgressFn | None = None,
-    trace_source: str = "response",
+    trace_source: TraceSource = "response",
 ) -> tuple[Run | None, dict[str, Any]]:
     """Read the file, then store and verify its records (see `store_records`)."""
     records = read_records(importer, path, options)
@@ -58,7 +58,7 @@ def store_records(
     records: list[ImportedItem | ImportProblem],
     store: Store,
     progress: ProgressFn | None = None,
-    trace_source: str = "response",
+    trace_source: TraceSource = "response",
 ) -> tuple[Run | None, dict[str, Any]]:
     """Store and verify every record; re-importing the same file and options resumes, never duplicates.
     With `trace_source="reasoning"` the trace verdicts judge each record's thinking (`--verify-reasoning`).

@@ -35,6 +35,7 @@ from modulo.model import (
     Sample,
     TaskConfig,
     TokenCounts,
+    TraceSource,
 )
 from modulo.protocols import (
     JSON_STYLE,
@@ -126,7 +127,7 @@ def _producer_digest(producer: str) -> str:
     return hashlib.sha256(producer.encode()).hexdigest()[:12]
 
 
-def trace_source_of(config: RunConfig, sample: Sample) -> str:
+def trace_source_of(config: RunConfig, sample: Sample) -> TraceSource:
     """The trace source of the task that made a stored sample (found by the producer digest in its id;
     imports, whose samples carry no producer, share one source across their tasks)."""
     sources = {
@@ -157,7 +158,7 @@ class Job:
     parent_id: str | None = None
     json_schema: dict[str, Any] | None = None
     """Structured-output schema for the `json` prompt style, passed to the generator with each request."""
-    trace_source: str = "response"
+    trace_source: TraceSource = "response"
     """What the task's trace verdicts judge: the response's steps or the thinking's claims."""
 
     @property
@@ -340,7 +341,7 @@ class Runner:
             if progress:
                 progress(f"round {candidates[0].round}", len(candidates))
 
-    def _store_verdicts(self, domain: Domain, sample: Sample, trace_source: str) -> None:
+    def _store_verdicts(self, domain: Domain, sample: Sample, trace_source: TraceSource) -> None:
         """Verify and store; if the stored text is not the one verified (another process stored that id
         first), verify the stored text instead, so a verdict always belongs to the text beside it."""
         while not self.store.set_verdicts(verify_sample(domain, sample, trace_source)):
@@ -434,7 +435,7 @@ class Runner:
         return jobs
 
 
-def verify_sample(domain: Domain, sample: Sample, trace_source: str = "response") -> Sample:
+def verify_sample(domain: Domain, sample: Sample, trace_source: TraceSource = "response") -> Sample:
     """Parse and check one stored text; a crashing checker yields `unknown` verdicts, not a lost sample.
     The result records the code versions that made the verdicts (`Sample.verified_by`)."""
     started = time.perf_counter()

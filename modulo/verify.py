@@ -11,7 +11,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
+from modulo.model import (
+    AnswerVerdict,
+    ChatMessage,
+    Instance,
+    Sample,
+    StepVerdict,
+    Trace,
+    TraceSource,
+    Verdicts,
+)
 from modulo.protocols import Domain, SequenceDomain, ThinkingDomain
 from modulo.reading import separate_reasoning
 from modulo.report import cell, rule_totals, trace_state
@@ -22,7 +31,7 @@ def verify_text(
     instance: Instance,
     text: str,
     reasoning: str | None = None,
-    trace_source: str = "response",
+    trace_source: TraceSource = "response",
 ) -> tuple[Trace, Verdicts]:
     """Parse and check `text`. A parser or checker that raises gives explicit `unknown` verdicts.
 

@@ -167,6 +167,12 @@ ALLOWED = re.compile(
     r"illegal|permitted)\b",
     re.I,
 )
+GOAL_LEAD = re.compile(
+    r"^(?:\W*(?:so|and|but|wait|now|also|then)\W+)*(?:(?:in|for)\s+)?(?:the|my|our)?\s*goals?"
+    r"(?:\s+(?:state|condition|conditions|configuration))?\s*(?:is|are|says|states|requires|wants|needs)?"
+    r"\s*(?:to\s+(?:have|get|make|be)|that|for)?\s*:?\s*"
+)
+"""The words that say a clause states the goal ("The goal is to have ", "Goal: ")."""
 GOAL = re.compile(r"\bgoals?\b", re.I)
 INITIAL = re.compile(
     r"\b(?:initial(?:ly)?|originally|at the (?:start|beginning)|to begin with|"
@@ -482,6 +488,8 @@ class ThinkingReader:
     def _state(self, clause: str, frame: Frame) -> list[Claim] | None:
         """Atoms stated by one clause: its content words must be exactly a predicate's signature."""
         lower = clause.lower()
+        if frame == "goal":  # "The goal is to have red on blue": the words that say it is the goal
+            lower = GOAL_LEAD.sub("", lower)
         found = self.objects.finditer(lower)
         tokens: list[str] = []
         objects: list[list[str]] = []
