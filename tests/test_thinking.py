@@ -117,7 +117,10 @@ def test_hypotheticals_and_questions_are_never_judged(instance: Instance) -> Non
 
 
 def test_a_retracted_simulation_keeps_its_error_marked_as_retracted(instance: Instance) -> None:
-    text = "First, unstack orange from blue. Then stack orange on red. Wait, that doesn't work: red is not clear."
+    text = (
+        "First, unstack orange from blue. Then stack orange on red. "
+        "Wait, that doesn't work: red is not clear."
+    )
     judged = judge(instance, text)
     assert errors(judged) == [("Then stack orange on red", "thinking.inapplicable")]
     message = next(v.message for t, v in judged if t == "Then stack orange on red")

@@ -215,11 +215,6 @@ def test_the_reference_instance_is_what_the_known_gaps_assume() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'put it down' is the reader's own docstring example, but is not read; "
-    "the simulation's state is lost and the rest of it goes unjudged",
-)
 def test_pronoun_action_is_read() -> None:
     assert _verdicts("First, unstack orange from blue. Then put it down. Orange is on the table.")[1:] == [
         ("Then put it down", "valid", None),
@@ -227,21 +222,11 @@ def test_pronoun_action_is_read() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'The plan would be:' then a prose plan on the next line is read as one "
-    "hypothetical sentence: the plan's first action is swallowed and the simulation never starts",
-)
 def test_plan_would_be_then_prose() -> None:
     verdicts = _verdicts("The plan would be:\nFirst, unstack orange from blue. Blue is clear.")
     assert [v[1] for v in verdicts] == ["valid", "valid"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'The problem says' and 'So initially' (no comma) are documented initial-state "
-    "cues, but these sentences are not read",
-)
 def test_initial_state_cues() -> None:
     verdicts = _verdicts("The problem says orange is clear. So initially blue is on orange.")
     assert [(v[1], v[2]) for v in verdicts] == [("valid", None), ("invalid", "thinking.initial_state")]

@@ -259,7 +259,7 @@ PLANT_RULES = {
     "initial": "thinking.initial_state",
     "goal": "thinking.goal",
     "state": "thinking.state",
-    "state-now": "thinking.state",
+    "state-now": "",  # not an error the judge may name: see `_wrong_state`
     "inapplicable": "thinking.inapplicable",
     "can": "thinking.applicability",
 }
@@ -482,9 +482,9 @@ class Writer:
     def _wrong_state(self, before: State, after: State, kind: str) -> Segment:
         if kind == "state-now":
             pool = sorted(a for a in before - after)
-            if pool:
-                atom = self.rng.choice(pool)
-                return Segment(f"Now {self.atom(atom, core=True)}.", "planted", 1, PLANT_RULES["state"])
+            if pool:  # held before the last action, not after it: which state "now" means is not told
+                atom = self.rng.choice(pool)  # (the reader's documented rule), so it must stay unknown
+                return Segment(f"Now {self.atom(atom, core=True)}.", "unjudged", 1, None, false=True)
         negate = not self.mystery and self.rng.random() < 0.3
         if negate:
             pool = sorted(after & before)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from modulo.reading import sentences
+from modulo.reading import Piece, Span, sentences
 from modulo.verifiers.strips import Atom, PlanAction, StripsProblem
 
 from .reading import COMMENTARY, PlanReader, _Objects
@@ -167,6 +167,8 @@ ALLOWED = re.compile(
     r"illegal|permitted)\b",
     re.I,
 )
+UNQUOTED = r"""(?!\s*["“'])"""
+"""Not followed by a quotation: "the problem says "…"" may quote the goal as well as the initial state."""
 GOAL_LEAD = re.compile(
     r"^(?:\W*(?:so|and|but|wait|now|also|then)\W+)*(?:(?:in|for)\s+)?(?:the|my|our)?\s*goals?"
     r"(?:\s+(?:state|condition|conditions|configuration))?\s*(?:is|are|says|states|requires|wants|needs)?"
@@ -175,7 +177,9 @@ GOAL_LEAD = re.compile(
 """The words that say a clause states the goal ("The goal is to have ", "Goal: ")."""
 GOAL = re.compile(r"\bgoals?\b", re.I)
 INITIAL = re.compile(
-    r"\b(?:initial(?:ly)?|originally|at the (?:start|beginning)|to begin with|"
+    r"\b(?:initial(?:ly)?|originally|at the (?:start|beginning)|to begin with|the problem (?:says|states)"
+    + UNQUOTED
+    + r"|"
     r"starting (?:state|position|configuration))\b",
     re.I,
 )
@@ -224,6 +228,22 @@ NOUN_USE = re.compile(
     r"goal|first|second|third|other|another)\s+(?:stack|stacks|move|moves|pick|put|drop|lift)\b"
 )
 """A verb after a determiner is a noun: "the initial stack", "the next move"."""
+OPENS_INITIAL = re.compile(
+    r"^(?:initially|originally|in the (?:initial|starting|original) state|the problem (?:says|states))\b"
+    + UNQUOTED,
+    re.I,
+)
+INITIAL_LEAD = re.compile(
+    r"^(?:\W*(?:so|and|but|wait|also|now)\W+)*(?:the problem (?:says|states)(?: that)?"
+    + UNQUOTED
+    + r"|initially|originally|"
+    r"in the (?:initial|starting|original) state|at the (?:start|beginning))\W*"
+)
+"""The words that say a clause restates the initial state ("The problem says ", "Initially, ")."""
+ELSEWHEN = re.compile(
+    r"\b(?:in the end|finally|final|after|afterwards|then|now|would|will|goal|becomes?)\b", re.I
+)
+"""Words that place a sentence at another time than the initial state it follows."""
 CONNECTIVE = re.compile(r"^\W*(?:so|then|after|now|but|once|when|which|since|because|until|later)\b", re.I)
 STEPS_BACK = re.compile(r"\b(?:after|before|at|in|from|since)\s+(?:the\s+)?(?:steps?|actions?)\s+\d", re.I)
 LABEL = re.compile(r"^[^.!?]{0,40}:\s*$")
@@ -300,6 +320,7 @@ class ThinkingReader:
         self.verbs |= set(self.inflections)
         self.slots = _slot_types(problem)
         self._antecedent: str | None = None
+        self._acted_on: str | None = None
 
     def read(self, text: str) -> list[Sentence]:
         """The sentences of a thinking text. A label line ("Goal:", "Initial state:") gives its frame to
@@ -308,15 +329,20 @@ class ThinkingReader:
         label: Frame | None = None
         under = 0
         last_end = 0
-        for piece in sentences(text):
+        for piece in _at_colon_lines(text, sentences(text)):
             span = (piece.span.start, piece.span.end)
-            if under and re.search(r"\n\s*\n", text[last_end : span[0]]) and not _listed(text, span[0]):
+            paragraph = bool(re.search(r"\n\s*\n", text[last_end : span[0]]))
+            if paragraph:
+                self._antecedent = self._acted_on = None  # "it" never reaches back past a blank line
+            if under and paragraph and not _listed(text, span[0]):
                 label = None  # a blank line ends a label's reach, unless a list under it goes on
             last_end = span[1]
             under += 1
             sentence = self.sentence(piece.text, span, _item_number(text, span[0]), label)
             if any(c.kind == "action" for c in sentence.claims) or sentence.lost:
                 label = None  # actions under "Initial state:" are a plan, no longer the initial state
+            if sentence.back_to_start or OPENS_INITIAL.match(LEAD.sub("", piece.text)):
+                label, under = "initial", 0  # "Initially, …" / "In the initial state, …": what follows too
             if LABEL.match(piece.text):
                 steps = re.search(r"\b(?:steps?|plan|actions?|moves?|sequence)\b", piece.text, re.I)
                 label = (
@@ -351,6 +377,8 @@ class ThinkingReader:
             s.kind = "hypothetical"
             s.lost = mentions_action or s.steps_back
             return s
+        if label == "initial" and (CONNECTIVE.match(text) or ELSEWHEN.search(text)):
+            label = None  # "So in the end red is on blue" under "Initially, …": not the initial state
         base: Frame = label or ("before" if CHECK.match(text) else "current")
         frame: Frame = "initial" if s.back_to_start else base
         opening = self._action_then_colon(text)
@@ -373,6 +401,8 @@ class ThinkingReader:
                 s.steps_back = True
             for claim in claims:
                 claim.span, claim.text, claim.note = span, said, note
+                if claim.kind == "action" and claim.action and len(claim.action) > 1:
+                    self._acted_on = claim.action[1]
             s.claims.extend(claims)
         if s.claims:
             s.kind = "claims"
@@ -398,16 +428,19 @@ class ThinkingReader:
         return out + pending
 
     def _resolve_it(self, clause: str) -> tuple[str, str]:
-        """The clause with "it" read as the first object of the clause before it ("Unstack red from blue,
-        then put it down": red), and a note saying so; the clause as written when there is no such
-        object. The clause's own first object becomes the next antecedent."""
+        """The clause with "it" read as an object when two readings agree: the first object of the last
+        clause that named one, and the object the last action claim acted on, within the paragraph
+        ("Unstack red from blue. Now holding red. Then put it down": red); a note says so. Otherwise the
+        clause as written ("…, red is clear. Next, put it down": red or the held block? not read)."""
         found = self.objects.finditer(clause.lower())
         resolved, note = clause, ""
-        if self._antecedent and re.search(r"\bit\b(?!')", clause, re.I) and not found:
-            name = self.plans.names.get(self._antecedent, self._antecedent)
+        said = self._antecedent
+        if said and said == self._acted_on and re.search(r"\bit\b(?!')", clause, re.I) and not found:
+            name = self.plans.names.get(said, said)
             resolved = re.sub(r"\bit\b(?!')", name, clause, flags=re.I)
-            note = f"'it' read as {name} (the first object of the clause before)"
-        self._antecedent = found[0][2] if found else None  # only the clause right before
+            note = f"'it' read as {name} (the object of the last action and of the last clause naming one)"
+        if found:
+            self._antecedent = found[0][2]
         return resolved, note
 
     def _action_then_colon(self, text: str) -> bool:
@@ -490,6 +523,8 @@ class ThinkingReader:
         lower = clause.lower()
         if frame == "goal":  # "The goal is to have red on blue": the words that say it is the goal
             lower = GOAL_LEAD.sub("", lower)
+        elif frame == "initial":
+            lower = INITIAL_LEAD.sub("", lower)
         found = self.objects.finditer(lower)
         tokens: list[str] = []
         objects: list[list[str]] = []
@@ -645,6 +680,24 @@ def _item_number(text: str, start: int) -> int | None:
     m = ITEM.match(text[line_start : start + 1] + " ")
     before = re.sub(r"(?i)\bstep\s*", "", text[line_start:start])
     return int(m.group(1)) if m and before.strip(" \t>-*+•#.):0123456789") == "" else None
+
+
+def _at_colon_lines(text: str, pieces: list[Piece]) -> list[Piece]:
+    """The sentences, each also cut after a colon that ends a line ("The plan would be:\nFirst, …")."""
+    out: list[Piece] = []
+    for piece in pieces:
+        raw = text[piece.span.start : piece.span.end]
+        cut = re.search(r":[ \t]*\n\s*", raw)
+        if cut is None:
+            out.append(piece)
+            continue
+        head, tail = raw[: cut.start() + 1], raw[cut.end() :]
+        start = piece.span.start
+        out.append(Piece(text=" ".join(head.split()), span=Span(start=start, end=start + len(head))))
+        out += _at_colon_lines(
+            text, [Piece(text=" ".join(tail.split()), span=Span(start=start + cut.end(), end=piece.span.end))]
+        )
+    return out
 
 
 def _listed(text: str, start: int) -> bool:
