@@ -147,7 +147,9 @@ def test_generator_is_deterministic_and_answers_match() -> None:
 
 def test_parse_is_total_and_reports_reasons() -> None:
     instance = DOMAIN.generate(1, seed=0)[0]
-    trace = DOMAIN.parse("Let us think step by step.\nMax is a yumpus.\nMax \u2603 zorps.\nAnswer: maybe", instance)
+    trace = DOMAIN.parse(
+        "Let us think step by step.\nMax is a yumpus.\nMax \u2603 zorps.\nAnswer: maybe", instance
+    )
     assert [c["text"] for c in trace.reading["commentary"]] == ["Let us think step by step"]
     assert ["error" in s.parsed for s in trace.steps] == [False, True]
     assert trace.answer is None and trace.parse_errors

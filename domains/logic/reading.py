@@ -35,9 +35,10 @@ UNKNOWN_WORDS = (
 )
 """Said for `Unknown` (FOLIO's "Uncertain" and plain English), read so when Unknown is a choice."""
 LEAD = re.compile(
-    r"^(?:(?:(?:so|thus|hence|therefore|then|now|and|also|next|finally|lastly|first(?:ly)?|second(?:ly)?|"
+    r"^(?:(?:(?:so|thus|hence|therefore|then|now|and|also|actually|wait|hmm+|oh|okay|ok|well|next|finally|lastly|first(?:ly)?|second(?:ly)?|"
     r"third(?:ly)?|consequently|accordingly|as a result|in conclusion|in summary|overall|in other words|"
-    r"this means|which means|that means|it follows|we know|we can (?:conclude|deduce|infer|say|see)|"
+    r"this (?:means|shows|gives|implies|tells us)|which means|that means|it follows|we know|"
+    r"we can (?:conclude|deduce|infer|say|see)|"
     r"we (?:conclude|deduce|infer|get|have|find|see)|i (?:conclude|think|believe)|we are told|it is given|"
     r"the (?:context|problem|premises?|puzzle) (?:says|states|tells us)|recall|note|clearly|obviously)\b"
     r"(?:\s+that\b)?\s*[,:]?"
@@ -50,7 +51,8 @@ LABEL = re.compile(
 )
 CITATION = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
 ADVERB = re.compile(
-    r"\s*\b(?:also|therefore|thus|hence|indeed|too|as well)\b|\s*\b(?<!not )(?:clearly|certainly|definitely)\b",
+    r"\s*\b(?:also|therefore|thus|hence|indeed|too|as well)\b"
+    r"|\s*\b(?<!not )(?:clearly|certainly|definitely)\b",
     re.I,
 )
 MODAL = (
@@ -61,11 +63,16 @@ CONDITIONAL_COMMA = re.compile(r"^(if\b[^,]+),\s*(then\b)", re.I)
 SINCE = re.compile(r"^(?:since|because|as|given that|due to the fact that)\s+(?P<a>.+?),\s+(?P<b>.+)$", re.I)
 BECAUSE = re.compile(r"^(?P<b>.+?),?\s+(?:because|since|given that)\s+(?P<a>.+)$", re.I)
 CHAIN = re.compile(
-    r"\s*(?:;|,?\s+(?:and\s+)?(?:so|thus|hence|therefore|consequently|which means(?: that)?|meaning(?: that)?|"
+    r"\s*(?:->|→|=>|⇒|;|,?\s+(?:and\s+)?(?:so|thus|hence|therefore|consequently|which means(?: that)?|"
+    r"meaning(?: that)?|"
     r"this means(?: that)?|it follows that|we (?:can )?(?:conclude|deduce|infer|get|know)(?: that)?)\b,?)\s+",
     re.I,
 )
 """Words that chain a reason to what follows from it: the clause after is supported by the one before."""
+RELATIVE = re.compile(r"^\W*(?:which|who|whom|whose|that|this|where|when|so|because|since|as|but|or)\b", re.I)
+"""Words that start a remark on a claim, never a claim of its own."""
+BACK = re.compile(r"^(?:this|that|these|those|which)\b", re.I)
+"""A clause about earlier text ("This is a contradiction"): its subject is no individual of the problem."""
 AND_SPLIT = re.compile(r",?\s+and\s+|,\s+", re.I)
 QUESTION = re.compile(r"\?\s*$")
 COMMENT = re.compile(
@@ -94,7 +101,8 @@ ANSWER_LABEL = re.compile(
     re.I,
 )
 ANSWER_IS = re.compile(
-    r"^(?:the\s+)?(?:(?:final|correct|right|true)\s+)?(?:answer|option|choice)\s+(?:is|would be|must be|should be)"
+    r"^(?:the\s+)?(?:(?:final|correct|right|true)\s+)?(?:answer|option|choice)\s+"
+    r"(?:is|would be|must be|should be)"
     r"\s*:?\s*(?P<value>.+)$",
     re.I,
 )
@@ -140,8 +148,8 @@ class Choices:
         if found is None:
             return self._option(low)
         answer, rest = found
-        rest = rest.lstrip(" .,:;)]-–—").strip()
-        other = re.match(r"^(?:or|/|and)\s*\(?(\w+)\)?", rest)
+        rest = rest.lstrip(" .,:;)]-–—*").strip()
+        other = re.match(r"^(?:or\b|/|\||and\b)\s*\(?(\w+)\)?", rest)
         if other and self._choice(other.group(1)) is not None:
             also = self._choice(other.group(1))
             assert also is not None
@@ -152,9 +160,9 @@ class Choices:
     def _choice(self, low: str) -> tuple[str, str] | None:
         """The answer a value starts with, and the rest of it."""
         if "Unknown" in self.words.values():
-            for word in UNKNOWN_WORDS:
-                if low.startswith(word):
-                    return "Unknown", low[len(word) :]
+            for said in UNKNOWN_WORDS:
+                if low.startswith(said):
+                    return "Unknown", low[len(said) :]
         letter = re.match(r"^\(([a-i])\)|^([a-i])(?=$|[.):,;]|\s+[-–—(])", low)
         if letter:
             key = letter.group(1) or letter.group(2)
@@ -277,7 +285,9 @@ class Reader:
                 self.candidates.append(Candidate(clause.span, body, None, said))
                 claim = self.read_step(_clean(_strip_lead(value)))
                 if not isinstance(claim, str):  # "Answer: Max is not red." still claims it
-                    self._add(_clean(_strip_lead(value)), claim, [clause.span.start, clause.span.end], rests_on)
+                    self._add(
+                        _clean(_strip_lead(value)), claim, [clause.span.start, clause.span.end], rests_on
+                    )
                 return None
             body = value
         boxed = BOXED.search(body)
@@ -326,28 +336,28 @@ class Reader:
         if not said:
             self._comment(clause, "no words")
             return
-        read = self.read_step(said)
+        back = BACK.match(said) is not None  # "This is true": no individual of the problem
+        talk = COMMENT.match(said) is not None  # "Let me see": the grammar would read it as a verb
+        read = "refers back to earlier text" if back else "commentary" if talk else self.read_step(said)
         if not isinstance(read, str):
             self._add(said, read, span, rests_on)
             return
-        parts = _and_parts(said, self.read_step)
+        parts = None if back or talk else _and_parts(said, self.read_step)
         if parts:
             for part, formula in parts:
                 self._add(part, formula, span, rests_on)
             return
-        why = _commentary(said, clause.text)
+        why = read if back else _commentary(said, clause.text)
         if why is None:
             self._add(said, read, span, rests_on)
             return
-        for cut in re.finditer(r":\s+|,\s+|\s+(?=which\b|who\b|and\b)", said):
-            head, tail = said[: cut.start()], said[cut.end() :]
-            if cut.group(0).startswith(":"):  # "Known facts: Max is a wumpus" - a label, then a claim
-                head, tail = tail, head
-            found = self.read_step(_clean(head))
-            if not isinstance(found, str):
-                self._add(_clean(head), found, span, rests_on)
-                self._comment(clause, f"{why}, beside a claim", tail)
-                return
+        if why not in ("question", "hypothetical or hedged", "label"):
+            for head, tail in _beside(said):  # a claim beside a remark: "Known facts: Max is a wumpus"
+                found = self.read_step(_clean(head))
+                if not isinstance(found, str) and not any(p.match(head) for p in (RELATIVE, BACK, COMMENT)):
+                    self._add(_clean(head), found, span, rests_on)
+                    self._comment(clause, f"{why}, beside a claim", tail)
+                    return
         self._comment(clause, why)
 
     def _add(self, text: str, read: Formula | str, span: list[int], rests_on: list[int]) -> None:
@@ -423,6 +433,15 @@ def _reasons(text: str, a: int, b: int) -> list[tuple[int, int, bool]]:
     return [(a, b, False)]
 
 
+def _beside(said: str) -> list[tuple[str, str]]:
+    """(claim, remark) cuts of a clause: after a colon, before or after a comma, before "which"."""
+    out = []
+    for cut in re.finditer(r":\s+|,\s+|\s+(?=which\b|who\b)", said):
+        head, tail = said[: cut.start()], said[cut.end() :]
+        out += [(tail, head)] if cut.group(0).startswith(":") else [(head, tail), (tail, head)]
+    return out
+
+
 def _strip_lead(text: str) -> str:
     text = text.strip()
     while True:
@@ -456,6 +475,8 @@ def _and_parts(text: str, read_step: ReadStep) -> list[tuple[str, Formula]] | No
         chosen = [c for i, c in enumerate(cuts) if mask >> i & 1]
         bounds = [0, *[x for c in chosen for x in (c.start(), c.end())], len(text)]
         pieces = [text[bounds[i] : bounds[i + 1]].strip() for i in range(0, len(bounds), 2)]
+        if any(RELATIVE.match(p) or COMMENT.match(p) for p in pieces):
+            continue
         read = [(p, read_step(p)) for p in pieces]
         if all(not isinstance(f, str) for _, f in read):
             found.append([(p, f) for p, f in read if not isinstance(f, str)])
@@ -542,7 +563,8 @@ def ambiguous_answer(trace: Trace, judge: Callable[[Any], AnswerVerdict]) -> Ans
     reason = str(reading.get("reason", ""))
     first = verdicts[0][1]
     if len(answers) > 1 and all(v.status == first.status for _, v in verdicts):
-        note = f"the response gives {len(answers)} answers ({', '.join(answers)}; {reason}); every one is {first.status}"
+        said = f"{len(answers)} answers ({', '.join(answers)}; {reason})"
+        note = f"the response gives {said}; every one is {first.status}"
         return first.model_copy(update={"message": f"{first.message}; {note}".lstrip("; ")})
     shown = " | ".join(f"{a} -> {v.status}" for a, v in verdicts)
     return AnswerVerdict(
