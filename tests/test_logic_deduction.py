@@ -150,7 +150,7 @@ def test_parse_is_total_and_reports_reasons() -> None:
     trace = DOMAIN.parse(
         "Let us think step by step.\nMax is a yumpus.\nMax \u2603 zorps.\nAnswer: maybe", instance
     )
-    assert [c["text"] for c in trace.reading["commentary"]] == ["Let us think step by step"]
+    assert [c["text"] for c in trace.reading["commentary"]] == ["Let us think step by step."]
     assert ["error" in s.parsed for s in trace.steps] == [False, True]
     assert trace.answer is None and trace.parse_errors
     verdicts = DOMAIN.check(instance, trace)

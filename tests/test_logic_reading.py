@@ -40,7 +40,8 @@ def judged(domain: object, instance: Instance, text: str) -> tuple[Trace, Verdic
             continue
         start, end = step.parsed["span"]
         said = set(re.findall(r"[a-z]+", text[start:end].lower()))
-        assert set(re.findall(r"[a-z]+", step.text.lower())) - {"is"} <= said, (step.text, text[start:end])
+        read = step.parsed["read"]
+        assert set(re.findall(r"[a-z]+", read.lower())) - {"is"} <= said, (read, text[start:end])
     for comment in trace.reading["commentary"]:
         start, end = comment["span"]
         assert comment["text"].split()[0].strip(".,:") in text[start:end]
@@ -59,7 +60,7 @@ def test_prontoqa_chain_with_a_bare_label() -> None:
         "False"
     )
     trace, verdicts = judged(DEDUCTION, REX, text)
-    assert [s.text for s in trace.steps][-1] == "Rex is not cold"
+    assert [s.parsed["read"] for s in trace.steps][-1] == "Rex is not cold"
     assert verdicts.trace_valid and verdicts.answer.status == "correct"
 
 
@@ -73,7 +74,7 @@ def test_markdown_numbered_steps_with_citations_and_commentary() -> None:
         "**Answer:** False"
     )
     trace, verdicts = judged(DEDUCTION, REX, text)
-    texts = [s.text for s in trace.steps]
+    texts = [s.parsed["read"] for s in trace.steps]
     assert texts == [
         "Rex is a wumpus",
         "Rex is a wumpus",
@@ -93,7 +94,9 @@ def test_thinking_is_never_the_answer() -> None:
         "<think>Rex is a wumpus so Rex is cold. Answer: True</think>\nRex is not cold.\nFinal answer: False"
     )
     trace, verdicts = judged(DEDUCTION, REX, text)
-    assert trace.reading["reasoning_source"] == "tag" and [s.text for s in trace.steps] == ["Rex is not cold"]
+    assert trace.reading["reasoning_source"] == "tag" and [s.parsed["read"] for s in trace.steps] == [
+        "Rex is not cold"
+    ]
     assert verdicts.answer.status == "correct"
 
 
@@ -105,7 +108,7 @@ def test_a_retracted_answer_is_set_aside() -> None:
     trace, verdicts = judged(DEDUCTION, REX, text)
     assert trace.reading["status"] == "read" and "retracted" in trace.reading["reason"]
     assert len(trace.reading["alternatives"]) == 1 and verdicts.answer.status == "correct"
-    assert "yumpuses are not cold" in [s.text for s in trace.steps]
+    assert "yumpuses are not cold" in [s.parsed["read"] for s in trace.steps]
 
 
 @pytest.mark.parametrize(
@@ -158,7 +161,7 @@ def test_answer_forms(text: str, expected: str) -> None:
 def test_uncertain_is_unknown_where_unknown_is_a_choice() -> None:
     trace, verdicts = judged(DEDUCTION, SHY, "Nothing says whether Rex is shy.\nAnswer: Uncertain")
     assert trace.answer == "Unknown" and verdicts.answer.status == "correct"
-    assert [c["text"] for c in trace.reading["commentary"]] == ["Nothing says whether Rex is shy"]
+    assert [c["text"] for c in trace.reading["commentary"]] == ["Nothing says whether Rex is shy."]
     closed, verdicts = judged(DEDUCTION, CLOSED, "Answer: Uncertain")
     assert closed.answer is None and verdicts.answer.status == "unparsed" and closed.parse_errors
 
@@ -198,7 +201,7 @@ def test_hypotheticals_questions_and_hedges_are_commentary_not_claims() -> None:
 def test_a_wrong_claim_beside_commentary_is_still_judged() -> None:
     text = "Rex is cold, which contradicts nothing. Rex is cold because Rex is a yumpus.\nAnswer: True"
     trace, verdicts = judged(DEDUCTION, REX, text)
-    assert [s.text for s in trace.steps] == ["Rex is cold", "Rex is a yumpus", "Rex is cold"]
+    assert [s.parsed["read"] for s in trace.steps] == ["Rex is cold", "Rex is a yumpus", "Rex is cold"]
     assert trace.steps[2].parsed["rests_on"] == [1]
     assert [v.status for v in verdicts.steps][0] == "invalid" and not verdicts.trace_valid
     assert verdicts.answer.status == "incorrect"
@@ -251,7 +254,11 @@ def test_ordering_letter_and_option_text_that_disagree_are_ambiguous() -> None:
 def test_ordering_chained_deductions_rest_on_their_reasons() -> None:
     text = "Joe finished last. Eli finished first, so Ada finished second.\nAnswer: (B)"
     trace, verdicts = judged(ORDERING, GOLF, text)
-    assert [s.text for s in trace.steps] == ["Joe finished last", "Eli finished first", "Ada finished second"]
+    assert [s.parsed["read"] for s in trace.steps] == [
+        "Joe finished last",
+        "Eli finished first",
+        "Ada finished second",
+    ]
     assert trace.steps[2].parsed["rests_on"] == [1] and verdicts.trace_valid
 
 
@@ -279,7 +286,7 @@ def test_zebra_verbose_chain_with_clue_citations() -> None:
         "Final answer: (C) Bob is in the first house."
     )
     trace, verdicts = judged(ZEBRA, HOUSES, text)
-    assert [s.text for s in trace.steps][2] == "Alice is in the second house"
+    assert [s.parsed["read"] for s in trace.steps][2] == "Alice is in the second house"
     assert verdicts.trace_valid and verdicts.answer.status == "correct"
 
 
@@ -301,7 +308,7 @@ def test_arrows_chain_claims_and_back_references_are_commentary() -> None:
         "This is true because Rex is a yumpus. This shows that Rex is not cold.\nAnswer: False"
     )
     trace, verdicts = judged(DEDUCTION, REX, text)
-    assert [s.text for s in trace.steps] == [
+    assert [s.parsed["read"] for s in trace.steps] == [
         "Rex is a wumpus",
         "Rex is a yumpus",
         "Rex is not cold",
@@ -320,6 +327,6 @@ def test_the_instructions_answer_template_copied_is_ambiguous() -> None:
 def test_a_claim_after_an_opener_is_read_and_a_question_is_not() -> None:
     text = "Let me see, Rex is cold. Is it true that: Rex is cold? Okay, Rex is a yumpus.\nAnswer: False"
     trace, verdicts = judged(DEDUCTION, REX, text)
-    assert [s.text for s in trace.steps] == ["Rex is cold", "Rex is a yumpus"]
+    assert [s.parsed["read"] for s in trace.steps] == ["Rex is cold", "Rex is a yumpus"]
     assert [v.status for v in verdicts.steps] == ["invalid", "valid"]
     assert [c["why"] for c in trace.reading["commentary"]] == ["commentary, beside a claim", "question"]

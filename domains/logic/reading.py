@@ -283,11 +283,10 @@ class Reader:
             if label.group("kind").lower() in ("answer", "option", "choice", "verdict"):
                 self.errors.append(f"answer {value!r} is none of {sorted(set(self.choices.words.values()))}")
                 self.candidates.append(Candidate(clause.span, body, None, said))
-                claim = self.read_step(_clean(_strip_lead(value)))
+                said = _clean(_strip_lead(value))
+                claim = self.read_step(said)
                 if not isinstance(claim, str):  # "Answer: Max is not red." still claims it
-                    self._add(
-                        _clean(_strip_lead(value)), claim, [clause.span.start, clause.span.end], rests_on
-                    )
+                    self._add(value, said, claim, [clause.span.start, clause.span.end], rests_on)
                 return None
             body = value
         boxed = BOXED.search(body)
@@ -340,35 +339,38 @@ class Reader:
         talk = COMMENT.match(said) is not None  # "Let me see": the grammar would read it as a verb
         read = "refers back to earlier text" if back else "commentary" if talk else self.read_step(said)
         if not isinstance(read, str):
-            self._add(said, read, span, rests_on)
+            self._add(clause.text.strip(), said, read, span, rests_on)
             return
         parts = None if back or talk else _and_parts(said, self.read_step)
         if parts:
             for part, formula in parts:
-                self._add(part, formula, span, rests_on)
+                self._add(part, part, formula, span, rests_on)
             return
         why = read if back else _commentary(said, clause.text)
         if why is None:
-            self._add(said, read, span, rests_on)
+            self._add(clause.text.strip(), said, read, span, rests_on)
             return
         if why not in ("question", "hypothetical or hedged", "label"):
             for head, tail in _beside(said):  # a claim beside a remark: "Known facts: Max is a wumpus"
                 found = self.read_step(_clean(head))
                 if not isinstance(found, str) and not any(p.match(head) for p in (RELATIVE, BACK, COMMENT)):
-                    self._add(_clean(head), found, span, rests_on)
+                    self._add(head, _clean(head), found, span, rests_on)
                     self._comment(clause, f"{why}, beside a claim", tail)
                     return
         self._comment(clause, why)
 
-    def _add(self, text: str, read: Formula | str, span: list[int], rests_on: list[int]) -> None:
-        parsed: dict[str, Any] = {"span": span}
+    def _add(
+        self, written: str, said: str, read: Formula | str, span: list[int], rests_on: list[int]
+    ) -> None:
+        """A step: its text as written, and in `parsed` the words read, the claim (or why none), the span."""
+        parsed: dict[str, Any] = {"read": said, "span": span}
         if isinstance(read, str):
             parsed["error"] = read
         else:
             parsed["claim"] = read
         if rests_on:
             parsed["rests_on"] = rests_on
-        self.steps.append(Step(index=len(self.steps), text=text, parsed=parsed))
+        self.steps.append(Step(index=len(self.steps), text=written, parsed=parsed))
 
     def _comment(self, clause: Clause, why: str, text: str | None = None) -> None:
         said = (clause.text if text is None else text).strip()
@@ -389,8 +391,6 @@ def _clauses(text: str, where: list[int]) -> list[Clause]:
     """A sentence cut at the words that chain its parts; a reason comes before what it supports."""
     lo = len(text) - len(text.lstrip())
     hi = len(text.rstrip())
-    while hi > lo and text[hi - 1] in ".!":
-        hi -= 1
 
     def span(a: int, b: int) -> Span:
         while a < b and text[a].isspace():
@@ -449,6 +449,11 @@ def _strip_lead(text: str) -> str:
         if not m or not m.group(0).strip():
             return text
         text = text[m.end() :].strip()
+
+
+def words_read(text: str) -> str:
+    """What is read of a claim written `text`: lead words ("So,", "From clue 2,") and citations dropped."""
+    return _clean(_strip_lead(text))
 
 
 def _clean(text: str) -> str:

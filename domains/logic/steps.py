@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modulo.domains.logic.english import EnglishError, parse_sentence
-from modulo.domains.logic.reading import Choices, read_response
+from modulo.domains.logic.reading import Choices, read_response, words_read
 from modulo.domains.logic.theory import split_sentences
 from modulo.domains.structured import item_text, json_object
 from modulo.model import AnswerVerdict, Model, Step, StepVerdict, Trace, Verdicts
@@ -78,11 +78,13 @@ def read_trace(
     return read_response(text, Choices(answer_of, options or {}, statement), read_step)
 
 
-def step_of(index: int, text: str, read: Formula | str, span: list[int] | None = None) -> Step:
-    """A trace step: `parsed` holds the `claim` read (or the `error` saying why none) and the raw `span`."""
-    parsed: dict[str, Any] = {"error": read} if isinstance(read, str) else {"claim": read}
-    if span is not None:
-        parsed["span"] = span
+def step_of(index: int, text: str, read_step: Callable[[str], Formula | str]) -> Step:
+    """A step of a `json` style item: `parsed` holds the words `read` and the `claim` (or the `error` saying
+    why none), as a text step's does; no span (the item is not raw text)."""
+    said = words_read(text)
+    read = read_step(said)
+    parsed: dict[str, Any] = {"read": said}
+    parsed.update({"error": read} if isinstance(read, str) else {"claim": read})
     return Step(index=index, text=text, parsed=parsed)
 
 
@@ -118,10 +120,11 @@ def _json_trace(
         items = []
     for item in items:
         if not isinstance(item, str):
-            steps.append(step_of(len(steps), item_text(item), "not a statement (a JSON string)"))
+            error = "not a statement (a JSON string)"
+            steps.append(Step(index=len(steps), text=item_text(item), parsed={"error": error}))
             continue
         for sentence in split_sentences(item):
-            steps.append(step_of(len(steps), sentence, read_step(sentence)))
+            steps.append(step_of(len(steps), sentence, read_step))
     answer, answer_text = None, None
     if "answer" in data:
         answer_text = item_text(data["answer"])
