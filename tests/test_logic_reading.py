@@ -330,3 +330,22 @@ def test_a_claim_after_an_opener_is_read_and_a_question_is_not() -> None:
     assert [s.parsed["read"] for s in trace.steps] == ["Rex is cold", "Rex is a yumpus"]
     assert [v.status for v in verdicts.steps] == ["invalid", "valid"]
     assert [c["why"] for c in trace.reading["commentary"]] == ["commentary, beside a claim", "question"]
+
+
+def test_restated_question_and_options_are_commentary_and_a_lone_option_line_answers() -> None:
+    text = (
+        "Question: Is the following statement true or false? Rex is cold.\n"
+        "Options:\nA) True\nB) False\n"
+        "The statement to evaluate is: Rex is cold. Known facts: Rex is a wumpus.\n"
+        "**B) False**"
+    )
+    trace, verdicts = judged(DEDUCTION, REX, text)
+    assert [s.parsed["read"] for s in trace.steps] == ["Rex is a wumpus"]  # "Rex is cold" is never claimed
+    whys = [c["why"] for c in trace.reading["commentary"]]
+    assert whys.count("restates the question") == 2 and whys.count("restates the options") == 2
+    assert trace.answer == "False" and verdicts.answer.status == "correct"
+
+
+def test_an_option_letter_and_word_that_disagree_are_ambiguous() -> None:
+    trace, verdicts = judged(DEDUCTION, REX, "Rex is not cold.\nB) True")
+    assert trace.reading["answers"] == ["False", "True"] and verdicts.answer.status == "unknown"

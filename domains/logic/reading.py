@@ -73,6 +73,19 @@ RELATIVE = re.compile(r"^\W*(?:which|who|whom|whose|that|this|where|when|so|beca
 """Words that start a remark on a claim, never a claim of its own."""
 BACK = re.compile(r"^(?:this|that|these|those|which)\b", re.I)
 """A clause about earlier text ("This is a contradiction"): its subject is no individual of the problem."""
+RESTATE = re.compile(
+    r"^\W*(?:the\s+)?(?:question|statement|query|hypothesis|problem|task|claim to (?:check|evaluate|verify)|"
+    r"statement to (?:check|evaluate|verify|determine))\s*:",
+    re.I,
+)
+"""A line restating the question: every sentence on it is commentary."""
+OPTION_LINE = re.compile(r"^\s*(?:[-*•]\s*)?\(?([A-I])\)\s*(.+?)\s*$")
+ASKING = re.compile(
+    r"\b(?:statement|question|query|hypothesis|goal|determine|evaluate|check|verify|prove|asked|asks|whether|"
+    r"task)\b",
+    re.I,
+)
+"""Words of a label that introduce the question, not a claim ("The statement to evaluate is: ...")."""
 AND_SPLIT = re.compile(r",?\s+and\s+|,\s+", re.I)
 QUESTION = re.compile(r"\?\s*$")
 COMMENT = re.compile(
@@ -154,6 +167,9 @@ class Choices:
             also = self._choice(other.group(1))
             assert also is not None
             return frozenset({answer, also[0]})
+        word = self._choice(rest) if rest else None
+        if word is not None and word[0] != answer:  # "B) True" where B is False
+            return frozenset({answer, word[0]})
         named = self._option(rest) if rest else None
         return frozenset({answer, *(named or ())}) if named and answer not in named else frozenset({answer})
 
@@ -237,14 +253,40 @@ class Reader:
         """Every line (raw offset, text) of the response, in order."""
         self.raw = text
         pending: tuple[int, str] | None = None  # an answer label whose value is on a later line
-        for start, line in offsets:
-            for piece in sentences(line, start):
+        listed = self._option_lines(offsets)
+        for k, (start, line) in enumerate(offsets):
+            pieces = sentences(line, start)
+            restated = _restated(pieces[0].text) if pieces else None
+            if k in listed or restated:
+                for piece in pieces:
+                    self.commentary.append(
+                        {
+                            "text": piece.text,
+                            "span": [piece.span.start, piece.span.end],
+                            "why": restated or listed[k],
+                        }
+                    )
+                continue
+            for piece in pieces:
                 if pending is not None and self._labelled_value(pending, piece.span, piece.text):
                     pending = None
                     continue
                 pending = self._sentence(piece.span)
         if pending is not None:
             self.errors.append(f"{pending[1]!r} is followed by no answer")
+
+    def _option_lines(self, offsets: Sequence[tuple[int, str]]) -> dict[int, str]:
+        """Lines restating the options, two or more in a row ("A) True", "B) False"): commentary. One such
+        line alone is read like any other (it may be the answer)."""
+        restating = []
+        for k, (_, line) in enumerate(offsets):
+            m = OPTION_LINE.match(normalise(line)[0])
+            answer = self.choices.words.get(m.group(1).lower()) if m else None
+            said = self.choices.read(m.group(2)) if m else None
+            if m and answer is not None and (said == {answer} or _plain(m.group(2)) in self.choices.words):
+                restating.append(k)
+        runs = {k for k in restating if k - 1 in restating or k + 1 in restating}
+        return {k: "restates the options" for k in runs}
 
     def _labelled_value(self, pending: tuple[int, str], span: Span, text: str) -> bool:
         """Whether the sentence after a bare "Answer:" label is its value (then read as the answer)."""
@@ -300,6 +342,9 @@ class Reader:
             return None
         if BARE.match(body):
             self._candidate(clause.span, body, self.choices.read(body), "bare answer")
+            return None
+        if OPTION_LINE.match(body) and (answers := self.choices.read(body)) is not None:
+            self._candidate(clause.span, body, answers, "option")
             return None
         self._claim(clause, stripped, rests_on)
         return None
@@ -433,12 +478,20 @@ def _reasons(text: str, a: int, b: int) -> list[tuple[int, int, bool]]:
     return [(a, b, False)]
 
 
+def _restated(first: str) -> str | None:
+    """Why a line restates the problem ("Question: ...", "Statement: ..."), or None."""
+    return "restates the question" if RESTATE.match(first) else None
+
+
 def _beside(said: str) -> list[tuple[str, str]]:
     """(claim, remark) cuts of a clause: after a colon, before or after a comma, before "which"."""
     out = []
     for cut in re.finditer(r":\s+|,\s+|\s+(?=which\b|who\b)", said):
         head, tail = said[: cut.start()], said[cut.end() :]
-        out += [(tail, head)] if cut.group(0).startswith(":") else [(head, tail), (tail, head)]
+        if not cut.group(0).startswith(":"):
+            out += [(head, tail), (tail, head)]
+        elif not ASKING.search(head):
+            out.append((tail, head))
     return out
 
 
