@@ -1,4 +1,5 @@
-"""Reading logic traces (one statement per line, then `Answer: ...`) and judging their steps with Z3.
+"""Reading logic traces (free text through `reading.py`, or the `json` style) and judging their steps
+with Z3.
 
 A derived step must follow from the premises and the trace's earlier (non-invalid) steps. With
 `strict` (the default) it must also use at most one rule — a universal or conditional sentence,
