@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from modulo.domains.logic.answers import ambiguous_answer
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
-from modulo.domains.logic.reading import ambiguous_answer
 from modulo.domains.logic.rules import RulesError, decide_by_rules, rules_steps
 from modulo.domains.logic.steps import (
     claim_of,

@@ -12,9 +12,9 @@ import random
 import re
 from typing import Any
 
+from modulo.domains.logic.answers import ambiguous_answer
 from modulo.domains.logic.ordering_gen import THEMES, puzzle
 from modulo.domains.logic.puzzle import PositionPuzzle, PuzzleError, pos, read_puzzle
-from modulo.domains.logic.reading import ambiguous_answer
 from modulo.domains.logic.steps import (
     claim_of,
     critique_text,

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from modulo.domains.logic.answers import Choices
 from modulo.domains.logic.english import EnglishError, parse_sentence
-from modulo.domains.logic.reading import Choices, read_response, words_read
+from modulo.domains.logic.reading import read_response, words_read
 from modulo.domains.logic.theory import split_sentences
 from modulo.domains.structured import item_text, json_object
 from modulo.model import AnswerVerdict, Model, Step, StepVerdict, Trace, Verdicts
