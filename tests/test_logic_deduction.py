@@ -147,11 +147,14 @@ def test_generator_is_deterministic_and_answers_match() -> None:
 
 def test_parse_is_total_and_reports_reasons() -> None:
     instance = DOMAIN.generate(1, seed=0)[0]
-    trace = DOMAIN.parse("Let us think step by step.\nMax is a yumpus.\n\u2603 ???\nAnswer: maybe", instance)
-    assert [s.parsed if isinstance(s.parsed, str) else "ok" for s in trace.steps][1] == "ok"
+    trace = DOMAIN.parse(
+        "Let us think step by step.\nMax is a yumpus.\nMax \u2603 zorps.\nAnswer: maybe", instance
+    )
+    assert [c["text"] for c in trace.reading["commentary"]] == ["Let us think step by step."]
+    assert ["error" in s.parsed for s in trace.steps] == [False, True]
     assert trace.answer is None and trace.parse_errors
     verdicts = DOMAIN.check(instance, trace)
-    assert verdicts.steps[0].status == "unparsed" and verdicts.steps[0].rule == "logic.parse"
+    assert verdicts.steps[1].status == "unparsed" and verdicts.steps[1].rule == "logic.parse"
     assert verdicts.answer.status == "unparsed"
     assert isinstance(DOMAIN, OracleDomain)
 

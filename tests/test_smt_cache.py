@@ -184,6 +184,7 @@ def test_a_check_beyond_the_resource_limit_runs_again_under_the_timeout(
 def proofwriter_traces(limit: int) -> list[tuple[list[Formula], list[str], list[Formula | None]]]:
     from modulo.domains.logic.deduction import DeductionDomain
     from modulo.domains.logic.importer import LogicLMImporter
+    from modulo.domains.logic.steps import claim_of
     from modulo.domains.logic.theory import read_theory
 
     domain = DeductionDomain()
@@ -193,7 +194,7 @@ def proofwriter_traces(limit: int) -> list[tuple[list[Formula], list[str], list[
         for variant in domain.oracle_variants:
             text = domain.oracle(item.instance, variant, 3)
             trace = domain.parse(text, item.instance)
-            claims = [s.parsed if not isinstance(s.parsed, str) else None for s in trace.steps]
+            claims = [claim_of(s) for s in trace.steps]
             out.append((list(theory.formulas), theory.constants, claims))
     return out
 

@@ -44,7 +44,7 @@ def test_huge_house_number_is_a_puzzle_error_not_a_crash() -> None:
 def test_parse_never_raises_on_huge_house_number() -> None:
     """Domain.parse promises never to raise on model text; _reader only catches PuzzleError."""
     trace = ZebraDomain().parse("Eric lives in house " + "9" * 5000 + ".\nAnswer: (C)", INSTANCE)
-    assert isinstance(trace.steps[0].parsed, str)
+    assert "error" in trace.steps[0].parsed
 
 
 @pytest.mark.parametrize(

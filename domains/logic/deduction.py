@@ -10,10 +10,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from modulo.domains.logic.answers import ambiguous_answer
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
 from modulo.domains.logic.rules import RulesError, decide_by_rules, rules_steps
 from modulo.domains.logic.steps import (
+    claim_of,
     critique_text,
     flag_partial,
     generator_settings,
@@ -127,7 +129,7 @@ class DeductionDomain:
     def parse(self, text: str, instance: Instance) -> Trace:
         words = {a.lower(): a for a in answer_options(instance.payload.get("world", "open"))}
         letters = {chr(ord("a") + i): a for i, a in enumerate(words.values())}
-        return read_trace(text, {**words, **letters})
+        return read_trace(text, {**words, **letters}, statement=str(instance.payload.get("statement", "")))
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         theory = read_theory(instance.payload["context"])
@@ -136,7 +138,7 @@ class DeductionDomain:
         answer = self._answer(instance, theory, checker, trace)
         judged = judge_steps(checker, theory.formulas, trace, strict=strict)
         if instance.payload.get("semantics") == "rules":
-            claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
+            claims = [claim_of(s) for s in trace.steps]
             world: World = "closed" if instance.payload.get("world") == "closed" else "open"
             judged.verdicts[:] = rules_steps(judged.verdicts, claims, theory.formulas, world)
         if theory.unparsed:
@@ -191,6 +193,9 @@ class DeductionDomain:
         if isinstance(expected, AnswerVerdict):
             return expected.model_copy(update={"extras": {**extras, **expected.extras}})
         extras["expected"] = expected
+        ambiguous = ambiguous_answer(trace, lambda given: DeductionDomain._given(given, expected, extras))
+        if ambiguous is not None:
+            return ambiguous
         if trace.answer is None:
             return AnswerVerdict(
                 status="unparsed",
@@ -198,10 +203,14 @@ class DeductionDomain:
                 extras=extras,
                 message="no 'Answer: True|False|Unknown' line",
             )
-        status: AnswerStatus = "correct" if trace.answer == expected else "incorrect"
-        message = "" if status == "correct" else f"the statement is {expected}, not {trace.answer}"
+        return DeductionDomain._given(trace.answer, expected, extras)
+
+    @staticmethod
+    def _given(given: str, expected: Answer, extras: dict[str, Any]) -> AnswerVerdict:
+        status: AnswerStatus = "correct" if given == expected else "incorrect"
+        message = "" if status == "correct" else f"the statement is {expected}, not {given}"
         return AnswerVerdict(
-            status=status, detail=f"expected {expected}, given {trace.answer}", message=message, extras=extras
+            status=status, detail=f"expected {expected}, given {given}", message=message, extras=dict(extras)
         )
 
     @staticmethod
@@ -215,7 +224,7 @@ class DeductionDomain:
             return None
         targets = {statement, negate(statement)}
         concluding = [
-            s.index for s in trace.steps if s.parsed in targets and verdicts[s.index].status == "valid"
+            s.index for s in trace.steps if claim_of(s) in targets and verdicts[s.index].status == "valid"
         ]
         if not concluding:
             return None

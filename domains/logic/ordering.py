@@ -12,9 +12,11 @@ import random
 import re
 from typing import Any
 
+from modulo.domains.logic.answers import ambiguous_answer
 from modulo.domains.logic.ordering_gen import THEMES, puzzle
 from modulo.domains.logic.puzzle import PositionPuzzle, PuzzleError, pos, read_puzzle
 from modulo.domains.logic.steps import (
+    claim_of,
     critique_text,
     failed_verdict,
     flag_partial,
@@ -22,6 +24,7 @@ from modulo.domains.logic.steps import (
     json_schema,
     read_trace,
     unread_premises,
+    unread_reason,
 )
 from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
@@ -120,12 +123,13 @@ class OrderingDomain:
 
     def parse(self, text: str, instance: Instance) -> Trace:
         letters = {letter.lower(): letter for letter, _ in options(instance)}
+        sentences = dict(options(instance))
         try:
             read = self.read(instance.payload["context"])
         except PuzzleError as error:
             reason = f"the puzzle could not be read: {error}"
-            return read_trace(text, letters, lambda _: reason, option_letter)
-        return read_trace(text, letters, _reader(read), option_letter)
+            return read_trace(text, letters, lambda _: reason, option_letter, sentences)
+        return read_trace(text, letters, _reader(read), option_letter, sentences)
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         try:
@@ -136,7 +140,7 @@ class OrderingDomain:
             return Verdicts(steps=verdicts, answer=answer)
         checker = self.checker(read)
         answer = self._answer(instance, read, checker, trace)
-        claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
+        claims = [claim_of(s) for s in trace.steps]
         judgements = judge_trace(checker, claims)
         steps = [_verdict(self.name, s, j, read) for s, j in zip(trace.steps, judgements, strict=True)]
         if read.unparsed:
@@ -166,6 +170,9 @@ class OrderingDomain:
         if isinstance(expected, AnswerVerdict):
             return expected
         extras["expected"] = expected
+        ambiguous = ambiguous_answer(trace, lambda given: _given(given, expected, extras))
+        if ambiguous is not None:
+            return ambiguous
         if trace.answer is None:
             return AnswerVerdict(
                 status="unparsed",
@@ -173,14 +180,7 @@ class OrderingDomain:
                 extras=extras,
                 message="no 'Answer: (X)' line",
             )
-        if trace.answer == expected:
-            return AnswerVerdict(status="correct", detail=f"expected ({expected})", extras=extras)
-        return AnswerVerdict(
-            status="incorrect",
-            detail=f"expected ({expected}), given ({trace.answer})",
-            message=f"the puzzle entails option ({expected}), not ({trace.answer})",
-            extras=extras,
-        )
+        return _given(trace.answer, expected, extras)
 
     def render(self, instance: Instance, trace: Trace | None = None) -> str:
         payload = instance.payload
@@ -212,6 +212,18 @@ class OrderingDomain:
         if variant == "wrong-option":
             expected = rng.choice([letter for letter in letters if letter != expected])
         return "\n".join([*lines, f"Answer: ({expected})"])
+
+
+def _given(given: str, expected: str, extras: dict[str, Any]) -> AnswerVerdict:
+    """The verdict of one given option letter."""
+    if given == expected:
+        return AnswerVerdict(status="correct", detail=f"expected ({expected})", extras=dict(extras))
+    return AnswerVerdict(
+        status="incorrect",
+        detail=f"expected ({expected}), given ({given})",
+        message=f"the puzzle entails option ({expected}), not ({given})",
+        extras=dict(extras),
+    )
 
 
 def _reader(read: PositionPuzzle) -> Any:
@@ -304,8 +316,9 @@ def _verdict(
     """A step's verdict with rules named `<domain>.parse`, `<domain>.entailment`, ..."""
     index = step.index
     if judgement is None:
-        reason = step.parsed if isinstance(step.parsed, str) else "could not be read"
-        return StepVerdict(index=index, status="unparsed", rule=f"{domain}.parse", message=reason)
+        return StepVerdict(
+            index=index, status="unparsed", rule=f"{domain}.parse", message=unread_reason(step)
+        )
     support = _support(judgement, read)
     failed = failed_verdict(index, step.text, judgement.status, domain, "the puzzle", lambda: support)
     return failed or StepVerdict(index=index, status="valid", message=f"follows from {support}")

@@ -1,4 +1,5 @@
-"""Reading logic traces (one statement per line, then `Answer: ...`) and judging their steps with Z3.
+"""Reading logic traces (free text through `reading.py`, or the `json` style) and judging their steps
+with Z3.
 
 A derived step must follow from the premises and the trace's earlier (non-invalid) steps. With
 `strict` (the default) it must also use at most one rule — a universal or conditional sentence,
@@ -9,17 +10,18 @@ stated in the trace or only in the premises — so that a step which silently ch
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from modulo.domains.logic.answers import Choices
 from modulo.domains.logic.english import EnglishError, parse_sentence
+from modulo.domains.logic.reading import read_response, words_read
 from modulo.domains.logic.theory import split_sentences
 from modulo.domains.structured import item_text, json_object
 from modulo.model import AnswerVerdict, Model, Step, StepVerdict, Trace, Verdicts
+from modulo.reading import separate_reasoning
 from modulo.verifiers.smt import And, Atom, Formula, Judgement, Not, SmtChecker, judge_trace
-
-ANSWER = re.compile(r"^\W*(?:final\s+)?answer\s*(?:is)?\s*[:\-]?\s*\**\s*(.+?)\s*\**\s*$", re.IGNORECASE)
 
 
 class LogicJson(Model):
@@ -64,26 +66,43 @@ def read_trace(
     answer_of: dict[str, str],
     read_step: Callable[[str], Formula | str] = read_english,
     word_of: Callable[[str], str] = answer_word,
+    options: Mapping[str, str] | None = None,
+    statement: str | None = None,
 ) -> Trace:
-    """Steps are the sentences before the answer line, read by `read_step` (a formula or why not);
-    `answer_of` maps the answer line's word (`word_of`) to answers. Text holding a `json` style object
-    is read from its `steps` and `answer` instead."""
-    data = json_object(text, LogicJson.model_fields)
+    """A free-text answer read by `reading.read_response` (claims with spans, commentary, the answer chosen
+    among the answer statements); `answer_of` maps an answer's word or letter to answers, `options` each
+    answer to its option sentence. A response holding a `json` style object is read from its `steps` and
+    `answer` instead (`word_of` gives the answer's word)."""
+    separated = separate_reasoning(text)
+    data = json_object(separated.response, LogicJson.model_fields)
     if data is not None:
-        return _json_trace(data, answer_of, read_step, word_of)
-    steps: list[Step] = []
-    answer, answer_text, errors = None, None, []
-    for line in text.splitlines():
-        match = ANSWER.match(line)
-        if match:
-            answer_text = match.group(0).strip()
-            answer = answer_of.get(word_of(match.group(1)))
-            if answer is None:
-                errors.append(f"answer {match.group(1)!r} is none of {sorted(set(answer_of.values()))}")
-            continue
-        for sentence in split_sentences(line):
-            steps.append(Step(index=len(steps), text=sentence, parsed=read_step(sentence)))
-    return Trace(steps=steps, answer=answer, answer_text=answer_text, parse_errors=errors)
+        return _json_trace(data, answer_of, read_step, word_of, separated.source)
+    return read_response(text, Choices(answer_of, options or {}, statement), read_step)
+
+
+def step_of(index: int, text: str, read_step: Callable[[str], Formula | str]) -> Step:
+    """A step of a `json` style item: `parsed` holds the words `read` and the `claim` (or the `error` saying
+    why none), as a text step's does; no span (the item is not raw text)."""
+    said = words_read(text)
+    read = read_step(said)
+    parsed: dict[str, Any] = {"read": said}
+    parsed.update({"error": read} if isinstance(read, str) else {"claim": read})
+    return Step(index=index, text=text, parsed=parsed)
+
+
+def claim_of(step: Step) -> Formula | None:
+    """The claim a step states, or None if it could not be read."""
+    parsed = step.parsed
+    claim = parsed.get("claim") if isinstance(parsed, dict) else None
+    return None if claim is None or isinstance(claim, str | dict) else claim
+
+
+def unread_reason(step: Step) -> str:
+    """Why a step could not be read."""
+    parsed = step.parsed
+    return (
+        str(parsed.get("error") or "could not be read") if isinstance(parsed, dict) else "could not be read"
+    )
 
 
 def _json_trace(
@@ -91,6 +110,7 @@ def _json_trace(
     answer_of: dict[str, str],
     read_step: Callable[[str], Formula | str],
     word_of: Callable[[str], str],
+    source: str,
 ) -> Trace:
     """Like the text: each item of `steps` split into sentences; an item that is not a string is one
     unparsed step."""
@@ -102,19 +122,29 @@ def _json_trace(
         items = []
     for item in items:
         if not isinstance(item, str):
-            steps.append(
-                Step(index=len(steps), text=item_text(item), parsed="not a statement (a JSON string)")
-            )
+            error = "not a statement (a JSON string)"
+            steps.append(Step(index=len(steps), text=item_text(item), parsed={"error": error}))
             continue
         for sentence in split_sentences(item):
-            steps.append(Step(index=len(steps), text=sentence, parsed=read_step(sentence)))
+            steps.append(step_of(len(steps), sentence, read_step))
     answer, answer_text = None, None
     if "answer" in data:
         answer_text = item_text(data["answer"])
         answer = answer_of.get(word_of(answer_text))
         if answer is None:
             errors.append(f"answer {answer_text!r} is none of {sorted(set(answer_of.values()))}")
-    return Trace(steps=steps, answer=answer, answer_text=answer_text, parse_errors=errors)
+    reading = {
+        "status": "read" if answer is not None else "unreadable",
+        "reason": "read the JSON object's steps and answer"
+        if answer is not None
+        else "the JSON object has no readable answer",
+        "block": None,
+        "alternatives": [],
+        "answers": [answer] if answer is not None else [],
+        "commentary": [],
+        "reasoning_source": source,
+    }
+    return Trace(steps=steps, answer=answer, answer_text=answer_text, parse_errors=errors, reading=reading)
 
 
 def is_rule(formula: Formula) -> bool:
@@ -135,7 +165,7 @@ def judge_steps(
 ) -> StepJudgements:
     """One verdict per step; rules `logic.parse`, `logic.entailment`, `logic.hop`, `logic.contradiction`,
     `logic.timeout`."""
-    claims = [s.parsed if not isinstance(s.parsed, str | None) else None for s in trace.steps]
+    claims = [claim_of(s) for s in trace.steps]
     judgements = judge_trace(checker, claims)
     if strict:
         judgements = [
@@ -203,8 +233,7 @@ def _verdict(
 ) -> StepVerdict:
     index = step.index
     if claim is None or judgement is None:
-        reason = step.parsed if isinstance(step.parsed, str) else "could not be read"
-        return StepVerdict(index=index, status="unparsed", rule="logic.parse", message=reason)
+        return StepVerdict(index=index, status="unparsed", rule="logic.parse", message=unread_reason(step))
     failed = failed_verdict(
         index, step.text, judgement.status, "logic", "the premises", lambda: _support(judgement)
     )
