@@ -265,3 +265,73 @@ def test_the_errors_found_in_r1s_real_thinking_are_the_reviewed_ones(tmp_path: P
         owner = next(s for s in samples if s.instance.id == finding["instance"])
         start, end = finding["span"]
         assert (owner.reasoning or "")[start:end] == finding["claim"]
+
+
+def test_thinking_from_an_openai_server_is_judged_on_a_recorded_r1_reply(tmp_path: Path) -> None:
+    """R1's real reply (its `reasoning_content` and `content`) served by a loopback server, fetched by
+    the `openai` generator, verified with `trace_source = "reasoning"` against its PlanBench problem."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pytest.importorskip("httpx", reason="the openai generator needs httpx")
+    from modulo.generators.openai_compat import OpenAIGenerator
+    from modulo.protocols import GenerationRequest, SamplingParams
+    from modulo.verify import verify_text
+
+    results = SHARED_DATA / R1_FILE
+    if not results.exists():
+        pytest.skip(f"PlanBench results not found at {results}")
+    record = json.loads(results.read_text())["instances"][0]
+    reply = json.dumps(record["response_object"]).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        generator = OpenAIGenerator(
+            {"model": "deepseek-reasoner", "base_url": url}, lambda name: get_domain(name)
+        )
+        [generation] = generator.generate(
+            [
+                GenerationRequest(
+                    key="r1",
+                    messages=[],
+                    instance=Instance(domain="blocksworld", id="r1"),
+                    sampling=SamplingParams(),
+                )
+            ]
+        )
+    finally:
+        server.shutdown()
+    message = record["response_object"]["choices"][0]["message"]
+    assert generation.reasoning == message["reasoning_content"] and generation.text == message["content"]
+    base = SHARED_DATA / "planbench" / "llm_planning_analysis"
+    importer = get_importer("planbench")
+    options = {
+        "domain-file": str(base / "instances/blocksworld/generated_domain.pddl"),
+        "instances": str(base / "instances/blocksworld/generated_basic_3"),
+        "config": str(base / "configs/blocksworld_3.yaml"),
+    }
+    imported = next(i for i in importer.read(results, options) if getattr(i, "instance", None))
+    domain = get_domain("blocksworld")
+    trace, verdicts = verify_text(
+        domain, imported.instance, generation.text, generation.reasoning, "reasoning"
+    )
+    assert verdicts.answer.status == "correct"
+    assert trace.reading is not None and trace.reading["thinking"]["sentences"] > 50
+    assert len(verdicts.steps) > 30 and not [v for v in verdicts.steps if v.status == "invalid"]
+    for step in trace.steps:  # spans point into the thinking, not the response
+        start, end = step.parsed["span"]
+        assert message["reasoning_content"][start:end] == step.text
