@@ -7,13 +7,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from modulo.assisted import RECORDED, AssistedReading, assess, check_domain, summarise
+from modulo.assisted import RECORDED, AssistedReading, summarise
 from modulo.claims import utc_now
 from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
 from modulo.registry import RegistryError, get_domain
 from modulo.runner import ProgressFn, run_id_for, sample_id, verify_sample, versions
 from modulo.store import Store
+from modulo.translation import assess, check_domain
 
 
 def check_options(importer: Importer, options: dict[str, str]) -> None:

@@ -23,7 +23,6 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 import modulo
-from modulo.assisted import assist_run, check_domain
 from modulo.claims import process_owner, utc_now
 from modulo.limits import over_caps
 from modulo.loop import back_prompt, needs_retry
@@ -51,6 +50,7 @@ from modulo.reading import separate_reasoning
 from modulo.redact import find_secrets
 from modulo.registry import get_domain, get_generator
 from modulo.store import Store
+from modulo.translation import assist_run, check_domain
 from modulo.verify import verify_text
 
 
