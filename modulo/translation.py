@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from modulo.assisted import AssistedReading, compare, text_digest
-from modulo.model import ChatMessage, GeneratorConfig, Sample
+from modulo.model import ChatMessage, GeneratorConfig, Sample, Trace
 from modulo.protocols import (
     Domain,
     Generation,
@@ -92,62 +92,60 @@ def assess(
 
     `structured`: the JSON object to read when the translation is not itself JSON of the schema (a
     recorded translation in another form, converted by its importer); else the translation is parsed."""
-    base = {"sample_id": sample.id, "translator": translator, "text_digest": text_digest(sample.text)}
+    failed = AssistedReading(
+        sample_id=sample.id,
+        translator=translator,
+        text_digest=text_digest(sample.text),
+        status="failed",
+        agreement="failed",
+        translation=translation,
+    )
     if translation is None or error:
-        why = error or "the translator returned nothing"
-        return AssistedReading(
-            **base, status="failed", agreement="failed", translation=translation, error=why, retryable=True
+        return failed.model_copy(
+            update={"error": error or "the translator returned nothing", "retryable": True}
         )
     data = structured if structured is not None else _json(translation)
     if isinstance(data, str):
-        return AssistedReading(
-            **base, status="failed", agreement="failed", translation=translation, error=data
-        )
-    schema = domain.output_schema(sample.instance)
-    problem = _schema_problem(data, schema)
+        return failed.model_copy(update={"error": data})
+    problem = _schema_problem(data, domain.output_schema(sample.instance))
     if problem:
-        return AssistedReading(
-            **base,
-            status="failed",
-            agreement="failed",
-            translation=translation,
-            structured=data,
-            error=problem,
-        )
+        return failed.model_copy(update={"structured": data, "error": problem})
     trace, verdicts = verify_text(domain, sample.instance, json.dumps(data))
-    reading = {**base, "translation": translation, "structured": data, "trace": trace, "verdicts": verdicts}
+    read = failed.model_copy(update={"structured": data, "trace": trace, "verdicts": verdicts})
     unread = [s for s in trace.steps if s.parsed is None]
     if unread or (trace.parse_errors and trace.steps == [] and _has_items(data)):
         what = f"step {unread[0].index + 1} {unread[0].text!r}" if unread else "the translation"
-        return AssistedReading(
-            **reading, status="unreadable", agreement="unreadable", error=f"{what} names nothing we can read"
-        )
-    try:
-        grounding = domain.ground(sample.instance, sample.text, trace)
-    except Exception as exc:  # noqa: BLE001 - a crashing grounder must not lose the record
-        grounding = [
-            Grounding(index=s.index, note=f"grounding crashed: {type(exc).__name__}: {exc}")
-            for s in trace.steps
-        ]
+        why = f"{what} names nothing we can read"
+        return read.model_copy(update={"status": "unreadable", "agreement": "unreadable", "error": why})
+    grounding = _ground(domain, sample, trace)
     missing = [g for g in grounding if g.span is None]
     if missing or len(grounding) != len(trace.steps):
         note = missing[0].note if missing else "the grounder did not answer for every step"
-        return AssistedReading(
-            **reading, grounding=grounding, status="ungrounded", agreement="ungrounded", error=note
-        )
+        update = {"grounding": grounding, "status": "ungrounded", "agreement": "ungrounded", "error": note}
+        return read.model_copy(update=update)
     same_verdict = None
     if sample.verdicts is not None and "unknown" not in (
         sample.verdicts.answer.status,
         verdicts.answer.status,
     ):
         same_verdict = sample.verdicts.answer.status == verdicts.answer.status
-    return AssistedReading(
-        **reading,
-        grounding=grounding,
-        status="grounded",
-        agreement=compare(sample.trace, trace),
-        same_verdict=same_verdict,
+    return read.model_copy(
+        update={
+            "grounding": grounding,
+            "status": "grounded",
+            "agreement": compare(sample.trace, trace),
+            "same_verdict": same_verdict,
+        }
     )
+
+
+def _ground(domain: GroundingDomain, sample: Sample, trace: Trace) -> list[Grounding]:
+    """The domain's grounding; a crashing grounder grounds nothing (the record is kept, ungrounded)."""
+    try:
+        return domain.ground(sample.instance, sample.text, trace)
+    except Exception as exc:  # noqa: BLE001 - turned into an explicit note on every step
+        note = f"grounding crashed: {type(exc).__name__}: {exc}"
+        return [Grounding(index=s.index, note=note) for s in trace.steps]
 
 
 def _json(text: str) -> dict[str, Any] | str:
