@@ -74,6 +74,24 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def against(reading: AssistedReading, sample: Sample) -> AssistedReading:
+    """A grounded reading compared with the sample's deterministic reading as stored now (after a
+    `modulo reverify` it may differ from the one the reading was first compared with)."""
+    if reading.status != "grounded" or reading.trace is None:
+        return reading
+    same_verdict = None
+    ours, theirs = sample.verdicts, reading.verdicts
+    if (
+        ours is not None
+        and theirs is not None
+        and "unknown" not in (ours.answer.status, theirs.answer.status)
+    ):
+        same_verdict = ours.answer.status == theirs.answer.status
+    return reading.model_copy(
+        update={"agreement": compare(sample.trace, reading.trace), "same_verdict": same_verdict}
+    )
+
+
 def compare(deterministic: Trace | None, assisted: Trace) -> Agreement:
     """`same` or `different` answers; `ambiguous` when a reading is ambiguous and the assisted answer is
     one of the deterministic ones (never counted as agreement)."""
@@ -125,7 +143,9 @@ def summarise(run: Run, samples: Iterable[Sample], readings: list[AssistedReadin
         return None
     first = {s.id: s for s in samples if s.round == 0}
     current = [
-        r for r in readings if r.sample_id in first and r.text_digest == text_digest(first[r.sample_id].text)
+        against(r, first[r.sample_id])
+        for r in readings
+        if r.sample_id in first and r.text_digest == text_digest(first[r.sample_id].text)
     ]
     stale = sum(r.sample_id in first for r in readings) - len(current)
     translators = sorted({r.translator for r in readings})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from modulo.assisted import AssistedReading, compare, text_digest
+from modulo.assisted import AssistedReading, against, text_digest
 from modulo.model import ChatMessage, GeneratorConfig, Sample, Trace
 from modulo.protocols import (
     Domain,
@@ -123,20 +123,7 @@ def assess(
         note = missing[0].note if missing else "the grounder did not answer for every step"
         update = {"grounding": grounding, "status": "ungrounded", "agreement": "ungrounded", "error": note}
         return read.model_copy(update=update)
-    same_verdict = None
-    if sample.verdicts is not None and "unknown" not in (
-        sample.verdicts.answer.status,
-        verdicts.answer.status,
-    ):
-        same_verdict = sample.verdicts.answer.status == verdicts.answer.status
-    return read.model_copy(
-        update={
-            "grounding": grounding,
-            "status": "grounded",
-            "agreement": compare(sample.trace, trace),
-            "same_verdict": same_verdict,
-        }
-    )
+    return against(read.model_copy(update={"grounding": grounding, "status": "grounded"}), sample)
 
 
 def _ground(domain: GroundingDomain, sample: Sample, trace: Trace) -> list[Grounding]:

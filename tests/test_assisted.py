@@ -355,3 +355,23 @@ def test_every_recorded_translation_is_read(tmp_path: Path, name: str, kind: str
     assisted = summary["assisted"]["overall"]
     assert len(readings) == assisted["readings"] == 500 and assisted["counts"]["failed"] == 0
     assert assisted["same_plan"]["n"] == assisted["counts"]["same"] + assisted["counts"]["different"]
+
+
+def test_the_report_compares_with_the_deterministic_reading_as_stored_now() -> None:
+    """After `modulo reverify` changes a sample's reading, the stored assisted reading is compared anew."""
+    instance = instances(1)[0]
+    sample = verified(instance, DOMAIN.oracle(instance, "exact", 0)).model_copy(
+        update={"id": "r:bw:i:d:s0:r0"}
+    )
+    reading = read(sample, translation(plan_of(instance)))
+    run = RunConfig(name="r", tasks=[TaskConfig(domain="blocksworld")])
+    from modulo.model import Run
+
+    stored = Run(id="r", config=run, created_at="now")
+    assert build_report(stored, [sample], [reading]).assisted.overall.counts["same"] == 1  # type: ignore[union-attr]
+    assert sample.trace is not None
+    changed = sample.model_copy(update={"trace": sample.trace.model_copy(update={"answer": None})})
+    report = build_report(stored, [changed], [reading]).assisted
+    assert (
+        report is not None and report.overall.counts["different"] == 1 and report.overall.counts["same"] == 0
+    )
