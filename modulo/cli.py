@@ -24,6 +24,7 @@ from modulo.assisted import AssistedReport
 from modulo.generators.errors import GeneratorError
 from modulo.importing import read_records, store_records
 from modulo.inputs import read_text
+from modulo.model import TraceSource
 from modulo.protocols import SequenceDomain
 from modulo.redact import redact
 from modulo.registry import (
@@ -62,6 +63,18 @@ DEFAULT_STORE = Path("modulo-runs.sqlite")
 StoreOption = Annotated[
     Path, typer.Option("--store", envvar="MODULO_STORE", help="SQLite run store (created if missing).")
 ]
+VerifyReasoningOption = Annotated[
+    bool,
+    typer.Option(
+        "--verify-reasoning",
+        help="Judge the model's thinking claim by claim as the trace (its `reasoning` / "
+        "`reasoning_content` / <think> text); the answer is still judged from the response.",
+    ),
+]
+
+
+def _source(verify_reasoning: bool) -> TraceSource:
+    return "reasoning" if verify_reasoning else "response"
 
 
 def fail(message: str) -> NoReturn:
@@ -208,6 +221,7 @@ def verify(
         typer.Option("--strict-ties", help="--format maze: also require Searchformer's tie-break order."),
     ] = False,
     out_path: Annotated[Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")] = None,
+    verify_reasoning: VerifyReasoningOption = False,
     json_summary: Annotated[
         bool,
         typer.Option(
@@ -238,7 +252,9 @@ def verify(
                         summary.unreadable.append(f"{item.where}: {exc}")
                         bar.console.print(f"[yellow]skipped[/] {item.where}: {exc}", highlight=False)
                         continue
-                    trace, verdicts = verify_text(chosen, item.instance, item.text)
+                    trace, verdicts = verify_text(
+                        chosen, item.instance, item.text, item.reasoning, _source(verify_reasoning)
+                    )
                     summary.add(item, verdicts)
                     sink.write(VerdictRecord.build(item.id, name, trace, verdicts).model_dump_json() + "\n")
         finally:
@@ -357,6 +373,7 @@ def import_cmd(
     path: Annotated[Path, typer.Argument(help="The results or dataset file.")],
     store: StoreOption = DEFAULT_STORE,
     as_json_flag: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    verify_reasoning: VerifyReasoningOption = False,
 ) -> None:
     """Import a published results file, re-verify every record, and report agreement.
 
@@ -370,7 +387,13 @@ def import_cmd(
         with Store(store) as db, _progress() as bar:
             task = bar.add_task(f"import {name}", total=len(records))
             run, summary = store_records(
-                importer, path, options, records, db, lambda _, n: bar.update(task, advance=n)
+                importer,
+                path,
+                options,
+                records,
+                db,
+                lambda _, n: bar.update(task, advance=n),
+                _source(verify_reasoning),
             )
         problems = summary.get("problems", [])
         if as_json_flag:

@@ -9,8 +9,9 @@ from typing import Any
 
 from modulo.assisted import RECORDED, AssistedReading, summarise
 from modulo.claims import utc_now
-from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, Verdicts
+from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, TraceSource, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
+from modulo.reading import separate_reasoning
 from modulo.registry import RegistryError, get_domain
 from modulo.runner import ProgressFn, run_id_for, sample_id, verify_sample, versions
 from modulo.store import Store
@@ -40,10 +41,16 @@ def read_records(
 
 
 def import_file(
-    importer: Importer, path: Path, options: dict[str, str], store: Store, progress: ProgressFn | None = None
+    importer: Importer,
+    path: Path,
+    options: dict[str, str],
+    store: Store,
+    progress: ProgressFn | None = None,
+    trace_source: TraceSource = "response",
 ) -> tuple[Run | None, dict[str, Any]]:
     """Read the file, then store and verify its records (see `store_records`)."""
-    return store_records(importer, path, options, read_records(importer, path, options), store, progress)
+    records = read_records(importer, path, options)
+    return store_records(importer, path, options, records, store, progress, trace_source)
 
 
 def store_records(
@@ -53,8 +60,10 @@ def store_records(
     records: list[ImportedItem | ImportProblem],
     store: Store,
     progress: ProgressFn | None = None,
+    trace_source: TraceSource = "response",
 ) -> tuple[Run | None, dict[str, Any]]:
     """Store and verify every record; re-importing the same file and options resumes, never duplicates.
+    With `trace_source="reasoning"` the trace verdicts judge each record's thinking (`--verify-reasoning`).
 
     Records the importer cannot read, records of a domain not installed here, records reusing another
     record's id for a different problem, and records whose verdict is `unknown` are problems: listed,
@@ -79,7 +88,7 @@ def store_records(
             name=f"import:{importer.name}",
             params={"file": str(path.resolve()), "sha256": _file_digest(path), **options},
         ),
-        tasks=[TaskConfig(domain=d, count=len(items)) for d in domains],
+        tasks=[TaskConfig(domain=d, count=len(items), trace_source=trace_source) for d in domains],
     )
     run = store.ensure_run(
         Run(id=run_id_for(config), config=config, created_at=utc_now(), versions=versions())
@@ -98,11 +107,12 @@ def store_records(
             generator=item.generator,
             sample_index=seen[key],
             text=item.text,
+            reasoning=item.reasoning or separate_reasoning(item.text).reasoning,
         )
         seen[key] += 1
         if sample.verdicts is None:
             store.add_generated([sample])
-            sample = verify_sample(get_domain(item.instance.domain), sample)
+            sample = verify_sample(get_domain(item.instance.domain), sample, trace_source)
             store.set_verdicts(sample)
         assert sample.trace is not None and sample.verdicts is not None
         if item.translation is not None:

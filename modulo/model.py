@@ -17,6 +17,9 @@ StepStatus = Literal["valid", "invalid", "unsupported", "unparsed", "unknown"]
 AnswerStatus = Literal["correct", "incorrect", "unparsed", "unknown"]
 """Verdict vocabulary for the final answer."""
 
+TraceSource = Literal["response", "reasoning"]
+"""What trace verdicts judge: the steps the response writes, or the claims of the model's thinking."""
+
 JSONScalar = str | int | float | bool | None
 
 
@@ -208,6 +211,10 @@ class TaskConfig(Model):
     """Passed to `Domain.generate` as keyword arguments."""
     style: str = "zero-shot"
     """Prompt style passed to `Domain.prompt`."""
+    trace_source: TraceSource = "response"
+    """What the trace verdicts judge: the steps written in the response (default, also for reasoning
+    models, so their tables compare with other models'), or the claims of the model's thinking
+    (`reasoning`: for domains that judge thinking; the answer is judged from the response either way)."""
     samples: int = Field(default=1, ge=1)
     """Samples per instance."""
     generator: GeneratorConfig | None = None

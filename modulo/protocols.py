@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from modulo.model import ChatMessage, Instance, Trace, Verdicts
+from modulo.model import ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
 
 
 @runtime_checkable
@@ -56,6 +56,18 @@ class OracleDomain(Domain, Protocol):
 
     def oracle(self, instance: Instance, variant: str, seed: int) -> str:
         """Model-style output text for `instance` of the given variant."""
+        ...
+
+
+@runtime_checkable
+class ThinkingDomain(Protocol):
+    """A domain that judges a reasoning model's thinking claim by claim (`trace_source = "reasoning"`)."""
+
+    def judge_thinking(
+        self, instance: Instance, reasoning: str
+    ) -> tuple[list[Step], list[StepVerdict], dict[str, Any]]:
+        """The thinking's claims as steps (each `parsed` with its `kind` and raw `span` in the reasoning),
+        one verdict per step, and what was read (sentences, coverage, ...)."""
         ...
 
 
@@ -199,6 +211,8 @@ class ImportedItem(BaseModel):
     """The file's own verdicts or labels, for the agreement report (e.g. `{"correct": True}`)."""
     translation: RecordedTranslation | None = None
     """The file's own model-assisted reading of `text`, when the import asks for it (`--assisted`)."""
+    reasoning: str | None = None
+    """The model's thinking when the file kept it apart from the text (e.g. `reasoning_content`)."""
 
 
 class ImportProblem(BaseModel):

@@ -8,6 +8,7 @@ from rich.table import Table
 from modulo.assisted import AGREEMENTS, AssistedReport
 from modulo.report import Cell, Report
 from modulo.stats import Rate
+from modulo.thinking_report import ThinkingSummary
 
 
 def fmt_rate(rate: Rate) -> str:
@@ -107,6 +108,8 @@ def print_report(console: Console, report: Report) -> None:
     console.print(_counts("answers", report.answer_details, "verdict"))
     if set(report.reading_status) - {"not-reported"}:
         console.print(_counts("reading status", report.reading_status, "status"))
+    for generator, summary in report.thinking.items():
+        _print_thinking(console, generator, summary)
     speed = report.throughput
     if speed.tokens_per_second is not None and speed.verify_fraction is not None:
         console.print(
@@ -153,3 +156,42 @@ def print_assisted(console: Console, assisted: AssistedReport) -> None:
         )
     for entry in assisted.listed[:20]:
         console.print(f"  {entry['agreement']}: {entry['instance']}: {entry['why']}", highlight=False)
+
+
+def _print_thinking(console: Console, generator: str, s: ThinkingSummary) -> None:
+    """One generator's thinking: claims, coverage, the error × answer table, rules."""
+    claims = Table(title=f"thinking of {generator}: claim by claim", title_justify="left")
+    claims.add_column("measure")
+    claims.add_column("value", justify="right")
+    per_trace = "–" if s.claims_judged_per_trace is None else f"{s.claims_judged_per_trace:g}"
+    coverage = "–" if s.coverage is None else f"{s.coverage:.1%}"
+    for name, value in (
+        ("traces judged", str(s.traces)),
+        ("claims read / judged", f"{s.claims} / {s.claims_judged}"),
+        ("judged claims per trace (median)", per_trace),
+        ("coverage (sentences with a judged claim)", coverage),
+        ("traces with an error in their thinking", fmt_rate(s.with_error)),
+        ("… with an error the thinking did not retract", fmt_rate(s.with_standing_error)),
+        ("traces every claim of which was judged valid", str(s.fully_judged_without_error)),
+        ("replies with no thinking (not counted)", str(s.no_thinking)),
+    ):
+        claims.add_row(name, value)
+    console.print(claims)
+    t = s.table
+    table = Table(title="thinking × answer", title_justify="left")
+    for name in ("", "answer correct", "answer not correct", "P(correct)"):
+        table.add_column(name, justify="right" if name else "left")
+    table.add_row(
+        "error in the thinking", str(t.error_correct), str(t.error_incorrect), fmt_rate(s.correct_given_error)
+    )
+    table.add_row(
+        "no error found (unjudged claims aside)",
+        str(t.no_error_correct),
+        str(t.no_error_incorrect),
+        fmt_rate(s.correct_given_no_error),
+    )
+    console.print(table)
+    if s.first_error_histogram:
+        console.print(_counts("first error in the thinking (claim index)", s.first_error_histogram, "claim"))
+    if s.rules:
+        console.print(_counts("thinking errors by rule", s.rules, "rule"))

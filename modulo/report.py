@@ -18,6 +18,7 @@ from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
 from modulo.provenance import is_current
 from modulo.stats import AnswerSplit, Rate, Table2x2, histogram, phi, table_2x2, wilson
+from modulo.thinking_report import ThinkingSummary, thinking_summaries
 
 
 class Cell(BaseModel):
@@ -93,6 +94,8 @@ class Report(BaseModel):
     assisted: AssistedReport | None = None
     """Model-assisted extraction (`assisted_extraction`, or a file's recorded translations): how often the
     assisted reading agrees with the deterministic one, per task; None when the run has none."""
+    thinking: dict[str, ThinkingSummary] = {}
+    """Per generator, what its thinking claims came to (runs verified with `trace_source = "reasoning"`)."""
 
 
 def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
@@ -224,6 +227,7 @@ def build_report(run: Run, samples: list[Sample], assisted: list[AssistedReading
         stale_verdicts=stale,
         reading_status=reading_shares(first),
         assisted=summarise(run, samples, assisted or []),
+        thinking=thinking_summaries(first),
     )
 
 

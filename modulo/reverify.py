@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from modulo.model import Sample, StepVerdict, Verdicts
 from modulo.registry import get_domain
-from modulo.runner import ProgressFn, verify_sample
+from modulo.runner import ProgressFn, trace_source_of, verify_sample
 from modulo.store import Store
 
 M = TypeVar("M", bound=BaseModel)
@@ -41,10 +41,12 @@ class ReverifyResult:
 def reverify(store: Store, run_id: str, *, check: bool, progress: ProgressFn | None = None) -> ReverifyResult:
     """Recompute the verdicts of every generated sample of the run; with `check`, only compare."""
     result = ReverifyResult()
+    run = store.get_run(run_id)
     for stored in store.samples(run_id):
         if stored.generation_error is not None:
             continue
-        fresh = verify_sample(get_domain(stored.instance.domain), stored)
+        source = trace_source_of(run.config, stored) if run else "response"
+        fresh = verify_sample(get_domain(stored.instance.domain), stored, source)
         what = describe_difference(stored, fresh)
         if stored.verdicts is None:
             result.unverified += 1

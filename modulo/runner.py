@@ -35,6 +35,7 @@ from modulo.model import (
     Sample,
     TaskConfig,
     TokenCounts,
+    TraceSource,
 )
 from modulo.protocols import (
     JSON_STYLE,
@@ -121,8 +122,25 @@ def sample_id(run_id: str, instance: Instance, sample_index: int, round_: int, p
     index and round do. The instance's content is left out on purpose: when a domain's code changes what
     an instance holds, resuming keeps the stored samples (judged against their stored instances, and
     flagged as made by other code) instead of adding a second copy of each to the run."""
-    digest = hashlib.sha256(producer.encode()).hexdigest()[:12]
-    return f"{run_id}:{instance.domain}:{instance.id}:{digest}:s{sample_index}:r{round_}"
+    return f"{run_id}:{instance.domain}:{instance.id}:{_producer_digest(producer)}:s{sample_index}:r{round_}"
+
+
+def _producer_digest(producer: str) -> str:
+    return hashlib.sha256(producer.encode()).hexdigest()[:12]
+
+
+def trace_source_of(config: RunConfig, sample: Sample) -> TraceSource:
+    """The trace source of the task that made a stored sample (found by the producer digest in its id;
+    imports, whose samples carry no producer, share one source across their tasks)."""
+    sources = {
+        _producer_digest(producer_key(task, task.generator or config.generator)): task.trace_source
+        for task in config.tasks
+    }
+    parts = sample.id.rsplit(":", 3)
+    if len(parts) == 4 and parts[1] in sources:
+        return sources[parts[1]]
+    shared = {task.trace_source for task in config.tasks}
+    return shared.pop() if len(shared) == 1 else "response"
 
 
 @dataclass
@@ -142,6 +160,8 @@ class Job:
     parent_id: str | None = None
     json_schema: dict[str, Any] | None = None
     """Structured-output schema for the `json` prompt style, passed to the generator with each request."""
+    trace_source: TraceSource = "response"
+    """What the task's trace verdicts judge: the response's steps or the thinking's claims."""
 
     @property
     def sampling(self) -> SamplingParams:
@@ -268,6 +288,7 @@ class Runner:
                             generator_config,
                             producer=producer,
                             json_schema=schema,
+                            trace_source=task.trace_source,
                         )
                     )
         return jobs
@@ -318,7 +339,7 @@ class Runner:
                 summary.generated += len(samples)
                 for job, sample in zip(batch, samples, strict=True):
                     if sample.generation_error is None:
-                        self._store_verdicts(job.domain, sample)
+                        self._store_verdicts(job.domain, sample, job.trace_source)
                         summary.verified += 1
                     else:
                         summary.failed += 1
@@ -326,10 +347,10 @@ class Runner:
             if progress:
                 progress(f"round {candidates[0].round}", len(candidates))
 
-    def _store_verdicts(self, domain: Domain, sample: Sample) -> None:
+    def _store_verdicts(self, domain: Domain, sample: Sample, trace_source: TraceSource) -> None:
         """Verify and store; if the stored text is not the one verified (another process stored that id
         first), verify the stored text instead, so a verdict always belongs to the text beside it."""
-        while not self.store.set_verdicts(verify_sample(domain, sample)):
+        while not self.store.set_verdicts(verify_sample(domain, sample, trace_source)):
             stored = self.store.sample(sample.id)
             if stored is None or stored.generation_error is not None or stored.text == sample.text:
                 return
@@ -406,7 +427,8 @@ class Runner:
         for sample in pending:
             if sample.id not in claimed:
                 continue
-            self._store_verdicts(get_domain(sample.instance.domain), sample)
+            source = trace_source_of(self.config, sample)
+            self._store_verdicts(get_domain(sample.instance.domain), sample, source)
             self.store.release(self.owner, [sample.id])
             summary.verified += 1
             if progress:
@@ -438,16 +460,17 @@ class Runner:
                     producer=job.producer,
                     parent_id=job.id,
                     json_schema=job.json_schema,
+                    trace_source=job.trace_source,
                 )
             )
         return jobs
 
 
-def verify_sample(domain: Domain, sample: Sample) -> Sample:
+def verify_sample(domain: Domain, sample: Sample, trace_source: TraceSource = "response") -> Sample:
     """Parse and check one stored text; a crashing checker yields `unknown` verdicts, not a lost sample.
     The result records the code versions that made the verdicts (`Sample.verified_by`)."""
     started = time.perf_counter()
-    trace, verdicts = verify_text(domain, sample.instance, sample.text)
+    trace, verdicts = verify_text(domain, sample.instance, sample.text, sample.reasoning, trace_source)
     timings = {**sample.timings, "verify": time.perf_counter() - started}
     made_by = code_versions([sample.instance.domain])
     return sample.model_copy(

@@ -11,20 +11,71 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from modulo.model import AnswerVerdict, ChatMessage, Instance, Sample, StepVerdict, Trace, Verdicts
-from modulo.protocols import Domain, SequenceDomain
+from modulo.model import (
+    AnswerVerdict,
+    ChatMessage,
+    Instance,
+    Sample,
+    StepVerdict,
+    Trace,
+    TraceSource,
+    Verdicts,
+)
+from modulo.protocols import Domain, SequenceDomain, ThinkingDomain
 from modulo.reading import separate_reasoning
 from modulo.report import cell, rule_totals, trace_state
 
 
-def verify_text(domain: Domain, instance: Instance, text: str) -> tuple[Trace, Verdicts]:
+def verify_text(
+    domain: Domain,
+    instance: Instance,
+    text: str,
+    reasoning: str | None = None,
+    trace_source: TraceSource = "response",
+) -> tuple[Trace, Verdicts]:
     """Parse and check `text`. A parser or checker that raises gives explicit `unknown` verdicts.
 
     Domains promise never to raise on model text; this guard keeps a bug in one from losing a run.
     A reasoning model's thinking (`<think>…</think>`, an unclosed tag) is taken out before the domain
     reads the text, unless the domain says it does that itself (`reads_reasoning = True`), so thinking
-    is never read as the answer.
+    is never read as the answer. With `trace_source="reasoning"` the trace is the thinking's claims
+    (`reasoning`, else the thinking found in `text`) judged by the domain; the answer is still the
+    response's (see `verify_thinking`).
     """
+    trace, verdicts = _verify_response(domain, instance, text)
+    if trace_source != "reasoning":
+        return trace, verdicts
+    return verify_thinking(domain, instance, reasoning or separate_reasoning(text).reasoning, trace, verdicts)
+
+
+def verify_thinking(
+    domain: Domain, instance: Instance, reasoning: str | None, trace: Trace, verdicts: Verdicts
+) -> tuple[Trace, Verdicts]:
+    """The response's answer verdict with the thinking's claims as the trace. No thinking, or a domain
+    that does not judge thinking, gives a trace with no step (counted apart from the 2×2 table) and says
+    why in `parse_errors`."""
+    reading = dict(trace.reading or {})
+    answer_only = Verdicts(answer=verdicts.answer)
+    if not isinstance(domain, ThinkingDomain):
+        why = f"domain {domain.name!r} does not judge thinking; use trace_source = 'response'"
+        return trace.model_copy(update={"steps": [], "parse_errors": [*trace.parse_errors, why]}), answer_only
+    if not reasoning or not reasoning.strip():
+        why = "no thinking to judge: the sample has no reasoning text"
+        return trace.model_copy(update={"steps": [], "parse_errors": [*trace.parse_errors, why]}), answer_only
+    try:
+        steps, step_verdicts, info = domain.judge_thinking(instance, reasoning)
+    except Exception as exc:  # noqa: BLE001 - turned into an explicit verdict
+        reason = f"thinking checker of domain {domain.name!r} crashed: {type(exc).__name__}: {exc}"
+        crashed = StepVerdict(index=0, status="unknown", rule="internal.error", message=reason)
+        return trace.model_copy(update={"steps": []}), Verdicts(
+            trace_checks=[crashed], answer=verdicts.answer
+        )
+    reading["thinking"] = info
+    thinking_trace = trace.model_copy(update={"steps": steps, "reading": reading})
+    return thinking_trace, Verdicts(steps=step_verdicts, answer=verdicts.answer)
+
+
+def _verify_response(domain: Domain, instance: Instance, text: str) -> tuple[Trace, Verdicts]:
     if not getattr(domain, "reads_reasoning", False):
         text = separate_reasoning(text).response
     try:
@@ -61,6 +112,8 @@ class TraceRecord(BaseModel):
     instance: dict[str, Any]
     text: str
     prompt: list[ChatMessage] | None = None
+    reasoning: str | None = None
+    """The model's thinking kept apart from `text` (e.g. an API's `reasoning_content`)."""
 
     @classmethod
     def from_sample(cls, sample: Sample) -> TraceRecord:
@@ -70,6 +123,7 @@ class TraceRecord(BaseModel):
             instance=sample.instance.model_dump(mode="json", exclude={"domain"}),
             text=sample.text,
             prompt=sample.prompt,
+            reasoning=sample.reasoning,
         )
 
     def to_instance(self) -> Instance:
@@ -185,6 +239,8 @@ class VerifyItem:
     text: str
     where: str = ""
     """File and line the item came from, for messages."""
+    reasoning: str | None = None
+    """The model's thinking, when the record gives it apart from the text."""
 
 
 def interchange_items(path: Path, domain: str | None = None) -> Iterator[VerifyItem | InputError]:
@@ -199,6 +255,7 @@ def interchange_items(path: Path, domain: str | None = None) -> Iterator[VerifyI
             instance.model_copy(update={"domain": domain or record.domain}),
             record.text,
             f"{path}:{number}",
+            record.reasoning,
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from modulo.domains.structured import json_instructions, json_object
 from modulo.inputs import parse_yaml, read_text
-from modulo.model import ChatMessage, Instance, Model, Trace, Verdicts
+from modulo.model import ChatMessage, Instance, Model, Step, StepVerdict, Trace, Verdicts
 from modulo.protocols import JSON_STYLE, Grounding
 from modulo.verifiers.pddl_load import load_problem
 from modulo.verifiers.strips import PlanAction, StripsProblem, apply, execute, ground_all, unmet
@@ -28,6 +28,7 @@ from .grounding import ground_plan
 from .planner import shortest_plan
 from .search import greedy_plan, optimal_length, optimal_plan
 from .templates import Templates, load_config
+from .thinking import judge_thinking
 from .traces import check_trace, json_plan_trace, parse_trace
 
 STYLES = ("zero-shot", "few-shot", "state-tracking", JSON_STYLE)
@@ -179,6 +180,15 @@ class PddlDomain:
                 for s in trace.steps
             ]
         return ground_plan(text, trace, templates_of(instance, problem), problem)
+
+    def judge_thinking(
+        self, instance: Instance, reasoning: str
+    ) -> tuple[list[Step], list[StepVerdict], dict[str, Any]]:
+        """The thinking's state, action and applicability claims, each judged in its context (see
+        `modulo.domains.planning.thinking`)."""
+        problem = problem_of(instance)
+        judged = judge_thinking(problem, templates_of(instance, problem), reasoning)
+        return judged.steps, judged.verdicts, judged.info
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         problem = problem_of(instance)

@@ -133,6 +133,7 @@ class PlanBenchImporter:
                 "correct": recorded,
                 "extracted_llm_plan": _plan_lines(record.get("extracted_llm_plan")),
             },
+            reasoning=reasoning_of(record),
         )
 
     def summarise(
@@ -265,6 +266,25 @@ def translation_plan(raw: str, actions: set[str]) -> list[str]:
         if pddl_steps or word_steps:
             return pddl_steps or word_steps
     return []
+
+
+def reasoning_of(record: dict[str, Any]) -> str | None:
+    """The thinking an API returned apart from the answer, as PlanBench kept it: the first choice's
+    `message.reasoning_content` (DeepSeek-R1) or `message.reasoning` in `response_object`."""
+    response = record.get("response_object")
+    choices = response.get("choices") if isinstance(response, dict) else None
+    message = (
+        choices[0].get("message")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict)
+        else None
+    )
+    if not isinstance(message, dict):
+        return None
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
 
 
 def _recorded(record: dict[str, Any]) -> bool | None:
