@@ -166,6 +166,12 @@ def run(
                 f"{summary.skipped} already stored · store {store}",
                 highlight=False,
             )
+            if summary.assisted:
+                err.print(
+                    f"{summary.assisted} model-assisted reading(s) stored beside the samples "
+                    "(`modulo report` compares them with modulo's own reading)",
+                    highlight=False,
+                )
             if summary.failed:
                 err.print(
                     f"[yellow]note:[/] {summary.failed} generation(s) failed and are stored as such; "
