@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from modulo.assisted import AssistedReport
 from modulo.generators.errors import GeneratorError
 from modulo.importing import read_records, store_records
 from modulo.inputs import read_text
@@ -34,7 +35,7 @@ from modulo.registry import (
     get_importer,
     importer_names,
 )
-from modulo.render import print_report
+from modulo.render import print_assisted, print_report
 from modulo.report import as_json, build_report
 from modulo.reverify import reverify as reverify_run
 from modulo.runner import ConfigError, Runner, load_config
@@ -165,6 +166,12 @@ def run(
                 f"{summary.skipped} already stored · store {store}",
                 highlight=False,
             )
+            if summary.assisted:
+                err.print(
+                    f"{summary.assisted} model-assisted reading(s) stored beside the samples "
+                    "(`modulo report` compares them with modulo's own reading)",
+                    highlight=False,
+                )
             if summary.failed:
                 err.print(
                     f"[yellow]note:[/] {summary.failed} generation(s) failed and are stored as such; "
@@ -185,7 +192,8 @@ def run(
                     highlight=False,
                 )
             if report and db.get_run(summary.run.id):
-                print_report(out, build_report(summary.run, db.samples(summary.run.id)))
+                samples = db.samples(summary.run.id)
+                print_report(out, build_report(summary.run, samples, db.assisted(summary.run.id)))
 
 
 @app.command()
@@ -325,7 +333,7 @@ def report_cmd(
     with user_errors():
         with Store(store, readonly=True) as db:
             chosen = db.find_run(run_ref)
-            result = build_report(chosen, db.samples(chosen.id))
+            result = build_report(chosen, db.samples(chosen.id), db.assisted(chosen.id))
         if as_json_flag:
             print(json.dumps(as_json(result), indent=2))
         else:
@@ -398,8 +406,10 @@ def import_cmd(
             print(json.dumps(summary, indent=2, default=str))
         else:
             for key, value in summary.items():
-                if not isinstance(value, list):
+                if not isinstance(value, list) and key != "assisted":
                     out.print(f"{key}: {value}", highlight=False)
+            if summary.get("assisted"):
+                print_assisted(out, AssistedReport.model_validate(summary["assisted"]))
             for title in ("disagreements", "problems"):
                 entries = summary.get(title, [])
                 if entries:

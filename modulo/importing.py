@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from modulo.assisted import RECORDED, AssistedReading, summarise
 from modulo.claims import utc_now
 from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, TraceSource, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
@@ -14,6 +15,7 @@ from modulo.reading import separate_reasoning
 from modulo.registry import RegistryError, get_domain
 from modulo.runner import ProgressFn, run_id_for, sample_id, verify_sample, versions
 from modulo.store import Store
+from modulo.translation import assess, check_domain
 
 
 def check_options(importer: Importer, options: dict[str, str]) -> None:
@@ -94,6 +96,7 @@ def store_records(
     store.add_instances(run.id, [item.instance for item in items])
     stored = {s.id: s for s in store.samples(run.id)}
     seen: Counter[tuple[str, str]] = Counter()
+    readings: list[AssistedReading] = []
     for item in items:
         key = (item.instance.domain, item.instance.id)
         sid = sample_id(run.id, item.instance, seen[key], 0)
@@ -112,13 +115,35 @@ def store_records(
             sample = verify_sample(get_domain(item.instance.domain), sample, trace_source)
             store.set_verdicts(sample)
         assert sample.trace is not None and sample.verdicts is not None
+        if item.translation is not None:
+            readings.append(recorded_reading(importer, item, sample))
         if sample.verdicts.answer.status == "unknown":
             problems.append(ImportProblem(record=item.instance.id, reason=_unknown(sample.verdicts)))
         else:
             results.append((item, sample.trace, sample.verdicts))
         if progress:
             progress("verifying", 1)
-    return run, importer.summarise(results, problems)
+    summary = importer.summarise(results, problems)
+    if readings:
+        store.add_assisted(run.id, readings)
+        report = summarise(run, store.samples(run.id), store.assisted(run.id))
+        summary["assisted"] = report.model_dump(mode="json") if report else None
+    return run, summary
+
+
+def recorded_reading(importer: Importer, item: ImportedItem, sample: Sample) -> AssistedReading:
+    """The file's own model-assisted reading of the sample's text, assessed like a translator's."""
+    assert item.translation is not None
+    domain = check_domain(get_domain(item.instance.domain))
+    recorded = item.translation
+    return assess(
+        domain,
+        sample,
+        f"{RECORDED}:{importer.name}",
+        recorded.text,
+        error=recorded.error,
+        structured=recorded.structured,
+    ).model_copy(update={"retryable": False})
 
 
 def _file_digest(path: Path) -> str | None:

@@ -238,6 +238,10 @@ class RunConfig(Model):
     batch_size: int = Field(default=8, ge=1)
     """Prompts sent to the generator at once; at most this many samples are in flight."""
     tasks: list[TaskConfig] = Field(min_length=1)
+    assisted_extraction: GeneratorConfig | None = None
+    """Off by default. A second generator that translates every response into the domain's JSON schema,
+    stored beside the sample as a model-assisted reading (`modulo.assisted`); never part of the verdicts,
+    nor of the run id (adding it to a suite translates the stored samples of the same run)."""
 
 
 class Run(Model):

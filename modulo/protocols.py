@@ -99,6 +99,30 @@ class StructuredDomain(Domain, Protocol):
         ...
 
 
+class Grounding(BaseModel):
+    """Where the original text states one step of a model-assisted reading (see `modulo.assisted`)."""
+
+    index: int
+    """The step's index in the assisted trace."""
+    span: list[int] | None = None
+    """`[start, end)` offsets into the raw text (the response, never the thinking); None: not found."""
+    how: str = ""
+    """How it was found: `reading` (the domain's own reader reads this step there) or `words` (its words
+    occur there, e.g. a planning action's verb and objects, in order)."""
+    note: str = ""
+    """Why it is not grounded, or what is odd about where it is (e.g. earlier than the step before)."""
+
+
+@runtime_checkable
+class GroundingDomain(StructuredDomain, Protocol):
+    """A domain that can check a model-assisted reading against the text it was read from."""
+
+    def ground(self, instance: Instance, text: str, trace: Trace) -> list[Grounding]:
+        """For every step of `trace` (the domain's reading of a translation of `text` into its JSON
+        schema), the span of `text`'s response that states it. Total: never raises on model text."""
+        ...
+
+
 class SamplingParams(BaseModel):
     """How to sample; generators ignore what they cannot honour and say so in their docs."""
 
@@ -163,6 +187,18 @@ class DomainLookup(Protocol):
     def __call__(self, name: str) -> Domain: ...
 
 
+class RecordedTranslation(BaseModel):
+    """A model-assisted reading a results file recorded beside the response (e.g. PlanBench's
+    `raw_translation`), for `modulo.assisted`."""
+
+    text: str | None
+    """The translation as the file holds it (None: the record has none)."""
+    structured: Any = None
+    """The translation in the domain's JSON schema, as the importer converts it."""
+    error: str = ""
+    """Why the record has no usable translation."""
+
+
 class ImportedItem(BaseModel):
     """One record of a foreign results file: the problem, the text to verify, what the file recorded."""
 
@@ -173,6 +209,8 @@ class ImportedItem(BaseModel):
     """Where the text came from, e.g. `planbench:gpt-4_chat:zero_shot` or `gold`."""
     recorded: dict[str, Any] = Field(default_factory=dict)
     """The file's own verdicts or labels, for the agreement report (e.g. `{"correct": True}`)."""
+    translation: RecordedTranslation | None = None
+    """The file's own model-assisted reading of `text`, when the import asks for it (`--assisted`)."""
     reasoning: str | None = None
     """The model's thinking when the file kept it apart from the text (e.g. `reasoning_content`)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from modulo.assisted import AGREEMENTS, AssistedReport
 from modulo.report import Cell, Report
 from modulo.stats import Rate
 from modulo.thinking_report import ThinkingSummary
@@ -117,6 +118,8 @@ def print_report(console: Console, report: Report) -> None:
             f"= {speed.verify_fraction:.1%} of generation time",
             highlight=False,
         )
+    if report.assisted is not None:
+        print_assisted(console, report.assisted)
     if len(report.loop) > 1:
         loop = Table(title="LLM-Modulo rounds", title_justify="left")
         for name in ("round", "attempted", "solved so far"):
@@ -124,6 +127,35 @@ def print_report(console: Console, report: Report) -> None:
         for r in report.loop:
             loop.add_row(str(r.round), str(r.attempted), fmt_rate(r.solved_so_far))
         console.print(loop)
+
+
+def print_assisted(console: Console, assisted: AssistedReport) -> None:
+    """Agreement of the model-assisted readings with the deterministic ones, per task, and what disagrees."""
+    table = Table(
+        title="model-assisted extraction (the verdicts above are the deterministic reading's)",
+        title_justify="left",
+    )
+    table.add_column("task", overflow="fold")
+    for name in (*AGREEMENTS, "same plan [95% CI]", "same verdict [95% CI]", "grounded by words"):
+        table.add_column(name, justify="right", no_wrap=name.endswith("]"))
+    for key, counts in {"all": assisted.overall, **assisted.by_task}.items():
+        table.add_row(
+            key,
+            *(str(counts.counts.get(a, 0)) for a in AGREEMENTS),
+            fmt_rate(counts.same_plan),
+            fmt_rate(counts.same_verdict),
+            str(counts.by_words),
+        )
+    console.print(table)
+    console.print(f"translators: {', '.join(assisted.translators)}", highlight=False)
+    if assisted.stale:
+        console.print(
+            f"[yellow]note:[/] {assisted.stale} reading(s) were made from another text than the stored one "
+            "and are not counted",
+            highlight=False,
+        )
+    for entry in assisted.listed[:20]:
+        console.print(f"  {entry['agreement']}: {entry['instance']}: {entry['why']}", highlight=False)
 
 
 def _print_thinking(console: Console, generator: str, s: ThinkingSummary) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from modulo.assisted import AssistedReading, AssistedReport, summarise
 from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
 from modulo.provenance import is_current
@@ -90,6 +91,9 @@ class Report(BaseModel):
     reading_status: dict[str, int] = {}
     """First attempts per reading status (`read`, `ambiguous`, `unreadable`; `not-reported` for domains
     whose reader gives none): how much of the table rests on clear readings."""
+    assisted: AssistedReport | None = None
+    """Model-assisted extraction (`assisted_extraction`, or a file's recorded translations): how often the
+    assisted reading agrees with the deterministic one, per task; None when the run has none."""
     thinking: dict[str, ThinkingSummary] = {}
     """Per generator, what its thinking claims came to (runs verified with `trace_source = "reasoning"`)."""
 
@@ -191,8 +195,8 @@ def verdict_provenance(verified: list[Sample]) -> tuple[dict[str, int], int]:
     return dict(made_by.most_common()), stale
 
 
-def build_report(run: Run, samples: list[Sample]) -> Report:
-    """Summarise the verified samples of `run`."""
+def build_report(run: Run, samples: list[Sample], assisted: list[AssistedReading] | None = None) -> Report:
+    """Summarise the verified samples of `run` (and, when given, its model-assisted readings)."""
     verified = [s for s in samples if s.verdicts is not None]
     versions, stale = verdict_provenance(verified)
     first = [s for s in verified if s.round == 0]
@@ -222,6 +226,7 @@ def build_report(run: Run, samples: list[Sample]) -> Report:
         verdict_versions=versions,
         stale_verdicts=stale,
         reading_status=reading_shares(first),
+        assisted=summarise(run, samples, assisted or []),
         thinking=thinking_summaries(first),
     )
 

@@ -51,6 +51,7 @@ from modulo.reading import separate_reasoning
 from modulo.redact import find_secrets
 from modulo.registry import get_domain, get_generator
 from modulo.store import Store
+from modulo.translation import assist_run, check_domain
 from modulo.verify import verify_text
 
 
@@ -99,7 +100,8 @@ scheme starts a new run instead of mixing two kinds of ids (stored texts are sti
 
 def run_id_for(config: RunConfig) -> str:
     """Same config, same id: this is what makes re-running a config resume it."""
-    digest = hashlib.sha256(f"{ID_SCHEME}:{config.model_dump_json()}".encode()).hexdigest()[:10]
+    content = config.model_dump_json(exclude={"assisted_extraction"})  # a reading beside, not a new run
+    digest = hashlib.sha256(f"{ID_SCHEME}:{content}".encode()).hexdigest()[:10]
     return f"{config.name}-{digest}"
 
 
@@ -209,6 +211,8 @@ class RunSummary:
     """Samples left to another process that had not finished them when this run ended."""
     stale: int = 0
     """Stored verdicts made by other code versions than the installed ones (`modulo reverify`)."""
+    assisted: int = 0
+    """Model-assisted readings stored by this run (`assisted_extraction`)."""
 
 
 class Runner:
@@ -295,6 +299,7 @@ class Runner:
         The run is recorded together with its first stored samples, so a run that fails before it
         produced anything leaves nothing behind."""
         refuse_credentials(self.config.model_dump(mode="json"), f"suite {self.config.name!r}")
+        self._check_assisted()
         fresh = Run(id=run_id_for(self.config), config=self.config, created_at=utc_now(), versions=versions())
         summary = RunSummary(run=self.store.get_run(fresh.id) or fresh)
         try:
@@ -308,6 +313,7 @@ class Runner:
                 if not jobs:
                     break
                 self._execute(summary, jobs, progress, planned)
+            summary.assisted = self._assist(fresh.id, progress)
             summary.stale = self._count_stale(fresh.id)
             summary.elsewhere = self.store.unfinished(self._left)
         finally:
@@ -349,6 +355,31 @@ class Runner:
             if stored is None or stored.generation_error is not None or stored.text == sample.text:
                 return
             sample = stored
+
+    def _check_assisted(self) -> None:
+        """Refuse, before any work, an assisted extraction the tasks' domains cannot ground."""
+        if self.config.assisted_extraction is None:
+            return
+        for task in self.config.tasks:
+            try:
+                check_domain(get_domain(task.domain))
+            except ValueError as exc:
+                raise ConfigError(f"[assisted_extraction]: {exc}") from exc
+
+    def _assist(self, run_id: str, progress: ProgressFn | None) -> int:
+        """Model-assisted readings of the run's verified samples, when the suite asks for them."""
+        if self.config.assisted_extraction is None:
+            return 0
+        return assist_run(
+            self.store,
+            run_id,
+            self.config.assisted_extraction,
+            self._generator,
+            get_domain,
+            batch_size=self.config.batch_size,
+            retry_failed=self.retry_failed,
+            progress=progress,
+        )
 
     def _count_stale(self, run_id: str) -> int:
         """Verified samples of the run whose verdicts other code versions made."""

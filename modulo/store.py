@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from modulo.assisted import AssistedReading
 from modulo.claims import claim_alive, utc_now
 from modulo.model import (
     ChatMessage,
@@ -32,7 +33,7 @@ from modulo.model import (
     Verdicts,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,6 +112,21 @@ MIGRATIONS: dict[int, list[str]] = {
                owner TEXT NOT NULL,
                claimed_at TEXT NOT NULL
            )""",
+    ],
+    4: [
+        # model-assisted readings (modulo.assisted), one per sample and translator: a table of their own,
+        # so they sit beside the sample and never in its trace or verdicts (which reverify rewrites)
+        """CREATE TABLE assisted (
+               sample_id TEXT NOT NULL REFERENCES samples(id),
+               translator TEXT NOT NULL,
+               run_id TEXT NOT NULL,
+               status TEXT NOT NULL,
+               agreement TEXT NOT NULL,
+               retryable INTEGER NOT NULL,
+               reading_json TEXT NOT NULL,
+               PRIMARY KEY (sample_id, translator)
+           )""",
+        "CREATE INDEX assisted_by_run ON assisted(run_id, translator)",
     ],
 }
 """Statements that take a store from the previous schema version to the key's version."""
@@ -397,6 +413,41 @@ class Store:
             (run_id,),
         ).fetchall()
         return {str(versions): int(count) for versions, count in rows}
+
+    # model-assisted readings (modulo.assisted)
+
+    def add_assisted(self, run_id: str, readings: list[AssistedReading]) -> None:
+        """Store readings; one already stored for the same sample and translator is replaced (a retry)."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO assisted VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.sample_id,
+                        r.translator,
+                        run_id,
+                        r.status,
+                        r.agreement,
+                        int(r.retryable),
+                        r.model_dump_json(),
+                    )
+                    for r in readings
+                ],
+            )
+
+    def assisted(self, run_id: str) -> list[AssistedReading]:
+        """Every assisted reading of the run's samples, in storage order."""
+        rows = self._db.execute(
+            "SELECT reading_json FROM assisted WHERE run_id = ? ORDER BY rowid", (run_id,)
+        ).fetchall()
+        return [AssistedReading.model_validate_json(row[0]) for row in rows]
+
+    def assisted_done(self, run_id: str, translator: str, *, retry_failed: bool = False) -> set[str]:
+        """Ids of the samples this translator has read (with `retry_failed`, less those it failed on)."""
+        query = "SELECT sample_id FROM assisted WHERE run_id = ? AND translator = ?"
+        if retry_failed:
+            query += " AND NOT retryable"
+        return {row[0] for row in self._db.execute(query, (run_id, translator))}
 
     # claims: several processes on one store split the work
 

@@ -23,6 +23,10 @@ Modes:
   echoauth    HTTP 400 whose body echoes the request headers (incl. Authorization)
   poison      HTTP 400 (context length) for ~1 prompt in 5, deterministic per prompt; others ok
   echoauth500 HTTP 500 whose body echoes the request headers (retried, then the error message)
+  translate   replies chosen by the prompt: $FAKE_TRANSLATIONS names a JSON file {substring: reply}; the
+              reply of the first substring found in the last message is sent as the answer, except
+              "HTTP400" and "HTTP500" (that status); HTTP 422 when the request carries no
+              response_format json_schema (structured output), HTTP 404 when no substring is found
 Every request is logged to stderr with its mode (not its headers).
 """
 
@@ -162,11 +166,29 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 time.sleep(DELAY)
                 self._send(200, json.dumps(answer(random_text(rng))).encode())
+        elif mode == "translate":
+            self._translate(body)
         elif mode in ("echoauth", "echoauth500"):
             text = json.dumps({"error": "bad request", "headers": dict(self.headers.items())}).encode()
             self._send(400 if mode == "echoauth" else 500, text)
         else:
             self._send(404, b'{"error": "unknown mode"}')
+
+    def _translate(self, body: dict) -> None:
+        schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")
+        if not isinstance(schema, dict):
+            self._send(422, b'{"error": "expected response_format with a json_schema"}')
+            return
+        with open(os.environ["FAKE_TRANSLATIONS"], encoding="utf-8") as handle:
+            table = json.load(handle)
+        prompt = (body.get("messages") or [{}])[-1].get("content", "")
+        reply = next((v for k, v in table.items() if k in prompt), None)
+        if reply is None:
+            self._send(404, b'{"error": "no translation for this prompt"}')
+        elif reply in ("HTTP400", "HTTP500"):
+            self._send(int(reply[4:]), json.dumps({"error": f"scripted {reply}"}).encode())
+        else:
+            self._send(200, json.dumps(answer(reply)).encode())
 
 
 def main() -> None:

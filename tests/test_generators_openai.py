@@ -208,6 +208,25 @@ def test_sampling_defaults_come_from_params_and_requests_override_them(
     assert first.logprobs == [-0.5, -1.0]
 
 
+def test_a_json_schema_is_sent_as_structured_output(serve: Callable[..., tuple[FakeServer, str]]) -> None:
+    """OpenAI's `response_format` by default; vLLM's own `structured_outputs` or nothing on request; never
+    a schema for a request without one."""
+    schema = {"type": "object", "properties": {"plan": {"type": "array"}}, "required": ["plan"]}
+    fake, url = serve([ok("{}")])
+    for how in ("response_format", "structured_outputs", "none"):
+        generator(url, structured_output=how, concurrency=1).generate([request(how, json_schema=schema)])
+    generator(url).generate([request("plain")])
+    bodies = [body for _, body in fake.received]
+    assert bodies[0]["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": schema},
+    }
+    assert bodies[1]["structured_outputs"] == {"json": schema} and "response_format" not in bodies[1]
+    assert not {"response_format", "structured_outputs"} & (bodies[2].keys() | bodies[3].keys())
+    with pytest.raises(ValueError, match="structured_output"):
+        generator(url, structured_output="guided_json")
+
+
 def test_malformed_answers_are_reported(serve: Callable[..., tuple[FakeServer, str]]) -> None:
     _, url = serve([(200, "not json", {})])
     with pytest.raises(GeneratorError, match="non-JSON"):

@@ -63,4 +63,6 @@ def test_version_1_store_is_migrated(tmp_path: Path) -> None:
         version = store._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
         columns = {row[1] for row in store._db.execute("PRAGMA table_info(samples)")}
         runs = store._db.execute("SELECT name FROM runs").fetchall()
+        tables = {row[0] for row in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert version == str(SCHEMA_VERSION) and "cache_key" in columns and runs == [("old",)]
+    assert "assisted" in tables  # model-assisted readings sit in a table of their own

@@ -19,11 +19,12 @@ from typing import Any
 from modulo.domains.structured import json_instructions, json_object
 from modulo.inputs import parse_yaml, read_text
 from modulo.model import ChatMessage, Instance, Model, Step, StepVerdict, Trace, Verdicts
-from modulo.protocols import JSON_STYLE
+from modulo.protocols import JSON_STYLE, Grounding
 from modulo.verifiers.pddl_load import load_problem
 from modulo.verifiers.strips import PlanAction, StripsProblem, apply, execute, ground_all, unmet
 
 from .generator import blocksworld_problem
+from .grounding import ground_plan
 from .planner import shortest_plan
 from .search import greedy_plan, optimal_length, optimal_plan
 from .templates import Templates, load_config
@@ -168,6 +169,17 @@ class PddlDomain:
         if data is not None:
             return json_plan_trace(data.get("plan"), templates, problem)
         return parse_trace(text, templates, problem)
+
+    def ground(self, instance: Instance, text: str, trace: Trace) -> list[Grounding]:
+        """Where the response states each action of a model-assisted plan (see `grounding`)."""
+        try:
+            problem = problem_of(instance)
+        except ValueError as exc:
+            return [
+                Grounding(index=s.index, note=f"the instance's PDDL cannot be read: {exc}")
+                for s in trace.steps
+            ]
+        return ground_plan(text, trace, templates_of(instance, problem), problem)
 
     def judge_thinking(
         self, instance: Instance, reasoning: str

@@ -14,7 +14,7 @@ from typing import Any
 
 from modulo.inputs import parse_yaml, read_json, read_text
 from modulo.model import Instance, Trace, Verdicts
-from modulo.protocols import ImportedItem, ImportProblem
+from modulo.protocols import ImportedItem, ImportProblem, RecordedTranslation
 
 from .reading import extraction_fault
 from .templates import PDDL_ACTION, load_config
@@ -33,6 +33,8 @@ class PlanBenchImporter:
         "config": "the PlanBench YAML config with the English templates",
         "plan-source": "response (default: read `llm_raw_response` with modulo's reader) or recorded "
         "(verify PlanBench's own extraction, `extracted_llm_plan`: checks the checker against VAL)",
+        "assisted": "recorded: also store PlanBench's own model-assisted reading (`raw_translation`, in the "
+        "o1 files) beside each response, grounded in it and compared with modulo's reading",
     }
     required = ("domain-file", "instances", "config")
 
@@ -40,6 +42,10 @@ class PlanBenchImporter:
         source = options.get("plan-source", "response")
         if source not in PLAN_SOURCES:
             raise ValueError(f"--plan-source must be {' or '.join(PLAN_SOURCES)}, not {source!r}")
+        if options.get("assisted", "recorded") != "recorded":
+            raise ValueError(
+                f"--assisted must be recorded (PlanBench's raw_translation), not {options['assisted']!r}"
+            )
         data = read_json(path, "results file")
         records = data.get("instances") if isinstance(data, dict) else None
         if not isinstance(records, list):
@@ -71,10 +77,16 @@ class PlanBenchImporter:
             generator += ":recorded-extraction"
         tag = str(raw_config.get("domain_name", path.stem))
         files = InstanceFiles(folder, pattern)
-        return [
+        items = [
             self._item(record, position, files, domain, domain_text, templates, generator, tag, source)
             for position, record in enumerate(records)
         ]
+        if "assisted" in options:
+            actions = {a.lower() for a in ACTION_NAME.findall(domain_text)}
+            items = [
+                _with_translation(item, record, actions) for item, record in zip(items, records, strict=True)
+            ]
+        return items
 
     def _item(
         self,
@@ -212,6 +224,48 @@ def _text_to_verify(record: dict[str, Any], source: str) -> str | ImportProblem:
             "backprompting files keep only its extracted plan: `--plan-source recorded` verifies that)",
         )
     return response
+
+
+def _with_translation(
+    item: ImportedItem | ImportProblem, record: Any, actions: set[str]
+) -> ImportedItem | ImportProblem:
+    """The item with PlanBench's `raw_translation` beside it, its steps (`translation_plan`) as the `json`
+    style's plan."""
+    if isinstance(item, ImportProblem):
+        return item
+    raw = record.get("raw_translation")
+    if not isinstance(raw, str):
+        translation = RecordedTranslation(text=None, error="the record has no raw_translation")
+    else:
+        translation = RecordedTranslation(text=raw, structured={"plan": translation_plan(raw, actions)})
+    return item.model_copy(update={"translation": translation})
+
+
+ACTION_NAME = re.compile(r"\(\s*:action\s+([^\s()]+)", re.I)
+PLAN_BLOCK = re.compile(r"PDDL PLAN\W*?\n(.*?)(?:^\W*PDDL PLAN END|\Z)", re.S | re.M)
+"""PlanBench's translation markers, in capitals as its prompt writes them ("a PDDL plan:" is prose)."""
+LIST_MARK = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|\(\d{1,3}\))\s+")
+
+
+def translation_plan(raw: str, actions: set[str]) -> list[str]:
+    """The steps of a PlanBench translation: within its "[PDDL PLAN]" block if it has one that holds an
+    action (else the whole text), the lines naming an action of the domain in PDDL form `(name args)`, or
+    when there are none the lines starting with an action's name (`feast c b`), without list markers and
+    markdown emphasis. Headings such as "(PDDL PLAN)", prose and a restatement of the answer in English
+    beside the PDDL are not steps; an action whose objects the problem lacks stays a step (unreadable)."""
+    blocks = [m.group(1) for m in PLAN_BLOCK.finditer(raw)]
+    for body in [*blocks, raw]:
+        pddl_steps, word_steps = [], []
+        for line in body.splitlines():
+            text = LIST_MARK.sub("", line.replace("**", "").replace("`", "")).strip()
+            pddl = PDDL_ACTION.match(text)
+            if pddl and pddl.group(1).lower() in actions:
+                pddl_steps.append(pddl.group(0))
+            elif text and not pddl and text.split()[0].lower() in actions:
+                word_steps.append(text)
+        if pddl_steps or word_steps:
+            return pddl_steps or word_steps
+    return []
 
 
 def reasoning_of(record: dict[str, Any]) -> str | None:

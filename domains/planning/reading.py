@@ -179,6 +179,16 @@ class PlanReader:
             return StepReading("partial", [(names[0], *objects)], needs)
         return StepReading("unread", [], needs)
 
+    def says_words(self, text: str, action: PlanAction) -> bool:
+        """Whether `text` holds the action's verb words (its leading words or PDDL name) and names its
+        objects in order (other objects may stand between them): a weaker sign than reading it."""
+        name, *args = action
+        keyword = self._keywords.get(name)
+        if keyword is None or keyword.search(text) is None:
+            return False
+        named = iter(str(o) for _, _, o in self._objects.finditer(text))
+        return all(arg in named for arg in args)
+
     def _first_word(self, clause: str) -> tuple[int, int, list[str]] | None:
         """A clause that starts with the first word of one action's leading words ("Put red on the
         table" for "put down the {}"), when no other action's leading words start with it."""

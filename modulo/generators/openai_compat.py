@@ -53,7 +53,11 @@ OWN = {
     "max_retries",
     "backoff",
     "max_reply_bytes",
+    "structured_output",
 }
+STRUCTURED = ("response_format", "structured_outputs", "none")
+"""How a request's JSON schema reaches the server: OpenAI's `response_format` (json_schema; OpenAI, vLLM,
+llama.cpp), vLLM's own `structured_outputs: {"json": ...}` field, or not at all (the prompt alone)."""
 
 
 class Cancelled(Exception):
@@ -65,8 +69,9 @@ class OpenAIGenerator:
     `api_key_env` (the variable holding the key; default MODULO_OPENAI_API_KEY, then OPENAI_API_KEY),
     `concurrency` (requests in flight, default 4), `timeout` (total seconds per HTTP request, default 600),
     `max_retries` (default 5), `backoff` (first retry delay in seconds, default 1, doubling),
-    `max_reply_bytes` (default 16 MiB), plus SamplingParams fields as defaults (temperature, top_p,
-    max_tokens, seed, stop, logprobs)."""
+    `max_reply_bytes` (default 16 MiB), `structured_output` (how a JSON schema is sent: `response_format`,
+    the default, `structured_outputs` for vLLM's own field, or `none`), plus SamplingParams fields as
+    defaults (temperature, top_p, max_tokens, seed, stop, logprobs)."""
 
     def __init__(self, params: dict[str, Any], domains: DomainLookup) -> None:
         if "api_key" in params:
@@ -85,6 +90,11 @@ class OpenAIGenerator:
         self.max_retries = int(own.get("max_retries", 5))
         self.backoff = float(own.get("backoff", 1.0))
         self.max_reply_bytes = int(own.get("max_reply_bytes", MAX_REPLY_BYTES))
+        self.structured = str(own.get("structured_output", STRUCTURED[0]))
+        if self.structured not in STRUCTURED:
+            raise ValueError(
+                f"structured_output must be one of {', '.join(STRUCTURED)}, not {self.structured!r}"
+            )
         if not (
             1 <= self.concurrency <= 256
             and 0 < self.timeout <= 86_400
@@ -136,6 +146,8 @@ class OpenAIGenerator:
             body["stop"] = sampling.stop
         if sampling.logprobs:
             body["logprobs"] = True
+        if sampling.json_schema is not None:
+            body.update(structured_output(self.structured, sampling.json_schema))
         started = time.perf_counter()
         data = self._post(client, calls, body)
         seconds = time.perf_counter() - started
@@ -195,6 +207,17 @@ class OpenAIGenerator:
             return _Retry(calls.quote(f"{type(exc).__name__}: {exc}"))
         finally:
             calls.close(call)
+
+
+def structured_output(how: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The request fields that constrain the reply to JSON of `schema`."""
+    if how == "response_format":
+        return {
+            "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+        }
+    if how == "structured_outputs":
+        return {"structured_outputs": {"json": schema}}
+    return {}
 
 
 @dataclass
