@@ -37,8 +37,18 @@ from modulo.domains.logic.theory import (
     render_literal,
     split_sentences,
 )
+from modulo.domains.logic.thinking import judge_logic_thinking
 from modulo.domains.structured import json_instructions
-from modulo.model import AnswerStatus, AnswerVerdict, ChatMessage, Instance, StepVerdict, Trace, Verdicts
+from modulo.model import (
+    AnswerStatus,
+    AnswerVerdict,
+    ChatMessage,
+    Instance,
+    Step,
+    StepVerdict,
+    Trace,
+    Verdicts,
+)
 from modulo.protocols import JSON_STYLE
 from modulo.verifiers.smt import Atom, Const, Formula, Not, SmtChecker
 
@@ -130,6 +140,13 @@ class DeductionDomain:
         words = {a.lower(): a for a in answer_options(instance.payload.get("world", "open"))}
         letters = {chr(ord("a") + i): a for i, a in enumerate(words.values())}
         return read_trace(text, {**words, **letters}, statement=str(instance.payload.get("statement", "")))
+
+    def judge_thinking(
+        self, instance: Instance, reasoning: str
+    ) -> tuple[list[Step], list[StepVerdict], dict[str, Any]]:
+        """The thinking's claims, each checked like a response step; claims under a supposition are
+        `unknown` (see `modulo.domains.logic.thinking`)."""
+        return judge_logic_thinking(self, instance, reasoning)
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         theory = read_theory(instance.payload["context"])

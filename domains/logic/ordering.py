@@ -26,6 +26,7 @@ from modulo.domains.logic.steps import (
     unread_premises,
     unread_reason,
 )
+from modulo.domains.logic.thinking import judge_logic_thinking
 from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
 from modulo.protocols import JSON_STYLE
@@ -130,6 +131,13 @@ class OrderingDomain:
             reason = f"the puzzle could not be read: {error}"
             return read_trace(text, letters, lambda _: reason, option_letter, sentences)
         return read_trace(text, letters, _reader(read), option_letter, sentences)
+
+    def judge_thinking(
+        self, instance: Instance, reasoning: str
+    ) -> tuple[list[Step], list[StepVerdict], dict[str, Any]]:
+        """The thinking's claims, each checked like a response step; claims under a supposition are
+        `unknown` (see `modulo.domains.logic.thinking`)."""
+        return judge_logic_thinking(self, instance, reasoning)
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         try:
