@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from modulo.model import Step, StepVerdict
+from modulo.model import Step, StepStatus, StepVerdict
 from modulo.verifiers.strips import PlanAction, State, StripsProblem, apply, fmt_atom, ground, unmet
 
 from .templates import Templates
@@ -213,19 +213,13 @@ class _Judge:
         sim.actions.append(claim.action)
         if isinstance(action, tuple):
             sim.known = False
-            return StepVerdict(
-                index=len(self.steps), status="invalid", rule="thinking.malformed", message=action[1]
-            )
+            return self._error("thinking.malformed", action[1])
         sim.states.append(apply(action, state))
         missing = unmet(action.pre, state)
         if missing:
             sim.known = False  # whether the thinking goes on as if it happened cannot be told
-            return StepVerdict(
-                index=len(self.steps),
-                status="invalid",
-                rule="thinking.inapplicable",
-                message=f"{written} is not applicable ({where}): {', '.join(missing)} do(es) not hold",
-            )
+            why = f"{', '.join(missing)} do(es) not hold"
+            return self._error("thinking.inapplicable", f"{written} is not applicable ({where}): {why}")
         return self._valid(f"{written} applicable ({where})")
 
     def _applicability(self, claim: Claim, override: State | None, lost: bool) -> StepVerdict:
@@ -245,19 +239,12 @@ class _Judge:
             return self._unknown(f"{said}: {where}")
         action = ground(self.problem, claim.action)
         if isinstance(action, tuple):
-            return StepVerdict(
-                index=len(self.steps), status="invalid", rule="thinking.malformed", message=action[1]
-            )
+            return self._error("thinking.malformed", action[1])
         missing = unmet(action.pre, state)
         if (not missing) == claim.can:
             return self._valid(f"{said} ({where})")
         why = f"{', '.join(missing)} do(es) not hold" if missing else "every precondition holds"
-        return StepVerdict(
-            index=len(self.steps),
-            status="invalid",
-            rule="thinking.applicability",
-            message=f"claims it {said} ({where}), but {why}",
-        )
+        return self._error("thinking.applicability", f"claims it {said} ({where}), but {why}")
 
     def _state(self, claim: Claim, override: State | None, lost: bool) -> StepVerdict:
         assert claim.atom is not None
@@ -276,11 +263,9 @@ class _Judge:
                     f"{said} does not hold in the initial state, and the sentence does not say "
                     "it speaks of the initial state (a goal, a plan?)"
                 )
-            return StepVerdict(
-                index=len(self.steps),
-                status="invalid",
-                rule="thinking.initial_state",
-                message=f"{said} does not hold in the initial state: the problem says otherwise",
+            return self._error(
+                "thinking.initial_state",
+                f"{said} does not hold in the initial state: the problem says otherwise",
             )
         state, where = self._state_for(override, lost)
         sim = self.sim
@@ -303,12 +288,7 @@ class _Judge:
                 f"{said} held before {fmt_atom(sim.actions[-1])} and not after it: which of the two "
                 "states the sentence speaks of cannot be told"
             )
-        return StepVerdict(
-            index=len(self.steps),
-            status="invalid",
-            rule="thinking.state",
-            message=f"{said} does not hold ({where})",
-        )
+        return self._error("thinking.state", f"{said} does not hold ({where})")
 
     def _goal(self, claim: Claim, said: str) -> StepVerdict:
         assert claim.atom is not None
@@ -316,16 +296,12 @@ class _Judge:
         if (claim.atom, claim.positive) in goals:
             return self._valid(f"{said} is a goal")
         if (claim.atom, not claim.positive) in goals:
-            status, rule = "invalid", "thinking.goal"
+            status: StepStatus = "invalid"
         else:
-            status, rule = "unsupported", "thinking.goal"
+            status = "unsupported"
         stated = ", ".join(("" if p else "not ") + fmt_atom(a) for a, p in sorted(goals))
-        return StepVerdict(
-            index=len(self.steps),
-            status=status,  # type: ignore[arg-type]
-            rule=rule,
-            message=f"{said} is not a goal of the problem (the goal: {stated})",
-        )
+        message = f"{said} is not a goal of the problem (the goal: {stated})"
+        return self._error("thinking.goal", message, status)
 
     def _state_for(
         self, override: State | None, lost: bool, *, initial: bool = False, restating: bool = True
@@ -351,6 +327,9 @@ class _Judge:
 
     def _valid(self, message: str) -> StepVerdict:
         return StepVerdict(index=len(self.steps), status="valid", message=message)
+
+    def _error(self, rule: str, message: str, status: StepStatus = "invalid") -> StepVerdict:
+        return StepVerdict(index=len(self.steps), status=status, rule=rule, message=message)
 
     def _unknown(self, message: str) -> StepVerdict:
         return StepVerdict(index=len(self.steps), status="unknown", rule="thinking.context", message=message)
