@@ -1,0 +1,171 @@
+"""Two readings of one PlanBench record: modulo's reading of the response, and PlanBench's own extraction
+(`extracted_llm_plan`, the plan VAL judged). Where they differ, which side we believe is wrong and why.
+
+A reason is given only when a known PlanBench extraction fault explains the difference (a `Fault`);
+otherwise the difference is `unexplained`, never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modulo.model import Instance, Trace, Verdicts
+
+from .domain import BlocksworldDomain, PddlDomain
+
+JOINING = frozenset(["from", "on", "onto", "to", "into", "at", "in", "of", "top"])
+FAULTS = {
+    "joining-word-kept": 'PlanBench keeps a joining word ("from") as an argument',
+    "past-plan-end": "PlanBench runs past the plan ([PLAN END], a restated plan)",
+    "adds-steps": "PlanBench's translation adds steps around the plan",
+    "nothing-extracted": "PlanBench extracts nothing (bold markdown, short names)",
+    "dropped-steps": "PlanBench drops step(s) of the plan (often the last)",
+    "misread-step": "PlanBench's step is not what the response says",
+}
+"""The known PlanBench extraction faults: kind -> what it is, for summaries."""
+UNEXPLAINED = "unexplained"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A known way PlanBench's extraction is wrong about a plan the response states."""
+
+    kind: str
+    """A key of FAULTS."""
+    reason: str
+    """The sentence saying how, for this record."""
+
+
+def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None = None) -> Fault | None:
+    """Where PlanBench's own extraction (`theirs`, one action a line) is wrong about a plan we read
+    (`ours`), how; None when the two differ otherwise. `said`: the text of each of our steps, when every
+    one was read exactly (then a plain difference is PlanBench's misreading, quoted)."""
+    if not ours or ours == theirs:
+        return None
+    kept = [" ".join(w for w in step.split() if w not in JOINING) for step in theirs]
+    if kept == ours:
+        return Fault(
+            "joining-word-kept",
+            "PlanBench's extraction keeps a joining word as an argument (e.g. "
+            f"{next(t for t in theirs if t not in ours)!r}), so VAL rejected a plan the response states "
+            "correctly",
+        )
+    if len(theirs) > len(ours) and theirs[: len(ours)] == ours:
+        return Fault(
+            "past-plan-end",
+            "PlanBench's extraction runs past the plan (a restated plan or text after [PLAN END]) and adds "
+            f"{len(theirs) - len(ours)} step(s); VAL judged that longer plan, so the recorded verdict is "
+            "wrong",
+        )
+    windows = [theirs[k : k + len(ours)] for k in range(len(theirs) - len(ours) + 1)]
+    if len(theirs) > len(ours) and ours in windows:
+        return Fault(
+            "adds-steps",
+            f"PlanBench's extraction adds {len(theirs) - len(ours)} step(s) around the plan the response "
+            "states (its translation repeats or invents steps); VAL judged that longer plan, so the "
+            "recorded verdict is wrong",
+        )
+    if not theirs:
+        return Fault(
+            "nothing-extracted",
+            "PlanBench's extraction found no plan in this response (bold markdown, short names), so VAL "
+            "judged none",
+        )
+    rest = iter(ours)
+    if len(theirs) < len(ours) and all(step in rest for step in theirs):
+        missing = _missing(ours, theirs)
+        numbers = ", ".join(str(k + 1) for k in missing)
+        where = "the last step" if missing == [len(ours) - 1] else f"step(s) {numbers}"
+        quoted = f" ({said[missing[0]]!r})" if said and len(said) == len(ours) else ""
+        return Fault(
+            "dropped-steps",
+            f"PlanBench's extraction dropped {where}{quoted} of the plan, so the recorded verdict is about "
+            "a plan the response does not state",
+        )
+    if said and len(said) == len(ours):
+        wrong = [k for k in range(len(ours)) if k >= len(theirs) or ours[k] != theirs[k]]
+        if not wrong:
+            return None
+        k = wrong[0]
+        other = theirs[k] if k < len(theirs) else "nothing"
+        return Fault(
+            "misread-step",
+            f"PlanBench's extraction is not what the response says: step {k + 1} says {said[k]!r}, read "
+            f"exactly as ({ours[k]}); PlanBench has ({other})",
+        )
+    return None
+
+
+def _missing(ours: list[str], theirs: list[str]) -> list[int]:
+    """Indices of our steps that `theirs` (a subsequence of ours) leaves out, matched greedily."""
+    out, k = [], 0
+    for i, step in enumerate(ours):
+        if k < len(theirs) and theirs[k] == step:
+            k += 1
+        else:
+            out.append(i)
+    return out
+
+
+def plan_of(trace: Trace) -> list[str]:
+    """The plan a trace states, one action a string (`unstack a b`)."""
+    return [" ".join(a) for a in trace.answer or []]
+
+
+def extracted(lines: list[str]) -> list[str]:
+    """PlanBench's extracted plan as written, one action a string (`(feast c from d)` -> `feast c from d`)."""
+    return [" ".join(line.strip("() ").split()) for line in lines]
+
+
+def read_exactly(trace: Trace) -> list[str] | None:
+    """The text of each step when the plan was read and every step exactly, else None."""
+    exact = (trace.reading or {}).get("status") == "read" and all(
+        s.parsed and s.parsed.get("exact") for s in trace.steps
+    )
+    return [s.text for s in trace.steps] if exact else None
+
+
+def lines_read(trace: Trace) -> list[str]:
+    """The response's lines (or clauses) our reading took as steps, as written."""
+    return [s.text.strip() for s in trace.steps]
+
+
+def verify_extraction(instance: Instance, lines: list[str]) -> tuple[Trace, Verdicts]:
+    """Our checker's verdict on PlanBench's extracted plan (correctness only: no optimal-length search)."""
+    domain = BlocksworldDomain() if instance.domain == "blocksworld" else PddlDomain()
+    quick = instance.model_copy(update={"payload": {**instance.payload, "optimal_length": None}})
+    trace = domain.parse("\n".join(lines), quick)
+    return trace, domain.check(quick, trace)
+
+
+def compare(
+    record: str,
+    recorded: bool,
+    ours: tuple[Trace, Verdicts],
+    lines: list[str],
+    theirs: tuple[Trace, Verdicts],
+) -> dict[str, Any] | None:
+    """The difference between the two readings of one record (None when they state the same plan): both
+    plans, both verdicts, the recorded verdict, the lines each side read, which side we believe is wrong
+    (`planbench`, or `unexplained` when no known fault explains it) and why."""
+    our_trace, our_verdicts = ours
+    mine, other = plan_of(our_trace), extracted(lines)
+    if mine == other:
+        return None
+    fault = extraction_fault(mine, other, read_exactly(our_trace))
+    return {
+        "record": record,
+        "recorded": recorded,
+        "response": _side(mine, our_verdicts, lines_read(our_trace)),
+        "extraction": _side(other, theirs[1], lines),
+        "verdicts_differ": our_verdicts.answer.status != theirs[1].answer.status,
+        "wrong": "planbench" if fault else UNEXPLAINED,
+        "fault": fault.kind if fault else UNEXPLAINED,
+        "reason": fault.reason if fault else "no known PlanBench extraction fault explains the difference",
+    }
+
+
+def _side(plan: list[str], verdicts: Verdicts, lines: list[str]) -> dict[str, Any]:
+    answer = verdicts.answer
+    return {"plan": plan, "verdict": answer.status, "detail": answer.detail, "lines": lines}
