@@ -12,7 +12,8 @@ from typing import Any
 
 from modulo.model import Instance, Trace, Verdicts
 
-from .domain import BlocksworldDomain, PddlDomain
+from .domain import BlocksworldDomain, PddlDomain, problem_of, templates_of
+from .reading import PlanReader
 
 JOINING = frozenset(["from", "on", "onto", "to", "into", "at", "in", "of", "top"])
 FAULTS = {
@@ -113,9 +114,24 @@ def plan_of(trace: Trace) -> list[str]:
     return [" ".join(a) for a in trace.answer or []]
 
 
-def extracted(lines: list[str]) -> list[str]:
-    """PlanBench's extracted plan as written, one action a string (`(feast c from d)` -> `feast c from d`)."""
-    return [" ".join(line.strip("() ").split()) for line in lines]
+def extracted(instance: Instance, lines: list[str]) -> list[str]:
+    """PlanBench's extracted plan, one action a string: a line naming an action and the problem's objects
+    (by PDDL name or another name: `(pick-up red)`) as `pick-up a`; any other line as written
+    (`(feast c from d)` -> `feast c from d`)."""
+    try:
+        problem = problem_of(instance)
+    except ValueError:
+        return [_as_written(line) for line in lines]
+    reader = PlanReader(templates_of(instance, problem), problem)
+    out = []
+    for line in lines:
+        reading = reader.read_line(line)
+        out.append(" ".join(reading.readings[0]) if reading.status == "read" else _as_written(line))
+    return out
+
+
+def _as_written(line: str) -> str:
+    return " ".join(line.strip("() ").split())
 
 
 def read_exactly(trace: Trace) -> list[str] | None:
@@ -140,7 +156,7 @@ def verify_extraction(instance: Instance, lines: list[str]) -> tuple[Trace, Verd
 
 
 def compare(
-    record: str,
+    instance: Instance,
     recorded: bool,
     ours: tuple[Trace, Verdicts],
     lines: list[str],
@@ -150,12 +166,12 @@ def compare(
     plans, both verdicts, the recorded verdict, the lines each side read, which side we believe is wrong
     (`planbench`, or `unexplained` when no known fault explains it) and why."""
     our_trace, our_verdicts = ours
-    mine, other = plan_of(our_trace), extracted(lines)
+    mine, other = plan_of(our_trace), extracted(instance, lines)
     if mine == other:
         return None
     fault = extraction_fault(mine, other, read_exactly(our_trace))
     return {
-        "record": record,
+        "record": instance.id,
         "recorded": recorded,
         "response": _side(mine, our_verdicts, lines_read(our_trace)),
         "extraction": _side(other, theirs[1], lines),

@@ -190,7 +190,7 @@ def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> tuple[str, 
     """Our verdict's reason and how our reading of the response differs from PlanBench's; the known
     PlanBench extraction fault that explains the difference, if one does."""
     ours = plan_of(trace)
-    theirs = extracted(item.recorded.get("extracted_llm_plan", []))
+    theirs = extracted(item.instance, item.recorded.get("extracted_llm_plan", []))
     reason = verdicts.answer.message or verdicts.answer.detail or verdicts.answer.status
     if ours == theirs:
         return f"{reason} (same plan as PlanBench's extraction; VAL judged it differently)", None
@@ -223,7 +223,7 @@ def compare_readings(results: list[tuple[ImportedItem, Trace, Verdicts]]) -> dic
     for item, trace, verdicts in judged:
         lines = item.recorded.get("extracted_llm_plan", [])
         theirs = verify_extraction(item.instance, lines)
-        entry = compare(item.instance.id, bool(item.recorded["correct"]), (trace, verdicts), lines, theirs)
+        entry = compare(item.instance, bool(item.recorded["correct"]), (trace, verdicts), lines, theirs)
         if entry is not None:
             differences.append(entry)
     reasons = Counter(d["fault"] for d in differences)

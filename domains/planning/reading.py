@@ -72,6 +72,8 @@ CALL2 = re.compile(r"\b([a-z]+\s+[a-z][\w-]*)\s*\(([^()]*)\)", re.I)
 NOUN = re.compile(r"\b(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?", re.I)
 """A noun phrase ("the table", "the purple block") standing where an object should."""
 PDDL_MISFIT = "a PDDL action whose objects are not the problem's or not as many as it takes"
+SEQUENCING = re.compile(r"\b(?:first|then|next|finally|lastly|now|and|step)\b|[\W\d_]", re.I)
+"""Numbering, punctuation and sequencing words: what may come before a step's action words."""
 MAX_COMBINATIONS = 16
 """Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
 
@@ -99,6 +101,9 @@ class PlanReader:
         self._lead_words = {n: _lead(p) or n for n, p in self.actions.items()}
         self._first_words = {n: w.split()[0].split("-")[0] for n, w in self._lead_words.items()}
         self._connectors = {n: _connectors(p, self.arity[n]) for n, p in self.actions.items()}
+        shared = Counter(w for n in self.names.values() for w in set(n.lower().split()))
+        self._filler = {w for w, c in shared.items() if c > 1}
+        """Words the objects' names share ("object", "block"): they name no object on their own."""
 
     def describe(self, action: PlanAction) -> str:
         name, *args = action
@@ -177,7 +182,17 @@ class PlanReader:
             )
         if objects and len(objects) < min(counts):  # judged as written: an argument-count error
             return StepReading("partial", [(names[0], *objects)], needs)
+        if len(set(names)) == 1 and self._bare(clause, start, end) and not self._objects.finditer(text):
+            # "Attack", "Succumb object": a step that is the action alone, judged as written
+            return StepReading("partial", [(names[0],)], f"{needs}: the step is the action alone")
         return StepReading("unread", [], needs)
+
+    def _bare(self, clause: str, start: int, end: int) -> bool:
+        """Whether the clause is an action's words alone: before them only numbering or sequencing words,
+        after them only articles and the word the objects' names share ("object" of "object a")."""
+        before = SEQUENCING.sub("", clause[:start])
+        after = [w for w in re.findall(r"[a-z]+", clause[end:].lower()) if w not in ARTICLES]
+        return not before and all(w in self._filler for w in after)
 
     def _first_word(self, clause: str) -> tuple[int, int, list[str]] | None:
         """A clause that starts with the first word of one action's leading words ("Put red on the
@@ -350,7 +365,8 @@ def _items(block: Block) -> list[tuple[Line, str, bool]]:
         return out
     items = block.items()
     if not any(ln.marker != "none" for ln in items):
-        return [(ln, ln.text, False) for ln in items]
+        # a line ending in a colon introduces what follows ("Here is a plan ...:"), never a step
+        return [(ln, ln.text, False) for ln in items if not ln.text.rstrip().endswith(":")]
     return [(ln, ln.text, ln.marker == "none") for ln in _list_region(block.lines, items)]
 
 
