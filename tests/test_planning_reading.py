@@ -170,6 +170,33 @@ CORPUS: list[tuple[str, str, str]] = [
         "unknown",
     ),
     ("an invalid plan", _numbered(["Pick up the orange block", *GOOD[1:]]), "incorrect"),
+    # a step that is the action alone names no object: judged as written, like "(put-down)"
+    ("the action alone", _numbered([GOOD[0], "**Put down**", *GOOD[2:]]), "incorrect"),
+    (
+        "the action alone, its object only in a remark",
+        _numbered([GOOD[0], "Put down (the red one, which we hold)", *GOOD[2:]]),
+        "unknown",
+    ),
+    (
+        "an introduction ending in a colon inside a [PLAN END] block",
+        "Here is a plan that reaches the goal where the orange block sits on top of the red block, from "
+        "the stated initial conditions:\n\n" + "\n".join(s.lower() for s in GOOD) + "\n\n[PLAN END]",
+        "correct",
+    ),
+    (
+        "a list saying why the plan works",
+        "My plan:\n" + "\n".join(GOOD) + "\n\nThis plan works because:\n1. We unstack the red block from "
+        "the orange block, so the orange block is clear.\n2. We stack the orange block on top of the red "
+        "block at the end.",
+        "correct",
+    ),
+    (
+        "a plan section beside lists of states, all in a [PLAN END] block",
+        "Here is how to solve it.\n\n### Starting state:\n- The red block is on top of the orange block."
+        "\n- The blue block is clear.\n\n### Target:\n- The orange block is on top of the red block.\n\n"
+        "### Plan:\n" + _numbered(GOOD) + "\n\n### [PLAN END]",
+        "correct",
+    ),
     ("nothing readable", "I am not sure how to solve this problem.", "unparsed"),
     (
         "two different plans, neither retracted",

@@ -19,7 +19,8 @@ JOINING = frozenset(["from", "on", "onto", "to", "into", "at", "in", "of", "top"
 FAULTS = {
     "joining-word-kept": 'PlanBench keeps a joining word ("from") as an argument',
     "past-plan-end": "PlanBench runs past the plan ([PLAN END], a restated plan)",
-    "adds-steps": "PlanBench's translation adds steps around the plan",
+    "adds-steps": "PlanBench's translation adds steps the response does not state",
+    "adds-arguments": "PlanBench adds arguments the response does not state (a city, an airplane)",
     "nothing-extracted": "PlanBench extracts nothing (bold markdown, short names)",
     "dropped-steps": "PlanBench drops step(s) of the plan (often the last)",
     "misread-step": "PlanBench's step is not what the response says",
@@ -59,13 +60,13 @@ def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None 
             f"{len(theirs) - len(ours)} step(s); VAL judged that longer plan, so the recorded verdict is "
             "wrong",
         )
-    windows = [theirs[k : k + len(ours)] for k in range(len(theirs) - len(ours) + 1)]
-    if len(theirs) > len(ours) and ours in windows:
+    if len(theirs) > len(ours) and _subsequence(ours, theirs):
+        added = [theirs[k] for k in _missing(theirs, ours)]
         return Fault(
             "adds-steps",
-            f"PlanBench's extraction adds {len(theirs) - len(ours)} step(s) around the plan the response "
-            "states (its translation repeats or invents steps); VAL judged that longer plan, so the "
-            "recorded verdict is wrong",
+            f"PlanBench's extraction adds {len(added)} step(s) the response does not state "
+            f"({', '.join(f'({a})' for a in added[:3])}; its translation repeats or invents steps); VAL "
+            "judged that longer plan",
         )
     if not theirs:
         return Fault(
@@ -73,8 +74,7 @@ def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None 
             "PlanBench's extraction found no plan in this response (bold markdown, short names), so VAL "
             "judged none",
         )
-    rest = iter(ours)
-    if len(theirs) < len(ours) and all(step in rest for step in theirs):
+    if len(theirs) < len(ours) and _subsequence(theirs, ours):
         missing = _missing(ours, theirs)
         numbers = ", ".join(str(k + 1) for k in missing)
         where = "the last step" if missing == [len(ours) - 1] else f"step(s) {numbers}"
@@ -83,6 +83,16 @@ def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None 
             "dropped-steps",
             f"PlanBench's extraction dropped {where}{quoted} of the plan, so the recorded verdict is about "
             "a plan the response does not state",
+        )
+    widened = [k for k in range(len(ours)) if ours[k] != theirs[k]] if len(ours) == len(theirs) else []
+    if widened and all(_adds_arguments(ours[k], theirs[k]) for k in widened):
+        k = widened[0]
+        quoted = f" says {said[k]!r}," if said else ""
+        return Fault(
+            "adds-arguments",
+            f"PlanBench's extraction adds argument(s) the response does not state: step {k + 1}{quoted} "
+            f"read as ({ours[k]}); PlanBench has ({theirs[k]}) ({len(widened)} step(s) so); we judge the "
+            "step as written",
         )
     if said and len(said) == len(ours):
         wrong = [k for k in range(len(ours)) if k >= len(theirs) or ours[k] != theirs[k]]
@@ -96,6 +106,17 @@ def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None 
             f"exactly as ({ours[k]}); PlanBench has ({other})",
         )
     return None
+
+
+def _subsequence(short: list[str], long: list[str]) -> bool:
+    rest = iter(long)
+    return all(step in rest for step in short)
+
+
+def _adds_arguments(ours: str, theirs: str) -> bool:
+    """Whether `theirs` is our action with more arguments, ours among them in order."""
+    mine, other = ours.split(), theirs.split()
+    return mine[:1] == other[:1] and len(other) > len(mine) and _subsequence(mine[1:], other[1:])
 
 
 def _missing(ours: list[str], theirs: list[str]) -> list[int]:
@@ -162,14 +183,20 @@ def compare(
     lines: list[str],
     theirs: tuple[Trace, Verdicts],
 ) -> dict[str, Any] | None:
-    """The difference between the two readings of one record (None when they state the same plan): both
-    plans, both verdicts, the recorded verdict, the lines each side read, which side we believe is wrong
-    (`planbench`, or `unexplained` when no known fault explains it) and why."""
+    """The difference between the two readings of one record (None when they state the same plan or
+    neither states one): both plans, both verdicts, the recorded verdict, the lines each side read,
+    which side we believe is wrong (`planbench`, or `unexplained` when no known fault explains it), why,
+    and all that in one line (`summary`)."""
     our_trace, our_verdicts = ours
     mine, other = plan_of(our_trace), extracted(instance, lines)
-    if mine == other:
-        return None
+    if mine == other or our_verdicts.answer.status == theirs[1].answer.status == "unparsed":
+        return None  # the same plan, or no plan on either side
     fault = extraction_fault(mine, other, read_exactly(our_trace))
+    reason = fault.reason if fault else "no known PlanBench extraction fault explains the difference"
+    verdicts = (
+        f"ours {our_verdicts.answer.status}, PlanBench's extraction {theirs[1].answer.status}, recorded "
+        f"{'correct' if recorded else 'incorrect'}"
+    )
     return {
         "record": instance.id,
         "recorded": recorded,
@@ -178,7 +205,8 @@ def compare(
         "verdicts_differ": our_verdicts.answer.status != theirs[1].answer.status,
         "wrong": "planbench" if fault else UNEXPLAINED,
         "fault": fault.kind if fault else UNEXPLAINED,
-        "reason": fault.reason if fault else "no known PlanBench extraction fault explains the difference",
+        "reason": reason,
+        "summary": f"{instance.id} ({verdicts}): {fault.kind if fault else UNEXPLAINED}: {reason}",
     }
 
 

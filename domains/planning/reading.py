@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from modulo.model import Step, Trace
-from modulo.reading import Block, Line, Reading, choose, find_blocks, sentences, separate_reasoning
+from modulo.reading import (
+    Block,
+    Line,
+    Reading,
+    choose,
+    describe,
+    find_blocks,
+    sentences,
+    separate_reasoning,
+)
 from modulo.verifiers.strips import PlanAction, StripsProblem, fits, fmt_atom
 
 from .templates import ARTICLES, PDDL_ACTION, Templates
@@ -448,6 +457,17 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     readings = [read_block(reader, b) for b in find_blocks(separated.response)]
     chosen: Reading = choose([(r.block, r.key()) for r in readings])
     picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
+    section = _plan_section(picked, readings) if picked and chosen.status == "read" else None
+    if picked and section:
+        chosen = chosen.model_copy(
+            update={
+                "block": section.block,
+                "reason": f"{chosen.reason}; read its part {describe(section.block)}, which states the same "
+                f"plan without the {len(_unread(picked)) - len(_unread(section))} line(s) around it that "
+                "name no action",
+            }
+        )
+        picked = section
     said = (
         [(text, [ln.span.start + offset, ln.span.end + offset], r) for ln, text, r in picked.steps]
         if picked
@@ -486,6 +506,30 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
         parse_errors=[] if plan else ["no action could be read from the response"],
         reading=info,
     )
+
+
+def _unread(reading: BlockReading) -> list[str]:
+    """The lines of a block reading that name no action we can read (its unread steps)."""
+    return [text for _, text, r in reading.steps if not r.readings and r.note]
+
+
+def _plan_section(picked: BlockReading, readings: list[BlockReading]) -> BlockReading | None:
+    """A block inside the one chosen ("### Plan:" within a block holding "### Initial Conditions:" too)
+    that states the same plan without the chosen block's unread lines: those lines are around the plan,
+    not in it (the section is contiguous, so no unread line between two of its steps is left out)."""
+    if not _unread(picked):
+        return None
+    outer = picked.block.span
+    inside = [
+        r
+        for r in readings
+        if r is not picked
+        and outer.start <= r.block.span.start
+        and r.block.span.end <= outer.end
+        and r.key() == picked.key()
+        and not _unread(r)
+    ]
+    return max(inside, key=lambda r: r.block.span.end - r.block.span.start, default=None)
 
 
 def plans_of(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list[str]]]:
