@@ -170,6 +170,17 @@ CORPUS: list[tuple[str, str, str]] = [
         "unknown",
     ),
     ("an invalid plan", _numbered(["Pick up the orange block", *GOOD[1:]]), "incorrect"),
+    (
+        "an object named two ways, one in parentheses",
+        _numbered(["Unstack the red block from on top of the orange block (the blue block)", *GOOD[1:]]),
+        # unstack from orange (valid) or from blue (not applicable): the reading decides, so unknown
+        "unknown",
+    ),
+    (
+        "an object's own name again in parentheses",
+        _numbered(["Unstack the red block from on top of the orange block (orange)", *GOOD[1:]]),
+        "correct",
+    ),
     # a step that is the action alone names no object: judged as written, like "(put-down)"
     ("the action alone", _numbered([GOOD[0], "**Put down**", *GOOD[2:]]), "incorrect"),
     (

@@ -83,6 +83,9 @@ NOUN = re.compile(r"\b(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?", re.I)
 PDDL_MISFIT = "a PDDL action whose objects are not the problem's or not as many as it takes"
 SEQUENCING = re.compile(r"\b(?:first|then|next|finally|lastly|now|and|step)\b|[\W\d_]", re.I)
 """Numbering, punctuation and sequencing words: what may come before a step's action words."""
+APPOSITION_START = re.compile(r"\s*\(\s*(?:the\s+|an?\s+)?", re.I)
+APPOSITION_END = re.compile(r"\s*\)")
+"""An object's other name in parentheses right after it: "city_1 (location_1_0)"."""
 MAX_COMBINATIONS = 16
 """Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
 
@@ -120,6 +123,18 @@ class PlanReader:
 
     def read_line(self, text: str) -> StepReading:
         """The action one line (or clause) states; `unread` with no readings when it names none."""
+        named_twice = self._apposition(text)
+        if named_twice is not None:  # "from city_1 (location_1_0)": read with each name
+            options = [self.read_line(variant) for variant in named_twice]
+            readings = list(dict.fromkeys(a for o in options for a in o.readings))
+            if len(readings) == 1 and all(o.status == "read" for o in options):
+                return options[0]
+            return StepReading(
+                "ambiguous" if readings else "unread",
+                readings,
+                "an object named two ways, one in parentheses: "
+                + " or ".join(self.describe(a) for a in readings),
+            )
         pddl = PDDL_ACTION.search(text.lower())
         if pddl and pddl.group(1) in self.actions:
             # PDDL names, or the objects' other names in PDDL syntax ("(unstack yellow red)")
@@ -195,6 +210,16 @@ class PlanReader:
             # "Attack", "Succumb object": a step that is the action alone, judged as written
             return StepReading("partial", [(names[0],)], f"{needs}: the step is the action alone")
         return StepReading("unread", [], needs)
+
+    def _apposition(self, text: str) -> tuple[str, str] | None:
+        """The line with the first object named two ways ("city_1 (location_1_0)") as each name alone."""
+        found = self._objects.finditer(text)
+        for (start1, end1, first), (start2, end2, second) in itertools.pairwise(found):
+            close = APPOSITION_END.match(text, end2)
+            if first != second and close and APPOSITION_START.fullmatch(text[end1:start2]):
+                rest = text[close.end() :]
+                return text[:end1] + rest, text[:start1] + text[start2:end2] + rest
+        return None
 
     def _bare(self, clause: str, start: int, end: int) -> bool:
         """Whether the clause is an action's words alone: before them only numbering or sequencing words,
