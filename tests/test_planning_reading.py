@@ -184,6 +184,12 @@ CORPUS: list[tuple[str, str, str]] = [
     # a step that is the action alone names no object: judged as written, like "(put-down)"
     ("the action alone", _numbered([GOOD[0], "**Put down**", *GOOD[2:]]), "incorrect"),
     (
+        "actions named in the headings of a 'no plan' answer",
+        "No plan reaches this goal:\n1. **Put down and stack actions:** both need a held block.\n"
+        "2. **Unstack conditions:** the upper block must be clear.",
+        "unparsed",
+    ),
+    (
         "the action alone, its object only in a remark",
         _numbered([GOOD[0], "Put down (the red one, which we hold)", *GOOD[2:]]),
         "unknown",

@@ -17,7 +17,7 @@ from .reading import PlanReader
 
 JOINING = frozenset(["from", "on", "onto", "to", "into", "at", "in", "of", "top"])
 FAULTS = {
-    "joining-word-kept": 'PlanBench keeps a joining word ("from") as an argument',
+    "joining-word-kept": 'PlanBench keeps a word that is no object ("from", "object") as an argument',
     "past-plan-end": "PlanBench runs past the plan ([PLAN END], a restated plan)",
     "adds-steps": "PlanBench's translation adds steps the response does not state",
     "adds-arguments": "PlanBench adds arguments the response does not state (a city, an airplane)",
@@ -39,19 +39,22 @@ class Fault:
     """The sentence saying how, for this record."""
 
 
-def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None = None) -> Fault | None:
+def extraction_fault(
+    ours: list[str], theirs: list[str], said: list[str] | None = None, objects: frozenset[str] | None = None
+) -> Fault | None:
     """Where PlanBench's own extraction (`theirs`, one action a line) is wrong about a plan we read
     (`ours`), how; None when the two differ otherwise. `said`: the text of each of our steps, when every
-    one was read exactly (then a plain difference is PlanBench's misreading, quoted)."""
+    one was read exactly (then a plain difference is PlanBench's misreading, quoted). `objects`: the
+    problem's objects (without them only joining words count as non-objects)."""
     if not ours or ours == theirs:
         return None
-    kept = [" ".join(w for w in step.split() if w not in JOINING) for step in theirs]
+    kept = [_objects_only(step, objects) for step in theirs]
     if kept == ours:
         return Fault(
             "joining-word-kept",
-            "PlanBench's extraction keeps a joining word as an argument (e.g. "
-            f"{next(t for t in theirs if t not in ours)!r}), so VAL rejected a plan the response states "
-            "correctly",
+            "PlanBench's extraction keeps a word that is no object as an argument (e.g. "
+            f"{next(t for t in theirs if t not in ours)!r}), so VAL judged a step the response does not "
+            "state",
         )
     if len(theirs) > len(ours) and theirs[: len(ours)] == ours:
         return Fault(
@@ -85,7 +88,7 @@ def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None 
             "a plan the response does not state",
         )
     widened = [k for k in range(len(ours)) if ours[k] != theirs[k]] if len(ours) == len(theirs) else []
-    if widened and all(_adds_arguments(ours[k], theirs[k]) for k in widened):
+    if widened and all(_adds_arguments(ours[k], theirs[k], objects) for k in widened):
         k = widened[0]
         quoted = f" says {said[k]!r}," if said else ""
         return Fault(
@@ -113,10 +116,24 @@ def _subsequence(short: list[str], long: list[str]) -> bool:
     return all(step in rest for step in short)
 
 
-def _adds_arguments(ours: str, theirs: str) -> bool:
-    """Whether `theirs` is our action with more arguments, ours among them in order."""
+def _adds_arguments(ours: str, theirs: str, objects: frozenset[str] | None) -> bool:
+    """Whether `theirs` is our action with more arguments (objects of the problem), ours among them in
+    order."""
     mine, other = ours.split(), theirs.split()
-    return mine[:1] == other[:1] and len(other) > len(mine) and _subsequence(mine[1:], other[1:])
+    added = [a for a in other[1:] if a not in mine[1:]]
+    return (
+        mine[:1] == other[:1]
+        and len(other) > len(mine)
+        and _subsequence(mine[1:], other[1:])
+        and (objects is None or all(a in objects for a in added))
+    )
+
+
+def _objects_only(step: str, objects: frozenset[str] | None) -> str:
+    """The step without its arguments that are no object: joining words, or any non-object."""
+    name, *args = step.split() or [""]
+    kept = [a for a in args if a not in JOINING and (objects is None or a in objects)]
+    return " ".join([name, *kept])
 
 
 def _missing(ours: list[str], theirs: list[str]) -> list[int]:
@@ -128,6 +145,14 @@ def _missing(ours: list[str], theirs: list[str]) -> list[int]:
         else:
             out.append(i)
     return out
+
+
+def problem_objects(instance: Instance) -> frozenset[str] | None:
+    """The instance's objects (None if its PDDL cannot be read)."""
+    try:
+        return frozenset(problem_of(instance).objects)
+    except ValueError:
+        return None
 
 
 def plan_of(trace: Trace) -> list[str]:
@@ -191,7 +216,7 @@ def compare(
     mine, other = plan_of(our_trace), extracted(instance, lines)
     if mine == other or our_verdicts.answer.status == theirs[1].answer.status == "unparsed":
         return None  # the same plan, or no plan on either side
-    fault = extraction_fault(mine, other, read_exactly(our_trace))
+    fault = extraction_fault(mine, other, read_exactly(our_trace), problem_objects(instance))
     reason = fault.reason if fault else "no known PlanBench extraction fault explains the difference"
     verdicts = (
         f"ours {our_verdicts.answer.status}, PlanBench's extraction {theirs[1].answer.status}, recorded "

@@ -26,6 +26,7 @@ from .compare import (
     extracted,
     extraction_fault,
     plan_of,
+    problem_objects,
     read_exactly,
     verify_extraction,
 )
@@ -209,7 +210,7 @@ def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> tuple[str, 
         else ""
     )
     shown = "; ".join(differences[:3])
-    fault = extraction_fault(ours, theirs, read_exactly(trace))
+    fault = extraction_fault(ours, theirs, read_exactly(trace), problem_objects(item.instance))
     known = f" {fault.reason}." if fault else ""
     return f"{reason}. Our reading differs from PlanBench's extracted plan: {shown}.{known}{stricter}", fault
 

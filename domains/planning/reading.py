@@ -81,8 +81,8 @@ CALL2 = re.compile(r"\b([a-z]+\s+[a-z][\w-]*)\s*\(([^()]*)\)", re.I)
 NOUN = re.compile(r"\b(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?", re.I)
 """A noun phrase ("the table", "the purple block") standing where an object should."""
 PDDL_MISFIT = "a PDDL action whose objects are not the problem's or not as many as it takes"
-SEQUENCING = re.compile(r"\b(?:first|then|next|finally|lastly|now|and|step)\b|[\W\d_]", re.I)
-"""Numbering, punctuation and sequencing words: what may come before a step's action words."""
+SEQUENCING = frozenset(["first", "then", "next", "finally", "lastly", "now", "and", "step"])
+"""Words that may come before a step's action words."""
 APPOSITION_START = re.compile(r"\s*\(\s*(?:the\s+|an?\s+)?", re.I)
 APPOSITION_END = re.compile(r"\s*\)")
 """An object's other name in parentheses right after it: "city_1 (location_1_0)"."""
@@ -206,7 +206,7 @@ class PlanReader:
             )
         if objects and len(objects) < min(counts):  # judged as written: an argument-count error
             return StepReading("partial", [(names[0], *objects)], needs)
-        if len(set(names)) == 1 and self._bare(clause, start, end) and not self._objects.finditer(text):
+        if len(set(names)) == 1 and self._alone(text, names[0]) and not self._objects.finditer(text):
             # "Attack", "Succumb object": a step that is the action alone, judged as written
             return StepReading("partial", [(names[0],)], f"{needs}: the step is the action alone")
         return StepReading("unread", [], needs)
@@ -221,12 +221,18 @@ class PlanReader:
                 return text[:end1] + rest, text[:start1] + text[start2:end2] + rest
         return None
 
-    def _bare(self, clause: str, start: int, end: int) -> bool:
-        """Whether the clause is an action's words alone: before them only numbering or sequencing words,
-        after them only articles and the word the objects' names share ("object" of "object a")."""
-        before = SEQUENCING.sub("", clause[:start])
-        after = [w for w in re.findall(r"[a-z]+", clause[end:].lower()) if w not in ARTICLES]
-        return not before and all(w in self._filler for w in after)
+    def _alone(self, text: str, name: str) -> bool:
+        """Whether the whole line is the action's words alone: sequencing words before them, then only
+        articles and the word the objects' names share ("object" of "object a"), and no remark."""
+        words = re.findall(r"[a-z]+", text.lower())
+        while words and words[0] in SEQUENCING:
+            words.pop(0)
+        for lead in {self._lead_words[name], re.sub(r"[-_]", " ", name)}:
+            said = lead.split()
+            rest = words[len(said) :]
+            if words[: len(said)] == said and all(w in ARTICLES or w in self._filler for w in rest):
+                return True
+        return False
 
     def _first_word(self, clause: str) -> tuple[int, int, list[str]] | None:
         """A clause that starts with the first word of one action's leading words ("Put red on the
