@@ -107,7 +107,7 @@ EXPECTED = {
     "blocksworld_3__deepseek-r1-api__zero_shot.json": (99, 1, 0, 0),
     "blocksworld__claude-3-opus__one_shot.json": (487, 7, 4, 2),
     "blocksworld_3__gpt-4o_chat__one_shot.json": (88, 12, 0, 0),
-    "mystery_blocksworld__o1-mini_chat__zero_shot.json": (464, 5, 28, 3),
+    "mystery_blocksworld__o1-mini_chat__zero_shot.json": (464, 5, 30, 1),
     "mystery_blocksworld__gpt-4_chat__one_shot.json": (500, 0, 0, 0),
     "logistics__gpt-4_chat__one_shot.json": (200, 0, 0, 0),
     "blocksworld__gpt-4_chat__zero_shot.json": (488, 1, 10, 1),
