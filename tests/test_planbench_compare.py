@@ -159,6 +159,7 @@ def test_plan_source_both_lists_each_difference_with_its_reason(tmp_path: Path) 
     assert summary["disagree_planbench_fault"] == 1
     assert summary["comparison"] == {
         "compared": 3,
+        "no_extraction": 0,
         "plans_differ": 2,
         "verdicts_differ": 2,
         "planbench_wrong": 1,
@@ -174,5 +175,5 @@ def test_plan_source_both_lists_each_difference_with_its_reason(tmp_path: Path) 
 def test_the_text_summary_prints_the_counts_and_the_differences(tmp_path: Path) -> None:
     done = _import(tmp_path, "--plan-source", "both")
     assert done.returncode == 0, done.stderr
-    assert "comparison: {'compared': 3, 'plans_differ': 2" in done.stdout
+    assert "comparison: {'compared': 3, 'no_extraction': 0, 'plans_differ': 2" in done.stdout
     assert "differences:" in done.stdout and "past-plan-end: PlanBench's extraction runs past" in done.stdout

@@ -273,9 +273,12 @@ def test_repro_file_gives_the_careful_verdicts(tmp_path: Path) -> None:
         *("--domain-file", str(ROOT / "blocksworld.pddl"), "--instances", str(REPRO / "instances")),
         *("--config", str(ROOT / "blocksworld.yaml"), "--store", str(tmp_path / "s.sqlite"), "--json"),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run([*command, "--plan-source", "both"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["agree"] == 5
+    # the repro keeps no extracted plan: nothing to compare, and no fault made up for its absence
+    assert summary["comparison"]["no_extraction"] == 5 and summary["differences"] == []
     responses = json.loads((REPRO / "planbench_reading.json").read_text())["instances"]
     judged = [_judge(r["llm_raw_response"])[:2] for r in responses]
     assert [s for s, _ in judged[:4]] == ["correct"] * 4

@@ -136,6 +136,7 @@ class PlanBenchImporter:
                 "correct": recorded,
                 "extracted_llm_plan": _plan_lines(record.get("extracted_llm_plan")),
                 "compare": source == "both",
+                "has_extraction": "extracted_llm_plan" in record,
             },
         )
 
@@ -216,12 +217,16 @@ def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> tuple[str, 
 
 
 def compare_readings(results: list[tuple[ImportedItem, Trace, Verdicts]]) -> dict[str, Any]:
-    """Both readings of every judged record (not `unknown`): `comparison` counts the records whose plans
+    """Both readings of every judged record (not `unknown`) that has PlanBench's extraction
+    (`no_extraction` counts those without): `comparison` counts the records whose plans
     differ, those whose verdicts differ too, and the differences per reason (a PlanBench extraction
     fault, or `unexplained`); `differences` lists each (see `compare.compare`)."""
     differences = []
     judged = [(i, t, v) for i, t, v in results if v.answer.status != "unknown"]  # those are `problems`
+    missing = [i.instance.id for i, _, _ in judged if not i.recorded.get("has_extraction", True)]
     for item, trace, verdicts in judged:
+        if not item.recorded.get("has_extraction", True):
+            continue  # no extraction to compare with: never read as "PlanBench extracted nothing"
         lines = item.recorded.get("extracted_llm_plan", [])
         theirs = verify_extraction(item.instance, lines)
         entry = compare(item.instance, bool(item.recorded["correct"]), (trace, verdicts), lines, theirs)
@@ -230,7 +235,8 @@ def compare_readings(results: list[tuple[ImportedItem, Trace, Verdicts]]) -> dic
     reasons = Counter(d["fault"] for d in differences)
     return {
         "comparison": {
-            "compared": len(judged),
+            "compared": len(judged) - len(missing),
+            "no_extraction": len(missing),
             "plans_differ": len(differences),
             "verdicts_differ": sum(d["verdicts_differ"] for d in differences),
             "planbench_wrong": sum(d["wrong"] == "planbench" for d in differences),
