@@ -410,12 +410,15 @@ def import_cmd(
                     out.print(f"{key}: {value}", highlight=False)
             if summary.get("assisted"):
                 print_assisted(out, AssistedReport.model_validate(summary["assisted"]))
-            for title in ("disagreements", "problems"):
+            for title, most in (("disagreements", 50), ("differences", 5), ("problems", 50)):
                 entries = summary.get(title, [])
                 if entries:
                     out.print(f"{title}:", highlight=False)
-                for entry in entries[:50]:
-                    out.print(f"  {entry}", highlight=False)
+                for entry in entries[:most]:
+                    line = entry.get("summary", entry) if isinstance(entry, dict) else entry
+                    out.print(f"  {line}", highlight=False)
+                if len(entries) > most:
+                    out.print(f"  ... {len(entries) - most} more (--json lists every one)", highlight=False)
         if run is None:
             err.print(f"nothing from {path} could be stored, so no run was created")
         else:

@@ -49,7 +49,7 @@ _LABEL = re.compile(
 )
 _EXPLAIN = re.compile(
     r"\b(explanation|explained|reasoning|rationale|why|justification|verification|verify|check|notes?|"
-    r"key steps|breakdown)\b[^:\n]{0,60}:\s*$",
+    r"key steps|breakdown|because)\b[^:\n]{0,60}:\s*$",
     re.I,
 )
 _FINAL = re.compile(r"\b(final|correct|corrected|revised|updated|complete|full|fixed|valid|working)\b", re.I)

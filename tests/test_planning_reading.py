@@ -170,6 +170,50 @@ CORPUS: list[tuple[str, str, str]] = [
         "unknown",
     ),
     ("an invalid plan", _numbered(["Pick up the orange block", *GOOD[1:]]), "incorrect"),
+    (
+        "an object named two ways, one in parentheses",
+        _numbered(["Unstack the red block from on top of the orange block (the blue block)", *GOOD[1:]]),
+        # unstack from orange (valid) or from blue (not applicable): the reading decides, so unknown
+        "unknown",
+    ),
+    (
+        "an object's own name again in parentheses",
+        _numbered(["Unstack the red block from on top of the orange block (orange)", *GOOD[1:]]),
+        "correct",
+    ),
+    # a step that is the action alone names no object: judged as written, like "(put-down)"
+    ("the action alone", _numbered([GOOD[0], "**Put down**", *GOOD[2:]]), "incorrect"),
+    (
+        "actions named in the headings of a 'no plan' answer",
+        "No plan reaches this goal:\n1. **Put down and stack actions:** both need a held block.\n"
+        "2. **Unstack conditions:** the upper block must be clear.",
+        "unparsed",
+    ),
+    (
+        "the action alone, its object only in a remark",
+        _numbered([GOOD[0], "Put down (the red one, which we hold)", *GOOD[2:]]),
+        "unknown",
+    ),
+    (
+        "an introduction ending in a colon inside a [PLAN END] block",
+        "Here is a plan that reaches the goal where the orange block sits on top of the red block, from "
+        "the stated initial conditions:\n\n" + "\n".join(s.lower() for s in GOOD) + "\n\n[PLAN END]",
+        "correct",
+    ),
+    (
+        "a list saying why the plan works",
+        "My plan:\n" + "\n".join(GOOD) + "\n\nThis plan works because:\n1. We unstack the red block from "
+        "the orange block, so the orange block is clear.\n2. We stack the orange block on top of the red "
+        "block at the end.",
+        "correct",
+    ),
+    (
+        "a plan section beside lists of states, all in a [PLAN END] block",
+        "Here is how to solve it.\n\n### Starting state:\n- The red block is on top of the orange block."
+        "\n- The blue block is clear.\n\n### Target:\n- The orange block is on top of the red block.\n\n"
+        "### Plan:\n" + _numbered(GOOD) + "\n\n### [PLAN END]",
+        "correct",
+    ),
     ("nothing readable", "I am not sure how to solve this problem.", "unparsed"),
     (
         "two different plans, neither retracted",
@@ -229,9 +273,12 @@ def test_repro_file_gives_the_careful_verdicts(tmp_path: Path) -> None:
         *("--domain-file", str(ROOT / "blocksworld.pddl"), "--instances", str(REPRO / "instances")),
         *("--config", str(ROOT / "blocksworld.yaml"), "--store", str(tmp_path / "s.sqlite"), "--json"),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run([*command, "--plan-source", "both"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["agree"] == 5
+    # the repro keeps no extracted plan: nothing to compare, and no fault made up for its absence
+    assert summary["comparison"]["no_extraction"] == 5 and summary["differences"] == []
     responses = json.loads((REPRO / "planbench_reading.json").read_text())["instances"]
     judged = [_judge(r["llm_raw_response"])[:2] for r in responses]
     assert [s for s, _ in judged[:4]] == ["correct"] * 4

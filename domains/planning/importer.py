@@ -3,12 +3,14 @@
 PlanBench judged `extracted_llm_plan` (its own reading of the response) with VAL. We read
 `llm_raw_response` with the config's templates; where our reading or our verdict differs, the
 disagreement's reason says how (we are stricter than VAL: no dropped extra arguments, no skipped
-lines naming an action with the wrong number of objects).
+lines naming an action with the wrong number of objects). With `--plan-source both` the summary also
+compares the two readings record by record (see `compare`).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,18 @@ from modulo.inputs import parse_yaml, read_json, read_text
 from modulo.model import Instance, Trace, Verdicts
 from modulo.protocols import ImportedItem, ImportProblem, RecordedTranslation
 
-from .reading import extraction_fault
+from .compare import (
+    FAULTS,
+    UNEXPLAINED,
+    Fault,
+    compare,
+    extracted,
+    extraction_fault,
+    plan_of,
+    problem_objects,
+    read_exactly,
+    verify_extraction,
+)
 from .templates import PDDL_ACTION, load_config
 
 DOMAIN_NAME = re.compile(r"\(\s*domain\s+([^\s()]+)", re.I)
@@ -31,8 +44,10 @@ class PlanBenchImporter:
         "domain-file": "the domain's PDDL file",
         "instances": "folder of the instance PDDL files (instance-N.pddl)",
         "config": "the PlanBench YAML config with the English templates",
-        "plan-source": "response (default: read `llm_raw_response` with modulo's reader) or recorded "
-        "(verify PlanBench's own extraction, `extracted_llm_plan`: checks the checker against VAL)",
+        "plan-source": "response (default: read `llm_raw_response` with modulo's reader), recorded "
+        "(verify PlanBench's own extraction, `extracted_llm_plan`: checks the checker against VAL) or both "
+        "(store the response's verdicts; the summary lists every record whose two readings differ, with "
+        "which side is wrong and why)",
         "assisted": "recorded: also store PlanBench's own model-assisted reading (`raw_translation`, in the "
         "o1 files) beside each response, grounded in it and compared with modulo's reading",
     }
@@ -132,6 +147,8 @@ class PlanBenchImporter:
             recorded={
                 "correct": recorded,
                 "extracted_llm_plan": _plan_lines(record.get("extracted_llm_plan")),
+                "compare": source == "both",
+                "has_extraction": "extracted_llm_plan" in record,
             },
             reasoning=reasoning_of(record),
         )
@@ -140,9 +157,12 @@ class PlanBenchImporter:
         self, results: list[tuple[ImportedItem, Trace, Verdicts]], problems: list[ImportProblem]
     ) -> dict[str, Any]:
         """`agree`/`disagree`: records where our verdict is correct or incorrect and matches the file's or
-        not; `unparsed`: responses with no readable plan that the file also judged wrong (one it judged
-        correct is a disagreement); `not_judged`: records we could not judge (not imported, no response,
-        or our verdict is `unknown`), listed under `problems`. Unknown never agrees with anything."""
+        not (`disagree_planbench_fault`: those a known PlanBench extraction fault explains, named by
+        each disagreement's `planbench_fault`); `unparsed`: responses with no readable plan that the
+        file also judged wrong (one it judged correct is a disagreement); `not_judged`: records we could
+        not judge (not imported, no response, or our verdict is `unknown`), listed under `problems`.
+        Unknown never agrees with anything.
+        With `--plan-source both`: `comparison` (counts) and `differences` (see `compare_readings`)."""
         agree = unparsed = 0
         disagreements = []
         listed = [{"record": p.record, "reason": p.reason} for p in problems]
@@ -156,32 +176,39 @@ class PlanBenchImporter:
             elif (ours == "correct") == recorded:
                 agree += 1
             else:
+                reason, fault = explain(item, trace, verdicts)
                 disagreements.append(
                     {
                         "instance_id": item.instance.id,
                         "recorded": recorded,
                         "ours": ours,
-                        "reason": explain(item, trace, verdicts),
+                        "reason": reason,
+                        "planbench_fault": fault.kind if fault else None,
                     }
                 )
-        return {
+        summary: dict[str, Any] = {
             "total": len(results) + len(problems),
             "agree": agree,
             "disagree": len(disagreements),
+            "disagree_planbench_fault": sum(d["planbench_fault"] is not None for d in disagreements),
             "unparsed": unparsed,
             "not_judged": len(listed),
             "disagreements": disagreements,
             "problems": listed,
         }
+        if any(item.recorded.get("compare") for item, _, _ in results):
+            summary.update(compare_readings(results))
+        return summary
 
 
-def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> str:
-    """Our verdict's reason, and how our reading of the response differs from PlanBench's."""
-    ours = [" ".join(a) for a in trace.answer or []]
-    theirs = [" ".join(line.strip("() ").split()) for line in item.recorded.get("extracted_llm_plan", [])]
+def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> tuple[str, Fault | None]:
+    """Our verdict's reason and how our reading of the response differs from PlanBench's; the known
+    PlanBench extraction fault that explains the difference, if one does."""
+    ours = plan_of(trace)
+    theirs = extracted(item.instance, item.recorded.get("extracted_llm_plan", []))
     reason = verdicts.answer.message or verdicts.answer.detail or verdicts.answer.status
     if ours == theirs:
-        return f"{reason} (same plan as PlanBench's extraction; VAL judged it differently)"
+        return f"{reason} (same plan as PlanBench's extraction; VAL judged it differently)", None
     differences = []
     for k in range(max(len(ours), len(theirs))):
         mine = ours[k] if k < len(ours) else "-"
@@ -197,15 +224,43 @@ def explain(item: ImportedItem, trace: Trace, verdicts: Verdicts) -> str:
         else ""
     )
     shown = "; ".join(differences[:3])
-    exact = (trace.reading or {}).get("status") == "read" and all(
-        s.parsed and s.parsed.get("exact") for s in trace.steps
-    )
-    fault = extraction_fault(ours, theirs, [s.text for s in trace.steps] if exact else None)
-    known = f" {fault}." if fault else ""
-    return f"{reason}. Our reading differs from PlanBench's extracted plan: {shown}.{known}{stricter}"
+    fault = extraction_fault(ours, theirs, read_exactly(trace), problem_objects(item.instance))
+    known = f" {fault.reason}." if fault else ""
+    return f"{reason}. Our reading differs from PlanBench's extracted plan: {shown}.{known}{stricter}", fault
 
 
-PLAN_SOURCES = ("response", "recorded")
+def compare_readings(results: list[tuple[ImportedItem, Trace, Verdicts]]) -> dict[str, Any]:
+    """Both readings of every judged record (not `unknown`) that has PlanBench's extraction
+    (`no_extraction` counts those without): `comparison` counts the records whose plans
+    differ, those whose verdicts differ too, and the differences per reason (a PlanBench extraction
+    fault, or `unexplained`); `differences` lists each (see `compare.compare`)."""
+    differences = []
+    judged = [(i, t, v) for i, t, v in results if v.answer.status != "unknown"]  # those are `problems`
+    missing = [i.instance.id for i, _, _ in judged if not i.recorded.get("has_extraction", True)]
+    for item, trace, verdicts in judged:
+        if not item.recorded.get("has_extraction", True):
+            continue  # no extraction to compare with: never read as "PlanBench extracted nothing"
+        lines = item.recorded.get("extracted_llm_plan", [])
+        theirs = verify_extraction(item.instance, lines)
+        entry = compare(item.instance, bool(item.recorded["correct"]), (trace, verdicts), lines, theirs)
+        if entry is not None:
+            differences.append(entry)
+    reasons = Counter(d["fault"] for d in differences)
+    return {
+        "comparison": {
+            "compared": len(judged) - len(missing),
+            "no_extraction": len(missing),
+            "plans_differ": len(differences),
+            "verdicts_differ": sum(d["verdicts_differ"] for d in differences),
+            "planbench_wrong": sum(d["wrong"] == "planbench" for d in differences),
+            UNEXPLAINED: reasons[UNEXPLAINED],
+            "by_reason": {k: reasons[k] for k in [*FAULTS, UNEXPLAINED] if reasons[k]},
+        },
+        "differences": differences,
+    }
+
+
+PLAN_SOURCES = ("response", "recorded", "both")
 """What `--plan-source` may name: the model's response, or PlanBench's own extraction of it."""
 
 

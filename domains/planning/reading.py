@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from modulo.model import Step, Trace
-from modulo.reading import Block, Line, Reading, choose, find_blocks, sentences, separate_reasoning
+from modulo.reading import (
+    Block,
+    Line,
+    Reading,
+    choose,
+    describe,
+    find_blocks,
+    sentences,
+    separate_reasoning,
+)
 from modulo.verifiers.strips import PlanAction, StripsProblem, fits, fmt_atom
 
 from .templates import ARTICLES, PDDL_ACTION, Templates
@@ -72,6 +81,11 @@ CALL2 = re.compile(r"\b([a-z]+\s+[a-z][\w-]*)\s*\(([^()]*)\)", re.I)
 NOUN = re.compile(r"\b(?:the|a|an)\s+[a-z][\w-]*(?:\s+[a-z][\w-]*)?", re.I)
 """A noun phrase ("the table", "the purple block") standing where an object should."""
 PDDL_MISFIT = "a PDDL action whose objects are not the problem's or not as many as it takes"
+SEQUENCING = frozenset(["first", "then", "next", "finally", "lastly", "now", "and", "step"])
+"""Words that may come before a step's action words."""
+APPOSITION_START = re.compile(r"\s*\(\s*(?:the\s+|an?\s+)?", re.I)
+APPOSITION_END = re.compile(r"\s*\)")
+"""An object's other name in parentheses right after it: "city_1 (location_1_0)"."""
 MAX_COMBINATIONS = 16
 """Readings of ambiguous steps tried together at most (beyond: the answer is unknown)."""
 
@@ -99,6 +113,9 @@ class PlanReader:
         self._lead_words = {n: _lead(p) or n for n, p in self.actions.items()}
         self._first_words = {n: w.split()[0].split("-")[0] for n, w in self._lead_words.items()}
         self._connectors = {n: _connectors(p, self.arity[n]) for n, p in self.actions.items()}
+        shared = Counter(w for n in self.names.values() for w in set(n.lower().split()))
+        self._filler = {w for w, c in shared.items() if c > 1}
+        """Words the objects' names share ("object", "block"): they name no object on their own."""
 
     def describe(self, action: PlanAction) -> str:
         name, *args = action
@@ -106,6 +123,18 @@ class PlanReader:
 
     def read_line(self, text: str) -> StepReading:
         """The action one line (or clause) states; `unread` with no readings when it names none."""
+        named_twice = self._apposition(text)
+        if named_twice is not None:  # "from city_1 (location_1_0)": read with each name
+            options = [self.read_line(variant) for variant in named_twice]
+            readings = list(dict.fromkeys(a for o in options for a in o.readings))
+            if len(readings) == 1 and all(o.status == "read" for o in options):
+                return options[0]
+            return StepReading(
+                "ambiguous" if readings else "unread",
+                readings,
+                "an object named two ways, one in parentheses: "
+                + " or ".join(self.describe(a) for a in readings),
+            )
         pddl = PDDL_ACTION.search(text.lower())
         if pddl and pddl.group(1) in self.actions:
             # PDDL names, or the objects' other names in PDDL syntax ("(unstack yellow red)")
@@ -177,6 +206,9 @@ class PlanReader:
             )
         if objects and len(objects) < min(counts):  # judged as written: an argument-count error
             return StepReading("partial", [(names[0], *objects)], needs)
+        if len(set(names)) == 1 and self._alone(text, names[0]) and not self._objects.finditer(text):
+            # "Attack", "Succumb object": a step that is the action alone, judged as written
+            return StepReading("partial", [(names[0],)], f"{needs}: the step is the action alone")
         return StepReading("unread", [], needs)
 
     def says_words(self, text: str, action: PlanAction) -> bool:
@@ -188,6 +220,29 @@ class PlanReader:
             return False
         named = iter(str(o) for _, _, o in self._objects.finditer(text))
         return all(arg in named for arg in args)
+
+    def _apposition(self, text: str) -> tuple[str, str] | None:
+        """The line with the first object named two ways ("city_1 (location_1_0)") as each name alone."""
+        found = self._objects.finditer(text)
+        for (start1, end1, first), (start2, end2, second) in itertools.pairwise(found):
+            close = APPOSITION_END.match(text, end2)
+            if first != second and close and APPOSITION_START.fullmatch(text[end1:start2]):
+                rest = text[close.end() :]
+                return text[:end1] + rest, text[:start1] + text[start2:end2] + rest
+        return None
+
+    def _alone(self, text: str, name: str) -> bool:
+        """Whether the whole line is the action's words alone: sequencing words before them, then only
+        articles and the word the objects' names share ("object" of "object a"), and no remark."""
+        words = re.findall(r"[a-z]+", text.lower())
+        while words and words[0] in SEQUENCING:
+            words.pop(0)
+        for lead in {self._lead_words[name], re.sub(r"[-_]", " ", name)}:
+            said = lead.split()
+            rest = words[len(said) :]
+            if words[: len(said)] == said and all(w in ARTICLES or w in self._filler for w in rest):
+                return True
+        return False
 
     def _first_word(self, clause: str) -> tuple[int, int, list[str]] | None:
         """A clause that starts with the first word of one action's leading words ("Put red on the
@@ -360,7 +415,8 @@ def _items(block: Block) -> list[tuple[Line, str, bool]]:
         return out
     items = block.items()
     if not any(ln.marker != "none" for ln in items):
-        return [(ln, ln.text, False) for ln in items]
+        # a line ending in a colon introduces what follows ("Here is a plan ...:"), never a step
+        return [(ln, ln.text, False) for ln in items if not ln.text.rstrip().endswith(":")]
     return [(ln, ln.text, ln.marker == "none") for ln in _list_region(block.lines, items)]
 
 
@@ -442,6 +498,17 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     readings = [read_block(reader, b) for b in find_blocks(separated.response)]
     chosen: Reading = choose([(r.block, r.key()) for r in readings])
     picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
+    section = _plan_section(picked, readings) if picked and chosen.status == "read" else None
+    if picked and section:
+        chosen = chosen.model_copy(
+            update={
+                "block": section.block,
+                "reason": f"{chosen.reason}; read its part {describe(section.block)}, which states the same "
+                f"plan without the {len(_unread(picked)) - len(_unread(section))} line(s) around it that "
+                "name no action",
+            }
+        )
+        picked = section
     said = (
         [(text, [ln.span.start + offset, ln.span.end + offset], r) for ln, text, r in picked.steps]
         if picked
@@ -482,6 +549,30 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     )
 
 
+def _unread(reading: BlockReading) -> list[str]:
+    """The lines of a block reading that name no action we can read (its unread steps)."""
+    return [text for _, text, r in reading.steps if not r.readings and r.note]
+
+
+def _plan_section(picked: BlockReading, readings: list[BlockReading]) -> BlockReading | None:
+    """A block inside the one chosen ("### Plan:" within a block holding "### Initial Conditions:" too)
+    that states the same plan without the chosen block's unread lines: those lines are around the plan,
+    not in it (the section is contiguous, so no unread line between two of its steps is left out)."""
+    if not _unread(picked):
+        return None
+    outer = picked.block.span
+    inside = [
+        r
+        for r in readings
+        if r is not picked
+        and outer.start <= r.block.span.start
+        and r.block.span.end <= outer.end
+        and r.key() == picked.key()
+        and not _unread(r)
+    ]
+    return max(inside, key=lambda r: r.block.span.end - r.block.span.start, default=None)
+
+
 def plans_of(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list[str]]]:
     """Every plan the text may state: each combination of the ambiguous steps' readings, and the plans of
     rival blocks (at most MAX_COMBINATIONS + rivals; more combinations: only the first)."""
@@ -491,54 +582,3 @@ def plans_of(steps: list[Step], rivals: list[list[list[str]]]) -> list[list[list
     combos = list(itertools.islice(itertools.product(*options), MAX_COMBINATIONS + 1))
     plans = [[list(a) for a in c] for c in combos]
     return plans + rivals
-
-
-JOINING = frozenset(["from", "on", "onto", "to", "into", "at", "in", "of", "top"])
-
-
-def extraction_fault(ours: list[str], theirs: list[str], said: list[str] | None = None) -> str | None:
-    """Where PlanBench's own extraction (`theirs`, one action a line) is wrong about a plan we read
-    (`ours`), the reason in a sentence; None when the two differ otherwise. `said`: the text of each of
-    our steps, when every one was read exactly (then a plain difference is PlanBench's misreading)."""
-    if not ours:
-        return None
-    kept = [" ".join(w for w in step.split() if w not in JOINING) for step in theirs]
-    if kept == ours:
-        return (
-            "PlanBench's extraction keeps a joining word as an argument (e.g. "
-            f"{next(t for t in theirs if t not in ours)!r}), so VAL rejected a plan the response states "
-            "correctly"
-        )
-    if len(theirs) > len(ours) and theirs[: len(ours)] == ours:
-        return (
-            "PlanBench's extraction runs past the plan (a restated plan or text after [PLAN END]) and adds "
-            f"{len(theirs) - len(ours)} step(s); VAL judged that longer plan, so the recorded verdict is "
-            "wrong"
-        )
-    windows = [theirs[k : k + len(ours)] for k in range(len(theirs) - len(ours) + 1)]
-    if len(theirs) > len(ours) and ours in windows:
-        return (
-            f"PlanBench's extraction adds {len(theirs) - len(ours)} step(s) around the plan the response "
-            "states (its translation repeats or invents steps); VAL judged that longer plan, so the "
-            "recorded verdict is wrong"
-        )
-    if not theirs:
-        return (
-            "PlanBench's extraction found no plan in this response (bold markdown, short names), so VAL "
-            "judged none"
-        )
-    rest = iter(ours)
-    if len(theirs) < len(ours) and all(step in rest for step in theirs):
-        return (
-            f"PlanBench's extraction dropped {len(ours) - len(theirs)} step(s) of the plan, so the recorded "
-            "verdict is about a plan the response does not state"
-        )
-    if said and len(said) == len(ours):
-        wrong = [k for k in range(len(ours)) if k >= len(theirs) or ours[k] != theirs[k]]
-        k = wrong[0]
-        other = theirs[k] if k < len(theirs) else "nothing"
-        return (
-            f"PlanBench's extraction is not what the response says: step {k + 1} says {said[k]!r}, read "
-            f"exactly as ({ours[k]}); PlanBench has ({other})"
-        )
-    return None
