@@ -329,14 +329,14 @@ def test_recorded_translations_of_o1_mini_blocksworld(tmp_path: Path) -> None:
 def test_recorded_translations_of_o1_mini_mystery_blocksworld(tmp_path: Path) -> None:
     """Facts of the published file, read by eye: #31 PlanBench's translation says "Feast object a from
     object d" where the response says object b (VAL judged that plan); #9 both say no plan; #32 a
-    translation in words inside its [PDDL PLAN] block; #1 a plan with no objects, which our reader does
-    not read but the translation states faithfully; #13 objects written `object_a`."""
+    translation in words inside its [PDDL PLAN] block; #1 a plan with no objects ("Attack", "Overcome"),
+    which our reader judges as written, like the translation; #13 objects written `object_a`."""
     _, readings = import_o1(
         tmp_path, "mystery_blocksworld__o1-mini_chat__zero_shot.json", "mystery_blocksworld", 35
     )
     assert readings["31"].agreement == "ungrounded" and "(feast a d)" in readings["31"].error
     assert readings["9"].agreement == "same" and readings["32"].agreement == "same"
-    assert readings["1"].agreement == "different"
+    assert readings["1"].agreement == "same"
     assert readings["1"].trace is not None and readings["1"].trace.answer == [["attack"], ["overcome"]]
     assert readings["13"].agreement == "unreadable" and "object_a" in readings["13"].error
 
