@@ -25,7 +25,7 @@ from modulo.domains.maze.oracle import (
     searchformer_tie_key,
 )
 from modulo.model import StepVerdict
-from modulo.verifiers import astar
+from modulo.verifiers import astar, astar_prefix, astar_replay, astar_rules
 from modulo.verifiers.astar import AStarRule, AStarVerdicts, NodeProblem, StartMode, TieKey, validate_astar
 from modulo.verifiers.search_events import SearchEvent
 
@@ -88,7 +88,7 @@ def fast_path(
 ) -> tuple[int, float | None]:
     """The fast path's (valid prefix, goal g): a valid trace should pass it whole."""
     tie_key = TIE_ORDER if strict else None
-    return astar._valid_prefix(graph._adj, "s", "g", h.__getitem__, events, start_mode, tie_key, 1e-6)
+    return astar_prefix.valid_prefix(graph._adj, "s", "g", h.__getitem__, events, start_mode, tie_key, 1e-6)
 
 
 def only_error(result: AStarVerdicts) -> tuple[int, str | None]:
@@ -475,7 +475,7 @@ def assert_agrees_on_mazes(
         for strict in (False, True):
             result = check_trace(maze, events, start_mode, strict)
             with monkeypatch.context() as patch:
-                patch.setattr(astar, "_valid_prefix", lambda *args: (0, None))
+                patch.setattr(astar, "valid_prefix", lambda *args: (0, None))
                 replayed = check_trace(maze, events, start_mode, strict)
             assert same_judgement(result, replayed), (kind, strict, events)
             tie_key = searchformer_tie_key if strict else None
@@ -492,7 +492,7 @@ def assert_agrees_on_mazes(
             assert same_judgement(plain, result), (
                 "check_trace's int key must order cells as searchformer_tie_key"
             )
-            valid, _ = astar._valid_prefix(
+            valid, _ = astar_prefix.valid_prefix(
                 maze.graph._adj, maze.start, maze.goal, maze.manhattan, events, start_mode, tie_key, 1e-6
             )
             assert valid == replayed.valid_prefix, (kind, strict, events)
@@ -600,10 +600,10 @@ def judge_both(
 ) -> tuple[AStarVerdicts, AStarVerdicts, tuple[int, float | None]]:
     """validate_astar, the replay alone and the fast path alone, on one problem."""
     goal, tie_key = len(graph) - 1, ((lambda node: node) if strict else None)
-    args = (graph, 0, goal, h.__getitem__, events, start_mode, tie_key)
+    args = (graph._adj, 0, goal, h.__getitem__, events, start_mode, tie_key)
     result = validate_astar(*args[:5], start_mode=start_mode, tie_key=tie_key)
-    replayed = astar._replay_trace(*args, None, astar.TOLERANCE)
-    fast = astar._valid_prefix(graph._adj, *args[1:], astar.TOLERANCE)
+    replayed = astar_replay.replay_trace(*args, None, astar_rules.TOLERANCE)
+    fast = astar_prefix.valid_prefix(graph._adj, *args[1:], astar_rules.TOLERANCE)
     return result, replayed, fast
 
 
@@ -650,7 +650,9 @@ def both_ways(
 ) -> AStarVerdicts:
     """validate_astar, asserted to judge exactly as the replay from the start does."""
     result = validate_astar(graph, start, goal, h, events, tie_key=tie_key)
-    replayed = astar._replay_trace(graph, start, goal, h, events, "create", tie_key, None, astar.TOLERANCE)
+    replayed = astar_replay.replay_trace(
+        graph._adj, start, goal, h, events, "create", tie_key, None, astar_rules.TOLERANCE
+    )
     assert same_judgement(result, replayed)
     return result
 
