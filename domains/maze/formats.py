@@ -407,7 +407,7 @@ _STRICT_STEP_ITEM = re.compile(rf"(create|close) ({_N}) ({_N}) c({_N}) c({_N})")
 _STRICT_CELL = re.compile(rf"plan ({_N}) ({_N})")
 
 
-def _parse_strict(text: str, dialect: Dialect) -> ParsedOutput | None:
+def parse_strict(text: str, dialect: Dialect) -> ParsedOutput | None:
     """The fast reading of output in a token dialect's exact published form; None for anything else
     (the lenient reader, which gives the same result on such text, takes over)."""
     pattern = _STRICT.get(dialect)
@@ -426,7 +426,7 @@ def parse_output(text: str, dialect: Dialect | None = None) -> ParsedOutput:
     """Read trace steps and plan out of model text. Total on `text`: never raises for any string."""
     if dialect is not None and dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; valid: {', '.join(DIALECTS)}")
-    strict = _parse_strict(text, dialect) if dialect is not None else None
+    strict = parse_strict(text, dialect) if dialect is not None else None
     return strict or _parse_lenient(text, dialect)
 
 

@@ -120,7 +120,7 @@ def check_trace(
 ) -> AStarVerdicts:
     """Validate a maze trace; `strict` also requires Searchformer's deterministic tie-break."""
     return validate_astar(
-        maze.graph,
+        maze.adjacency,
         maze.start,
         maze.goal,
         maze.manhattan,

@@ -64,7 +64,7 @@ def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) 
     if max(width, height) > MAX_SIDE:
         raise ValueError(f"a {width}x{height} grid exceeds the {MAX_SIDE}x{MAX_SIDE} limit")
     maze = Maze(width=width, height=height, walls=frozenset(cells["wall"]), start=start, goal=goal)
-    outside = [cell for cell in named if not maze.in_bounds(cell)]
+    outside = [cell for cell in named if not maze.in_bounds(cell)] if _beyond(named, width, height) else []
     if outside:
         raise ValueError(f"the query names cell {outside[0]} outside the {width}x{height} grid")
     for role, cell in (("start", start), ("goal", goal)):
@@ -75,8 +75,31 @@ def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) 
     return SequenceMaze(maze, output.strip(), size_inferred=size is None)
 
 
+_N = r"([0-9]+) ([0-9]+)"
+_PUBLISHED_QUERY = re.compile(rf"(?:(?:query|bos) )*start {_N} goal {_N}((?: wall [0-9]+ [0-9]+)*)")
+"""A query as the published generators write it: one space apart, start, goal, then the walls."""
+_WALL = re.compile(rf"wall {_N}")
+
+
+def _beyond(cells: list[Cell], width: int, height: int) -> bool:
+    """Whether a cell (whole numbers >= 0) lies outside a width × height grid: a quick look first."""
+    return (
+        max(x for x, _ in cells) >= width
+        or max(y for _, y in cells) >= height
+        or min(min(c) for c in cells) < 0
+    )
+
+
 def _read_query(query: str) -> dict[str, list[Cell]]:
     """Cells named by `start`, `goal` and `wall`; exactly one start and one goal."""
+    published = _PUBLISHED_QUERY.fullmatch(query.rstrip())
+    if published is not None:  # the fast reading of the common form; the loop below reads any other
+        sx, sy, gx, gy, walls = published.groups()
+        return {
+            "start": [(int(sx), int(sy))],
+            "goal": [(int(gx), int(gy))],
+            "wall": [(int(x), int(y)) for x, y in _WALL.findall(walls)],
+        }
     tokens = query.lower().split()
     cells: dict[str, list[Cell]] = {word: [] for word in _CELL_WORDS}
     position = 0

@@ -1,0 +1,78 @@
+"""Moves on a grid without building a graph: the lazy adjacency the A* validator reads, and the length
+of a shortest path by A* on the grid. networkx stays the reference for both in the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from heapq import heappop, heappush
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modulo.domains.maze.grid import Cell, Maze
+
+UNIT_EDGE: Mapping[str, Any] = MappingProxyType({"weight": 1})
+"""The edge data of every move (the validator reads `weight`), shared read-only."""
+
+
+class GridAdjacency(dict["Cell", dict["Cell", Mapping[str, Any]]]):
+    """Free cell -> free neighbour -> edge data, each cell's entry built when first asked for.
+
+    Reads like `Maze.graph._adj`: `cell in adjacency` is "free cell of the grid", and a cell's
+    neighbours come in the order networkx's adjacency of `Maze.graph` holds them (left, down, right,
+    up), so messages that list neighbours read the same. A 30×30 maze's search asks for a few dozen
+    cells; building the graph touched all 900.
+    """
+
+    __slots__ = ("_width", "_height", "_walls")
+
+    def __init__(self, width: int, height: int, walls: frozenset[Cell]) -> None:
+        super().__init__()
+        self._width, self._height, self._walls = width, height, walls
+
+    def _free(self, cell: object) -> bool:
+        if not (isinstance(cell, tuple) and len(cell) == 2):
+            return False
+        x, y = cell
+        return 0 <= x < self._width and 0 <= y < self._height and cell not in self._walls
+
+    def __contains__(self, cell: object) -> bool:
+        return self._free(cell)
+
+    def __missing__(self, cell: Cell) -> dict[Cell, Mapping[str, Any]]:
+        if not self._free(cell):
+            raise KeyError(cell)
+        x, y = cell
+        moves = ((x - 1, y), (x, y - 1), (x + 1, y), (x, y + 1))
+        near = {nxt: UNIT_EDGE for nxt in moves if self._free(nxt)}
+        self[cell] = near
+        return near
+
+
+def shortest_length(maze: Maze) -> int | None:
+    """Moves on a shortest path from start to goal (A* with the Manhattan distance, which is consistent,
+    so the goal's first g is optimal); None when the goal cannot be reached or start or goal is no
+    free cell."""
+    start, goal = maze.start, maze.goal
+    if not (maze.is_free(start) and maze.is_free(goal)):
+        return None
+    width, height, walls = maze.width, maze.height, maze.walls
+    gx, gy = goal
+    best: dict[Cell, int] = {start: 0}
+    heap: list[tuple[int, int, Cell]] = [(maze.manhattan(start), 0, start)]
+    """(f, -g, cell): among equal f the deepest first, which reaches the goal sooner."""
+    while heap:
+        _, minus_g, cell = heappop(heap)
+        g = -minus_g
+        if cell == goal:
+            return g
+        if g > best[cell]:
+            continue  # a stale entry: the cell was reached again with a lower g
+        x, y = cell
+        g += 1
+        for nxt in ((x - 1, y), (x, y - 1), (x + 1, y), (x, y + 1)):
+            nx, ny = nxt
+            if 0 <= nx < width and 0 <= ny < height and nxt not in walls and g < best.get(nxt, g + 1):
+                best[nxt] = g
+                heappush(heap, (g + abs(nx - gx) + abs(ny - gy), -g, nxt))
+    return None
