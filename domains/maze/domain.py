@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
@@ -17,7 +17,7 @@ from modulo.domains.maze.formats import (
     format_output,
     format_prompt,
     parse_output,
-    parse_strict,
+    read_published,
 )
 from modulo.domains.maze.generators import MAZE_KINDS, make_maze, optimal_plan_length
 from modulo.domains.maze.grid import Cell, Maze
@@ -187,13 +187,10 @@ class MazeDomain:
         """The verdicts of an output written exactly as the published generators write it, with each
         step's text, read without a `Trace`; None for any other output (`verify_text` judges it). Both
         give the same verdicts (tests/test_verify_stream.py)."""
-        parsed = parse_strict(output, dialect_of(instance))
-        if parsed is None:
+        read = read_published(output, dialect_of(instance))
+        if read is None:
             return None
-        verdicts = _judge(
-            instance, parsed.events, parsed.plan, lambda i: parsed.steps[i].problem or "not a step"
-        )
-        return [step.text for step in parsed.steps], verdicts
+        return read.texts, _judge(instance, read.events, read.plan, lambda i: "not a step")
 
     def render(self, instance: Instance, trace: Trace | None = None) -> str:
         """The maze as text: `#` wall, `S` start, `G` goal, `o` closed by the trace, `*` on the plan."""
@@ -312,7 +309,7 @@ def _corrupt(name: str, events: list[SearchEvent], maze: Maze, rng: random.Rando
 
 def _judge(
     instance: Instance,
-    events: list[SearchEvent | None],
+    events: Sequence[SearchEvent | None],
     plan: list[Cell] | None,
     unreadable_reason: Callable[[int], str],
 ) -> Verdicts:

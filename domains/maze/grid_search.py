@@ -3,8 +3,10 @@ of a shortest path by A* on the grid. networkx stays the reference for both in t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from heapq import heappop, heappush
+from numbers import Real
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -30,23 +32,35 @@ class GridAdjacency(dict["Cell", dict["Cell", Mapping[str, Any]]]):
         super().__init__()
         self._width, self._height, self._walls = width, height, walls
 
-    def _free(self, cell: object) -> bool:
+    def __contains__(self, cell: object) -> bool:
         if not (isinstance(cell, tuple) and len(cell) == 2):
             return False
         x, y = cell
+        if not (x.__class__ is int and y.__class__ is int or _whole(x) and _whole(y)):
+            return False  # a graph node is equal to a cell of whole numbers: (1.0, 2) is, (1.5, 2) is not
         return 0 <= x < self._width and 0 <= y < self._height and cell not in self._walls
 
-    def __contains__(self, cell: object) -> bool:
-        return self._free(cell)
-
     def __missing__(self, cell: Cell) -> dict[Cell, Mapping[str, Any]]:
-        if not self._free(cell):
+        if cell not in self:
             raise KeyError(cell)
-        x, y = cell
-        moves = ((x - 1, y), (x, y - 1), (x + 1, y), (x, y + 1))
-        near = {nxt: UNIT_EDGE for nxt in moves if self._free(nxt)}
-        self[cell] = near
+        x, y = int(cell[0]), int(cell[1])
+        width, height, walls = self._width, self._height, self._walls
+        near: dict[Cell, Mapping[str, Any]] = {}
+        for nxt, inside in (
+            ((x - 1, y), x > 0),
+            ((x, y - 1), y > 0),
+            ((x + 1, y), x + 1 < width),
+            ((x, y + 1), y + 1 < height),
+        ):
+            if inside and nxt not in walls:
+                near[nxt] = UNIT_EDGE
+        self[x, y] = near
         return near
+
+
+def _whole(value: object) -> bool:
+    """A real number equal to a whole one (which a dict takes for that int)."""
+    return isinstance(value, Real) and math.isfinite(value) and int(value) == value
 
 
 def shortest_length(maze: Maze) -> int | None:

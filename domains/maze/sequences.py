@@ -83,11 +83,8 @@ _WALL = re.compile(rf"wall {_N}")
 
 def _beyond(cells: list[Cell], width: int, height: int) -> bool:
     """Whether a cell (whole numbers >= 0) lies outside a width × height grid: a quick look first."""
-    return (
-        max(x for x, _ in cells) >= width
-        or max(y for _, y in cells) >= height
-        or min(min(c) for c in cells) < 0
-    )
+    xs, ys = zip(*cells, strict=True)
+    return max(xs) >= width or max(ys) >= height
 
 
 def _read_query(query: str) -> dict[str, list[Cell]]:
