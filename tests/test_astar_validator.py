@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -324,7 +323,7 @@ def test_tolerance_boundary(index: int, field: str, rule: AStarRule) -> None:
         if at < 0:
             continue
         for off, valid in ((0.9e-6, True), (-0.9e-6, True), (1.1e-6, False), (-1.1e-6, False)):
-            changed = dataclasses.replace(events[at], **{field: getattr(events[at], field) + off})
+            changed = events[at]._replace(**{field: getattr(events[at], field) + off})
             result = check([*events[:at], changed, *events[at + 1 :]], start_mode=start_mode)  # type: ignore[arg-type]
             if valid:
                 assert result.trace_valid, (start_mode, off, result.first_invalid)
@@ -391,7 +390,7 @@ def test_strict_order_rounds_f() -> None:
 def test_unreadable_events_are_unparsed() -> None:
     nan = check([*VALID[:2], create("a", float("nan"), 1), *VALID[3:]])
     assert (nan.errors[0].index, nan.errors[0].rule, nan.errors[0].status) == (2, AStarRule.PARSE, "unparsed")
-    odd = dataclasses.replace(VALID[4], kind="open")  # type: ignore[arg-type]
+    odd = VALID[4]._replace(kind="open")  # type: ignore[arg-type]
     assert check([*VALID[:4], odd, *VALID[5:]]).errors[0].rule == AStarRule.PARSE
     assert only_error(check([close("s", float("nan"), 2), *VALID[2:]], start_mode="close")) == (
         0,
@@ -554,11 +553,11 @@ def mutate(events: list[SearchEvent], nodes: int, rng: random.Random) -> list[Se
             open_.pop(e.node, None)
     if change == 8 and event.kind == "close" and len(open_) > 1:  # close another open node instead
         other = rng.choice([e for e in open_.values() if e.node != event.node])
-        out[i] = dataclasses.replace(other, kind="close")
+        out[i] = other._replace(kind="close")
     elif change == 0:
         field = rng.choice(("g", "h"))
         delta = rng.choice((-1, 1, 0.5, -2e-6, 2e-6, -1.5e-6, 1.5e-6, 5e-7, -5e-7, float("nan")))
-        out[i] = dataclasses.replace(event, **{field: getattr(event, field) + delta})
+        out[i] = event._replace(**{field: getattr(event, field) + delta})
     elif change == 1 and i + 1 < len(out):
         out[i], out[i + 1] = out[i + 1], out[i]
     elif change == 2:
@@ -569,9 +568,9 @@ def mutate(events: list[SearchEvent], nodes: int, rng: random.Random) -> list[Se
         out[i] = None
     elif change == 5:
         kind = rng.choice(["open", "close" if event.kind == "create" else "create"])
-        out[i] = dataclasses.replace(event, kind=kind)  # type: ignore[arg-type]
+        out[i] = event._replace(kind=kind)  # type: ignore[arg-type]
     elif change == 6:
-        out[i] = dataclasses.replace(event, node=rng.randrange(-1, nodes + 1))
+        out[i] = event._replace(node=rng.randrange(-1, nodes + 1))
     else:
         out = out[: rng.randrange(len(out) + 1)]
     return out

@@ -46,7 +46,8 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from operator import itemgetter
+from typing import Literal
 
 from modulo.domains.maze.grid import Cell, Maze
 from modulo.verifiers.search_events import EventKind, SearchEvent
@@ -403,7 +404,9 @@ _STRICT: dict[Dialect, re.Pattern[str]] = {
     "beyond_semantics": re.compile(rf"reasoning(?: {_STRICT_STEP})* (?P<plan>solution {_STRICT_PLAN}) end"),
 }
 """Output exactly as the published generators write it (single spaces, whole numbers, nothing else)."""
-_STRICT_STEP_ITEM = re.compile(rf"((create|close) ({_N}) ({_N}) c({_N}) c({_N}))")
+_STRICT_STEP_TEXT = re.compile(rf"(?:create|close) {_N} {_N} c{_N} c{_N}")
+_AFTER_C = itemgetter(slice(1, None))
+"""`c12` -> `12`."""
 _STRICT_CELL = re.compile(rf"plan ({_N}) ({_N})")
 
 
@@ -424,11 +427,15 @@ def read_published(text: str, dialect: Dialect) -> Published | None:
     whole = pattern.fullmatch(text) if pattern else None
     if whole is None:
         return None
-    texts: list[str] = []
-    events: list[SearchEvent] = []
-    for step, kind, x, y, g, h in _STRICT_STEP_ITEM.findall(text, 0, whole.start("plan")):
-        texts.append(step)
-        events.append(SearchEvent(cast(EventKind, kind), (int(x), int(y)), int(g), int(h)))
+    trace = text[: whole.start("plan")]
+    texts = _STRICT_STEP_TEXT.findall(trace)
+    tokens = trace.split()
+    """kind x y cG cH, five tokens a step (after Beyond Semantics' `reasoning`, dropped below)."""
+    if dialect == "beyond_semantics":
+        del tokens[0]
+    cells = zip(map(int, tokens[1::5]), map(int, tokens[2::5]), strict=True)
+    costs = [map(int, map(_AFTER_C, tokens[k::5])) for k in (3, 4)]
+    events = list(map(SearchEvent, tokens[0::5], cells, *costs))
     plan = [(int(x), int(y)) for x, y in _STRICT_CELL.findall(whole["plan"])]
     return Published(texts, events, plan, whole["plan"])
 

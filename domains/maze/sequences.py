@@ -54,9 +54,13 @@ def dialect_of_format(fmt: str) -> Dialect:
 
 def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) -> SequenceMaze:
     """Split `text` at the first output word and read the maze the query states."""
-    found = _OUTPUT_START[dialect].search(text)
-    query, output = (text, "") if found is None else (text[: found.start()], text[found.start() :])
-    cells = _read_query(query)
+    published = _read_published(text, dialect)
+    if published is not None:
+        cells, output = published
+    else:
+        found = _OUTPUT_START[dialect].search(text)
+        query, output = (text, "") if found is None else (text[: found.start()], text[found.start() :])
+        cells = _read_query(query)
     start, goal = cells["start"][0], cells["goal"][0]
     named = [start, goal, *cells["wall"]]
     size = _given_size(options)
@@ -76,9 +80,29 @@ def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) 
 
 
 _N = r"([0-9]+) ([0-9]+)"
-_PUBLISHED_QUERY = re.compile(rf"(?:(?:query|bos) )*start {_N} goal {_N}((?: wall [0-9]+ [0-9]+)*)")
-"""A query as the published generators write it: one space apart, start, goal, then the walls."""
-_WALL = re.compile(rf"wall {_N}")
+_QUERY = rf"(?:(?:query|bos) )*start {_N} goal {_N}((?: wall [0-9]+ [0-9]+)*) "
+_PUBLISHED: dict[Dialect, re.Pattern[str]] = {
+    "searchformer": re.compile(rf"{_QUERY}(?=(?:create|close|plan)\b)"),
+    "beyond_semantics": re.compile(rf"{_QUERY}(?=(?:reasoning|create|close|solution|plan)\b)"),
+}
+"""A query as the published generators write it (one space apart: start, goal, then the walls) and the
+first output word after it: where `_OUTPUT_START` would split, as no output word can be in such a query."""
+
+
+def _read_published(text: str, dialect: Dialect) -> tuple[dict[str, list[Cell]], str] | None:
+    """The fast reading of a query in the published form: its cells and the output after it; None for
+    any other text (`_read_query` reads it, with the same result on this form)."""
+    found = _PUBLISHED[dialect].match(text)
+    if found is None:
+        return None
+    sx, sy, gx, gy, walls = found.groups()
+    numbers = walls.split()  # wall x y wall x y ...
+    cells = {
+        "start": [(int(sx), int(sy))],
+        "goal": [(int(gx), int(gy))],
+        "wall": list(zip(map(int, numbers[1::3]), map(int, numbers[2::3]), strict=True)),
+    }
+    return cells, text[found.end() :]
 
 
 def _beyond(cells: list[Cell], width: int, height: int) -> bool:
@@ -89,14 +113,6 @@ def _beyond(cells: list[Cell], width: int, height: int) -> bool:
 
 def _read_query(query: str) -> dict[str, list[Cell]]:
     """Cells named by `start`, `goal` and `wall`; exactly one start and one goal."""
-    published = _PUBLISHED_QUERY.fullmatch(query.rstrip())
-    if published is not None:  # the fast reading of the common form; the loop below reads any other
-        sx, sy, gx, gy, walls = published.groups()
-        return {
-            "start": [(int(sx), int(sy))],
-            "goal": [(int(gx), int(gy))],
-            "wall": [(int(x), int(y)) for x, y in _WALL.findall(walls)],
-        }
     tokens = query.lower().split()
     cells: dict[str, list[Cell]] = {word: [] for word in _CELL_WORDS}
     position = 0
