@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -20,7 +20,7 @@ TieKey = Callable[[Any], Any]
 NodeProblem = Callable[[Any], tuple[str, str] | None]
 """Classifies a node absent from the graph: (rule id, message), or None for `astar.unknown_node`."""
 
-Adjacency = Mapping[Hashable, Mapping[Hashable, Mapping[str, Any]]]
+Adjacency = Mapping[Any, Mapping[Any, Mapping[str, Any]]]
 """node -> successor -> edge attributes: a networkx graph's own adjacency dicts (`graph._adj`), or any
 mapping that reads the same (a lazy grid adjacency, say). `node in adjacency` says whether it is a node."""
 
@@ -107,5 +107,5 @@ class AStarVerdicts:
 def adjacency_of(graph: nx.Graph | Adjacency) -> Adjacency:
     """The adjacency the validator reads: a networkx graph's own dicts (views cost too much), else `graph`."""
     if isinstance(graph, nx.Graph):
-        return graph._adj  # type: ignore[attr-defined,no-any-return]
+        return graph._adj  # type: ignore[attr-defined]
     return graph

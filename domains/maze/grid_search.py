@@ -60,7 +60,7 @@ class GridAdjacency(dict["Cell", dict["Cell", Mapping[str, Any]]]):
 
 def _whole(value: object) -> bool:
     """A real number equal to a whole one (which a dict takes for that int)."""
-    return isinstance(value, Real) and math.isfinite(value) and int(value) == value
+    return isinstance(value, Real) and math.isfinite(value) and math.floor(value) == value
 
 
 def shortest_length(maze: Maze) -> int | None:
