@@ -41,10 +41,16 @@ class GridAdjacency(dict["Cell", dict["Cell", Mapping[str, Any]]]):
         return 0 <= x < self._width and 0 <= y < self._height and cell not in self._walls
 
     def __missing__(self, cell: Cell) -> dict[Cell, Mapping[str, Any]]:
-        if cell not in self:
-            raise KeyError(cell)
-        x, y = int(cell[0]), int(cell[1])
         width, height, walls = self._width, self._height, self._walls
+        if not (isinstance(cell, tuple) and len(cell) == 2):
+            raise KeyError(cell)
+        x, y = cell
+        if x.__class__ is not int or y.__class__ is not int:
+            if cell not in self:
+                raise KeyError(cell)
+            x, y = int(x), int(y)
+        elif not (0 <= x < width and 0 <= y < height) or cell in walls:
+            raise KeyError(cell)
         near: dict[Cell, Mapping[str, Any]] = {}
         for nxt, inside in (
             ((x - 1, y), x > 0),
@@ -66,11 +72,11 @@ def _whole(value: object) -> bool:
 def shortest_length(maze: Maze) -> int | None:
     """Moves on a shortest path from start to goal (A* with the Manhattan distance, which is consistent,
     so the goal's first g is optimal); None when the goal cannot be reached or start or goal is no
-    free cell."""
+    free cell. It reads `maze.adjacency`, so the cells it expands are ready for the trace's check."""
     start, goal = maze.start, maze.goal
-    if not (maze.is_free(start) and maze.is_free(goal)):
+    adjacency = maze.adjacency
+    if start not in adjacency or goal not in adjacency:
         return None
-    width, height, walls = maze.width, maze.height, maze.walls
     gx, gy = goal
     best: dict[Cell, int] = {start: 0}
     heap: list[tuple[int, int, Cell]] = [(maze.manhattan(start), 0, start)]
@@ -82,11 +88,9 @@ def shortest_length(maze: Maze) -> int | None:
             return g
         if g > best[cell]:
             continue  # a stale entry: the cell was reached again with a lower g
-        x, y = cell
         g += 1
-        for nxt in ((x - 1, y), (x, y - 1), (x + 1, y), (x, y + 1)):
-            nx, ny = nxt
-            if 0 <= nx < width and 0 <= ny < height and nxt not in walls and g < best.get(nxt, g + 1):
+        for nxt in adjacency[cell]:
+            if g < best.get(nxt, g + 1):
                 best[nxt] = g
-                heappush(heap, (g + abs(nx - gx) + abs(ny - gy), -g, nxt))
+                heappush(heap, (g + abs(nxt[0] - gx) + abs(nxt[1] - gy), -g, nxt))
     return None
