@@ -1,4 +1,4 @@
-"""A formal validator for A* search traces over any networkx graph.
+"""A formal validator for A* search traces over any networkx graph or adjacency mapping.
 
 `validate_astar` replays a trace of `SearchEvent`s (create = put on open, close = expand) and
 judges every step against the graph, the heuristic and the open and closed lists *as the trace
@@ -8,7 +8,9 @@ with its claimed g; a close that breaks a rule still makes its node the parent o
 that follow, with the g the close claims.
 
 Nodes are closed by A*: the trace alternates one close with the creates of that node's children.
-Edges are read from `graph.adj` (successors for a DiGraph) with attribute `weight`, default 1.
+Edges are read from the graph's adjacency (successors for a DiGraph) with attribute `weight`,
+default 1; instead of a graph, any mapping node -> successor -> edge data that reads the same may be
+given (`Adjacency`; the maze domain passes a lazy grid adjacency and builds no graph).
 Floats (g, h, f) are compared with an absolute tolerance (default 1e-6). `start` must be a node
 of the graph.
 
