@@ -48,7 +48,7 @@ from modulo.verify import (
     VerifySummary,
     interchange_items,
     sequence_items,
-    verify_text,
+    verdict_of,
 )
 
 app = typer.Typer(
@@ -248,21 +248,19 @@ def verify(
                 for item in items:
                     bar.advance(task)
                     if isinstance(item, InputError):
-                        summary.unreadable.append(str(item))
+                        summary.skip(str(item))
                         bar.console.print(f"[yellow]skipped[/] {item}", highlight=False)
                         continue
                     name = item.instance.domain
                     try:
                         chosen = get_domain(name)
                     except RegistryError as exc:
-                        summary.unreadable.append(f"{item.where}: {exc}")
+                        summary.skip(f"{item.where}: {exc}")
                         bar.console.print(f"[yellow]skipped[/] {item.where}: {exc}", highlight=False)
                         continue
-                    trace, verdicts = verify_text(
-                        chosen, item.instance, item.text, item.reasoning, _source(verify_reasoning)
-                    )
+                    line, verdicts = verdict_of(chosen, item, _source(verify_reasoning))
                     summary.add(item, verdicts)
-                    sink.write(VerdictRecord.build(item.id, name, trace, verdicts).model_dump_json() + "\n")
+                    sink.write(line + "\n")
         finally:
             if out_path:
                 sink.close()
@@ -278,7 +276,7 @@ def verify(
             fail(f"{traces} holds no records to verify; is it the right file?")
         if summary.unreadable:
             fail(
-                f"{len(summary.unreadable)} line(s) of {traces} could not be read (see above); "
+                f"{summary.unreadable} line(s) of {traces} could not be read (see above); "
                 "the others were verified"
             )
 

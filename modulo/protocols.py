@@ -86,6 +86,16 @@ class SequenceDomain(Domain, Protocol):
         ...
 
 
+@runtime_checkable
+class PublishedJudge(Protocol):
+    """A domain with a fast judgement of output written exactly as published generators write it."""
+
+    def judge_published(self, instance: Instance, output: str) -> tuple[list[str], Verdicts] | None:
+        """Each step's text and the verdicts `verify_text` would give, or None when the output is not in
+        the exact published form (`verify_text` then judges it)."""
+        ...
+
+
 JSON_STYLE = "json"
 """The prompt style that asks for the trace as JSON; structured-output engines get the domain's schema."""
 

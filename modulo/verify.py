@@ -4,8 +4,10 @@ files (one full token sequence per line) read into the same items."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,10 @@ from modulo.model import (
     TraceSource,
     Verdicts,
 )
-from modulo.protocols import Domain, SequenceDomain, ThinkingDomain
+from modulo.protocols import Domain, PublishedJudge, SequenceDomain, ThinkingDomain
 from modulo.reading import separate_reasoning
-from modulo.report import cell, rule_totals, trace_state
+from modulo.report import TraceState, trace_state
+from modulo.stats import AnswerSplit, Table2x2
 
 
 def verify_text(
@@ -73,6 +76,23 @@ def verify_thinking(
     reading["thinking"] = info
     thinking_trace = trace.model_copy(update={"steps": steps, "reading": reading})
     return thinking_trace, Verdicts(steps=step_verdicts, answer=verdicts.answer)
+
+
+def verdict_of(
+    domain: Domain, item: VerifyItem, trace_source: TraceSource = "response"
+) -> tuple[str, Verdicts]:
+    """One item's verdict record as a JSON line, and its verdicts. A domain's fast judgement of published
+    output is taken when it applies (same verdicts, no pydantic object per step); else `verify_text`."""
+    if trace_source == "response" and isinstance(domain, PublishedJudge):
+        try:
+            fast = domain.judge_published(item.instance, item.text)
+        except Exception:  # noqa: BLE001 - verify_text below turns the failure into explicit verdicts
+            fast = None
+        if fast is not None:
+            texts, verdicts = fast
+            return verdict_line(item.id, item.instance.domain, texts, verdicts), verdicts
+    trace, verdicts = verify_text(domain, item.instance, item.text, item.reasoning, trace_source)
+    return VerdictRecord.build(item.id, item.instance.domain, trace, verdicts).model_dump_json(), verdicts
 
 
 def _verify_response(domain: Domain, instance: Instance, text: str) -> tuple[Trace, Verdicts]:
@@ -189,6 +209,34 @@ class VerdictRecord(BaseModel):
         if sample.trace is None or sample.verdicts is None:
             raise ValueError(f"sample {sample.id} is not verified yet")
         return cls.build(sample.id, sample.instance.domain, sample.trace, sample.verdicts)
+
+
+def verdict_line(record_id: str, domain: str, texts: list[str], verdicts: Verdicts) -> str:
+    """`VerdictRecord.build(...).model_dump_json()` for a trace whose step i reads `texts[i]`, written
+    without a pydantic object per step (tests/test_verify_stream.py holds the two equal)."""
+    text = encode_basestring  # a JSON string as pydantic writes it: non-ASCII kept, controls escaped
+    steps = [
+        f'{{"index":{v.index},"text":{text(texts[v.index] if v.index < len(texts) else "")},'
+        f'"status":"{v.status}","rule":{"null" if v.rule is None else text(v.rule)},'
+        f'"message":{text(v.message)}}}'
+        for v in [*verdicts.steps, *verdicts.trace_checks]
+    ]
+    answer = verdicts.answer
+    head = {
+        "id": record_id,
+        "domain": domain,
+        "trace_valid": verdicts.trace_valid,
+        "trace_status": trace_state(verdicts),
+        "first_error": verdicts.first_error,
+        "valid_prefix": verdicts.valid_prefix,
+        "answer_correct": answer.status == "correct",
+        "answer_status": answer.status,
+        "answer_detail": answer.detail,
+        "answer_message": answer.message,
+        "rule_counts": verdicts.rule_counts(),
+    }
+    fields = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+    return f'{fields[:-1]},"steps":[{",".join(steps)}]}}'
 
 
 class InputError(ValueError):
@@ -310,30 +358,60 @@ def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
                 yield number, line
 
 
+PROBLEMS_KEPT = 50
+"""Unreadable lines quoted in the summary; the rest are counted."""
+
+
 @dataclass
 class VerifySummary:
-    """Counts over a `modulo verify` file: what `--json-summary` prints."""
+    """Counts over a `modulo verify` file, kept as they come (memory does not grow with the file): what
+    `--json-summary` prints. The same numbers `report.cell` and `report.rule_totals` give on the list
+    of every verdict (tests/test_verify_stream.py compares them)."""
 
-    verified: list[Verdicts] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
+    verified: int = 0
+    unreadable: int = 0
+    problems: list[str] = field(default_factory=list)
+    """The first PROBLEMS_KEPT unreadable lines, with why."""
     size_inferred: int = 0
+    outcomes: Counter[tuple[TraceState, bool]] = field(default_factory=Counter)
+    """(trace state, answer correct) -> how many verdicts."""
+    rules: Counter[str] = field(default_factory=Counter)
 
     def add(self, item: VerifyItem, verdicts: Verdicts) -> None:
-        self.verified.append(verdicts)
+        self.verified += 1
         self.size_inferred += bool(item.instance.payload.get("size_inferred"))
+        self.outcomes[trace_state(verdicts), verdicts.answer.status == "correct"] += 1
+        self.rules.update(verdicts.rule_counts())
+
+    def skip(self, problem: str) -> None:
+        """Count an unreadable line; the first PROBLEMS_KEPT are kept to show."""
+        self.unreadable += 1
+        if len(self.problems) < PROBLEMS_KEPT:
+            self.problems.append(problem)
+
+    def _split(self, state: TraceState) -> AnswerSplit:
+        return AnswerSplit(
+            answer_correct=self.outcomes[state, True], answer_not_correct=self.outcomes[state, False]
+        )
 
     def as_json(self) -> dict[str, Any]:
-        overall = cell(self.verified)
+        count = self.outcomes
+        table = Table2x2(
+            valid_correct=count["valid", True],
+            valid_incorrect=count["valid", False],
+            invalid_correct=count["invalid", True],
+            invalid_incorrect=count["invalid", False],
+        )
         return {
-            "lines": len(self.verified) + len(self.unreadable),
-            "verified": len(self.verified),
-            "unreadable": len(self.unreadable),
-            "trace_valid": overall.table.valid_correct + overall.table.valid_incorrect,
-            "answer_correct": overall.answer_correct.k,
-            "table": overall.table.model_dump(mode="json"),
-            "no_trace": overall.no_trace.model_dump(mode="json"),
-            "trace_unknown": overall.trace_unknown.model_dump(mode="json"),
-            "rule_counts": rule_totals(self.verified),
+            "lines": self.verified + self.unreadable,
+            "verified": self.verified,
+            "unreadable": self.unreadable,
+            "trace_valid": table.valid_correct + table.valid_incorrect,
+            "answer_correct": sum(n for (_, correct), n in count.items() if correct),
+            "table": table.model_dump(mode="json"),
+            "no_trace": self._split("none").model_dump(mode="json"),
+            "trace_unknown": self._split("unknown").model_dump(mode="json"),
+            "rule_counts": dict(sorted(self.rules.items())),
             "size_inferred": self.size_inferred,
-            "problems": self.unreadable[:50],
+            "problems": self.problems,
         }

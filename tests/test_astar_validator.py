@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from modulo.domains.maze.oracle import (
     searchformer_tie_key,
 )
 from modulo.model import StepVerdict
-from modulo.verifiers import astar
+from modulo.verifiers import astar, astar_prefix, astar_replay, astar_rules
 from modulo.verifiers.astar import AStarRule, AStarVerdicts, NodeProblem, StartMode, TieKey, validate_astar
 from modulo.verifiers.search_events import SearchEvent
 
@@ -88,7 +87,7 @@ def fast_path(
 ) -> tuple[int, float | None]:
     """The fast path's (valid prefix, goal g): a valid trace should pass it whole."""
     tie_key = TIE_ORDER if strict else None
-    return astar._valid_prefix(graph._adj, "s", "g", h.__getitem__, events, start_mode, tie_key, 1e-6)
+    return astar_prefix.valid_prefix(graph._adj, "s", "g", h.__getitem__, events, start_mode, tie_key, 1e-6)
 
 
 def only_error(result: AStarVerdicts) -> tuple[int, str | None]:
@@ -324,7 +323,7 @@ def test_tolerance_boundary(index: int, field: str, rule: AStarRule) -> None:
         if at < 0:
             continue
         for off, valid in ((0.9e-6, True), (-0.9e-6, True), (1.1e-6, False), (-1.1e-6, False)):
-            changed = dataclasses.replace(events[at], **{field: getattr(events[at], field) + off})
+            changed = events[at]._replace(**{field: getattr(events[at], field) + off})
             result = check([*events[:at], changed, *events[at + 1 :]], start_mode=start_mode)  # type: ignore[arg-type]
             if valid:
                 assert result.trace_valid, (start_mode, off, result.first_invalid)
@@ -391,7 +390,7 @@ def test_strict_order_rounds_f() -> None:
 def test_unreadable_events_are_unparsed() -> None:
     nan = check([*VALID[:2], create("a", float("nan"), 1), *VALID[3:]])
     assert (nan.errors[0].index, nan.errors[0].rule, nan.errors[0].status) == (2, AStarRule.PARSE, "unparsed")
-    odd = dataclasses.replace(VALID[4], kind="open")  # type: ignore[arg-type]
+    odd = VALID[4]._replace(kind="open")  # type: ignore[arg-type]
     assert check([*VALID[:4], odd, *VALID[5:]]).errors[0].rule == AStarRule.PARSE
     assert only_error(check([close("s", float("nan"), 2), *VALID[2:]], start_mode="close")) == (
         0,
@@ -475,7 +474,7 @@ def assert_agrees_on_mazes(
         for strict in (False, True):
             result = check_trace(maze, events, start_mode, strict)
             with monkeypatch.context() as patch:
-                patch.setattr(astar, "_valid_prefix", lambda *args: (0, None))
+                patch.setattr(astar, "valid_prefix", lambda *args: (0, None))
                 replayed = check_trace(maze, events, start_mode, strict)
             assert same_judgement(result, replayed), (kind, strict, events)
             tie_key = searchformer_tie_key if strict else None
@@ -492,7 +491,7 @@ def assert_agrees_on_mazes(
             assert same_judgement(plain, result), (
                 "check_trace's int key must order cells as searchformer_tie_key"
             )
-            valid, _ = astar._valid_prefix(
+            valid, _ = astar_prefix.valid_prefix(
                 maze.graph._adj, maze.start, maze.goal, maze.manhattan, events, start_mode, tie_key, 1e-6
             )
             assert valid == replayed.valid_prefix, (kind, strict, events)
@@ -554,11 +553,11 @@ def mutate(events: list[SearchEvent], nodes: int, rng: random.Random) -> list[Se
             open_.pop(e.node, None)
     if change == 8 and event.kind == "close" and len(open_) > 1:  # close another open node instead
         other = rng.choice([e for e in open_.values() if e.node != event.node])
-        out[i] = dataclasses.replace(other, kind="close")
+        out[i] = other._replace(kind="close")
     elif change == 0:
         field = rng.choice(("g", "h"))
         delta = rng.choice((-1, 1, 0.5, -2e-6, 2e-6, -1.5e-6, 1.5e-6, 5e-7, -5e-7, float("nan")))
-        out[i] = dataclasses.replace(event, **{field: getattr(event, field) + delta})
+        out[i] = event._replace(**{field: getattr(event, field) + delta})
     elif change == 1 and i + 1 < len(out):
         out[i], out[i + 1] = out[i + 1], out[i]
     elif change == 2:
@@ -569,9 +568,9 @@ def mutate(events: list[SearchEvent], nodes: int, rng: random.Random) -> list[Se
         out[i] = None
     elif change == 5:
         kind = rng.choice(["open", "close" if event.kind == "create" else "create"])
-        out[i] = dataclasses.replace(event, kind=kind)  # type: ignore[arg-type]
+        out[i] = event._replace(kind=kind)  # type: ignore[arg-type]
     elif change == 6:
-        out[i] = dataclasses.replace(event, node=rng.randrange(-1, nodes + 1))
+        out[i] = event._replace(node=rng.randrange(-1, nodes + 1))
     else:
         out = out[: rng.randrange(len(out) + 1)]
     return out
@@ -600,10 +599,10 @@ def judge_both(
 ) -> tuple[AStarVerdicts, AStarVerdicts, tuple[int, float | None]]:
     """validate_astar, the replay alone and the fast path alone, on one problem."""
     goal, tie_key = len(graph) - 1, ((lambda node: node) if strict else None)
-    args = (graph, 0, goal, h.__getitem__, events, start_mode, tie_key)
+    args = (graph._adj, 0, goal, h.__getitem__, events, start_mode, tie_key)
     result = validate_astar(*args[:5], start_mode=start_mode, tie_key=tie_key)
-    replayed = astar._replay_trace(*args, None, astar.TOLERANCE)
-    fast = astar._valid_prefix(graph._adj, *args[1:], astar.TOLERANCE)
+    replayed = astar_replay.replay_trace(*args, None, astar_rules.TOLERANCE)
+    fast = astar_prefix.valid_prefix(graph._adj, *args[1:], astar_rules.TOLERANCE)
     return result, replayed, fast
 
 
@@ -650,7 +649,9 @@ def both_ways(
 ) -> AStarVerdicts:
     """validate_astar, asserted to judge exactly as the replay from the start does."""
     result = validate_astar(graph, start, goal, h, events, tie_key=tie_key)
-    replayed = astar._replay_trace(graph, start, goal, h, events, "create", tie_key, None, astar.TOLERANCE)
+    replayed = astar_replay.replay_trace(
+        graph._adj, start, goal, h, events, "create", tie_key, None, astar_rules.TOLERANCE
+    )
     assert same_judgement(result, replayed)
     return result
 

@@ -11,13 +11,13 @@ from modulo.domains.maze.formats import (
     Dialect,
     ParsedOutput,
     _parse_lenient,
-    _parse_strict,
     detect_dialect,
     format_output,
     format_plan,
     format_prompt,
     format_trace,
     parse_output,
+    parse_strict,
 )
 from modulo.domains.maze.grid import Cell, Maze
 from modulo.verifiers.search_events import SearchEvent
@@ -223,8 +223,8 @@ TOKEN_DIALECTS: list[Dialect] = ["searchformer", "beyond_semantics"]
 @pytest.mark.parametrize("dialect", TOKEN_DIALECTS)
 def test_published_form_takes_the_fast_reading(dialect: Dialect) -> None:
     text = format_output(EVENTS, PLAN, dialect)
-    assert _parse_strict(text, dialect) is not None
-    assert _parse_strict(text + " ", dialect) is None and _parse_strict(text.upper(), dialect) is None
+    assert parse_strict(text, dialect) is not None
+    assert parse_strict(text + " ", dialect) is None and parse_strict(text.upper(), dialect) is None
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

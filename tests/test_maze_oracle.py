@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import networkx as nx
 import pytest
@@ -173,7 +172,7 @@ def test_wrong_g_is_local() -> None:
         if not frontier:
             continue
         index = rng.choice(frontier)
-        corrupted = [*events[:index], replace(events[index], g=events[index].g + 1), *events[index + 1 :]]
+        corrupted = [*events[:index], events[index]._replace(g=events[index].g + 1), *events[index + 1 :]]
         result = check_trace(maze, corrupted, strict=True)
         assert [(v.index, v.rule) for v in result.errors] == [(index, AStarRule.WRONG_G)]
         assert not result.trace_checks

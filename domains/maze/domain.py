@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ from modulo.domains.maze.formats import (
     format_output,
     format_prompt,
     parse_output,
+    read_published,
 )
 from modulo.domains.maze.generators import MAZE_KINDS, make_maze, optimal_plan_length
 from modulo.domains.maze.grid import Cell, Maze
@@ -177,22 +179,18 @@ class MazeDomain:
 
     def check(self, instance: Instance, trace: Trace) -> Verdicts:
         """Steps by the A* validator, the plan by the plan check: two independent judgements."""
-        maze = maze_of(instance)
-        dialect = dialect_of(instance)
         events = [_event(step.parsed) for step in trace.steps]
-        result = check_trace(
-            maze, events, FIRST_EVENT[dialect], strict=bool(instance.payload.get("strict_ties"))
-        )
-        steps = result.steps  # a list of its own: the unreadable steps get their reasons in place
-        for v in result.errors:
-            if events[v.index] is None:
-                reason = _unreadable_reason(trace.steps[v.index].parsed)
-                steps[v.index] = v.model_copy(update={"message": reason})
         plan = None if trace.answer is None else [(int(c[0]), int(c[1])) for c in trace.answer]
-        answer = check_plan(maze, plan)
-        readable = [e for e in events if e is not None]
-        answer.extras["trace_plan_consistent"] = plan_matches_trace(readable, plan, maze.start, maze.goal)
-        return Verdicts(steps=steps, trace_checks=result.trace_checks, answer=answer)
+        return _judge(instance, events, plan, lambda i: _unreadable_reason(trace.steps[i].parsed))
+
+    def judge_published(self, instance: Instance, output: str) -> tuple[list[str], Verdicts] | None:
+        """The verdicts of an output written exactly as the published generators write it, with each
+        step's text, read without a `Trace`; None for any other output (`verify_text` judges it). Both
+        give the same verdicts (tests/test_verify_stream.py)."""
+        read = read_published(output, dialect_of(instance))
+        if read is None:
+            return None
+        return read.texts, _judge(instance, read.events, read.plan, lambda i: "not a step")
 
     def render(self, instance: Instance, trace: Trace | None = None) -> str:
         """The maze as text: `#` wall, `S` start, `G` goal, `o` closed by the trace, `*` on the plan."""
@@ -307,6 +305,28 @@ def _corrupt(name: str, events: list[SearchEvent], maze: Maze, rng: random.Rando
         except NotApplicable as exc:
             last = exc
     raise ValueError(f"corruption {name!r} does not apply to this maze's exact trace: {last}")
+
+
+def _judge(
+    instance: Instance,
+    events: Sequence[SearchEvent | None],
+    plan: list[Cell] | None,
+    unreadable_reason: Callable[[int], str],
+) -> Verdicts:
+    """The trace's steps by the A* validator, the plan by the plan check; an unreadable step's verdict
+    says why it could not be read."""
+    maze = maze_of(instance)
+    result = check_trace(
+        maze, events, FIRST_EVENT[dialect_of(instance)], strict=bool(instance.payload.get("strict_ties"))
+    )
+    steps = result.steps  # a list of its own: the unreadable steps get their reasons in place
+    for v in result.errors:
+        if events[v.index] is None:
+            steps[v.index] = v.model_copy(update={"message": unreadable_reason(v.index)})
+    answer = check_plan(maze, plan)
+    readable = [e for e in events if e is not None]
+    answer.extras["trace_plan_consistent"] = plan_matches_trace(readable, plan, maze.start, maze.goal)
+    return Verdicts(steps=steps, trace_checks=result.trace_checks, answer=answer)
 
 
 def _event_json(event: SearchEvent) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Literal
 
 from modulo.domains.maze.grid import Cell, Maze
@@ -403,30 +404,57 @@ _STRICT: dict[Dialect, re.Pattern[str]] = {
     "beyond_semantics": re.compile(rf"reasoning(?: {_STRICT_STEP})* (?P<plan>solution {_STRICT_PLAN}) end"),
 }
 """Output exactly as the published generators write it (single spaces, whole numbers, nothing else)."""
-_STRICT_STEP_ITEM = re.compile(rf"(create|close) ({_N}) ({_N}) c({_N}) c({_N})")
+_STRICT_STEP_TEXT = re.compile(rf"(?:create|close) {_N} {_N} c{_N} c{_N}")
+_AFTER_C = itemgetter(slice(1, None))
+"""`c12` -> `12`."""
 _STRICT_CELL = re.compile(rf"plan ({_N}) ({_N})")
 
 
-def _parse_strict(text: str, dialect: Dialect) -> ParsedOutput | None:
-    """The fast reading of output in a token dialect's exact published form; None for anything else
-    (the lenient reader, which gives the same result on such text, takes over)."""
+@dataclass(frozen=True)
+class Published:
+    """Output in a token dialect's exact published form, read: each step's text and event, the plan."""
+
+    texts: list[str]
+    events: list[SearchEvent]
+    plan: list[Cell]
+    plan_text: str
+
+
+def read_published(text: str, dialect: Dialect) -> Published | None:
+    """The fast reading of output exactly as the published generators write it (single spaces, whole
+    numbers, nothing else); None for anything else. `parse_output` gives the same steps and plan."""
     pattern = _STRICT.get(dialect)
     whole = pattern.fullmatch(text) if pattern else None
     if whole is None:
         return None
-    out = ParsedOutput(dialect, plan_text=whole["plan"])
-    for m in _STRICT_STEP_ITEM.finditer(text, 0, whole.start("plan")):
-        kind: EventKind = "create" if m[1] == "create" else "close"
-        out.steps.append(ParsedStep(m[0], SearchEvent(kind, (int(m[2]), int(m[3])), int(m[4]), int(m[5]))))
-    out.plan = [(int(x), int(y)) for x, y in _STRICT_CELL.findall(whole["plan"])]
-    return out
+    trace = text[: whole.start("plan")]
+    texts = _STRICT_STEP_TEXT.findall(trace)
+    tokens = trace.split()
+    """kind x y cG cH, five tokens a step (after Beyond Semantics' `reasoning`, dropped below)."""
+    if dialect == "beyond_semantics":
+        del tokens[0]
+    cells = zip(map(int, tokens[1::5]), map(int, tokens[2::5]), strict=True)
+    costs = [map(int, map(_AFTER_C, tokens[k::5])) for k in (3, 4)]
+    events = list(map(SearchEvent, tokens[0::5], cells, *costs))
+    plan = [(int(x), int(y)) for x, y in _STRICT_CELL.findall(whole["plan"])]
+    return Published(texts, events, plan, whole["plan"])
+
+
+def parse_strict(text: str, dialect: Dialect) -> ParsedOutput | None:
+    """`read_published` as a ParsedOutput; None for output not in the exact published form (the lenient
+    reader, which gives the same result on such text, takes over)."""
+    read = read_published(text, dialect)
+    if read is None:
+        return None
+    steps = [ParsedStep(text, event) for text, event in zip(read.texts, read.events, strict=True)]
+    return ParsedOutput(dialect, steps, read.plan, read.plan_text)
 
 
 def parse_output(text: str, dialect: Dialect | None = None) -> ParsedOutput:
     """Read trace steps and plan out of model text. Total on `text`: never raises for any string."""
     if dialect is not None and dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; valid: {', '.join(DIALECTS)}")
-    strict = _parse_strict(text, dialect) if dialect is not None else None
+    strict = parse_strict(text, dialect) if dialect is not None else None
     return strict or _parse_lenient(text, dialect)
 
 

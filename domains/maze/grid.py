@@ -8,13 +8,15 @@ from functools import cached_property
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from modulo.domains.maze.grid_search import GridAdjacency, shortest_length
+
 Cell = tuple[int, int]
 """(x, y): column, then row, both from 0 — the order Searchformer's tokens use."""
 
 
 MAX_CELLS_ENV = "MODULO_MAX_MAZE_CELLS"
 MAX_CELLS = 250_000
-"""Default cap on width × height (500×500): checking builds a graph of every free cell."""
+"""Default cap on width × height (500×500): a check may visit every free cell."""
 
 
 def max_cells() -> int:
@@ -60,7 +62,8 @@ class Maze(BaseModel):
 
     @cached_property
     def graph(self) -> nx.Graph:
-        """Free cells as nodes, 4-neighbour moves as edges of weight 1."""
+        """Free cells as nodes, 4-neighbour moves as edges of weight 1 (for networkx's algorithms; the
+        checks read `adjacency` instead)."""
         graph: nx.Graph = nx.Graph()
         walls = self.walls
         free = [(x, y) for x in range(self.width) for y in range(self.height) if (x, y) not in walls]
@@ -78,12 +81,15 @@ class Maze(BaseModel):
         return graph
 
     @cached_property
+    def adjacency(self) -> GridAdjacency:
+        """Free cells and their moves as the A* validator reads them, built cell by cell as asked for
+        (the same nodes, edges and neighbour order as `graph`, which builds every cell up front)."""
+        return GridAdjacency(self.width, self.height, self.walls)
+
+    @cached_property
     def shortest_length(self) -> int | None:
         """Moves on a shortest path from start to goal; None when the goal cannot be reached."""
-        try:
-            return int(nx.shortest_path_length(self.graph, self.start, self.goal))
-        except (nx.NetworkXNoPath, nx.NodeNotFound):
-            return None
+        return shortest_length(self)
 
     def manhattan(self, cell: Cell, target: Cell | None = None) -> int:
         """The admissible, consistent heuristic both published dialects use."""

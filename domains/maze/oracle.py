@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from modulo.domains.maze.grid import Cell, Maze
@@ -120,7 +120,7 @@ def check_trace(
 ) -> AStarVerdicts:
     """Validate a maze trace; `strict` also requires Searchformer's deterministic tie-break."""
     return validate_astar(
-        maze.graph,
+        maze.adjacency,
         maze.start,
         maze.goal,
         maze.manhattan,
@@ -187,7 +187,7 @@ def _shift(events: Sequence[SearchEvent], rng: random.Random, field: str, rule: 
     index = _pick(range(1, len(events)), rng, "step after the start")
     event = events[index]
     delta = rng.choice((-2, -1, 1, 2))
-    changed = replace(event, g=event.g + delta) if field == "g" else replace(event, h=event.h + delta)
+    changed = event._replace(g=event.g + delta) if field == "g" else event._replace(h=event.h + delta)
     return Corruption(_with(events, index, changed), index, rule)
 
 
@@ -214,7 +214,7 @@ def skipped_lowest_f(events: Sequence[SearchEvent], maze: Maze, rng: random.Rand
             candidates.extend((index, e) for e in open_.values() if e.g + e.h > low)
         open_.pop(event.node, None)
     index, worse = _pick(candidates, rng, "close with an open cell of higher f")
-    return Corruption(_with(events, index, replace(worse, kind="close")), index, AStarRule.MIN_F)
+    return Corruption(_with(events, index, worse._replace(kind="close")), index, AStarRule.MIN_F)
 
 
 def _creates_after_close(events: Sequence[SearchEvent]) -> list[tuple[int, SearchEvent]]:

@@ -54,9 +54,13 @@ def dialect_of_format(fmt: str) -> Dialect:
 
 def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) -> SequenceMaze:
     """Split `text` at the first output word and read the maze the query states."""
-    found = _OUTPUT_START[dialect].search(text)
-    query, output = (text, "") if found is None else (text[: found.start()], text[found.start() :])
-    cells = _read_query(query)
+    published = _read_published(text, dialect)
+    if published is not None:
+        cells, output = published
+    else:
+        found = _OUTPUT_START[dialect].search(text)
+        query, output = (text, "") if found is None else (text[: found.start()], text[found.start() :])
+        cells = _read_query(query)
     start, goal = cells["start"][0], cells["goal"][0]
     named = [start, goal, *cells["wall"]]
     size = _given_size(options)
@@ -64,7 +68,7 @@ def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) 
     if max(width, height) > MAX_SIDE:
         raise ValueError(f"a {width}x{height} grid exceeds the {MAX_SIDE}x{MAX_SIDE} limit")
     maze = Maze(width=width, height=height, walls=frozenset(cells["wall"]), start=start, goal=goal)
-    outside = [cell for cell in named if not maze.in_bounds(cell)]
+    outside = [cell for cell in named if not maze.in_bounds(cell)] if _beyond(named, width, height) else []
     if outside:
         raise ValueError(f"the query names cell {outside[0]} outside the {width}x{height} grid")
     for role, cell in (("start", start), ("goal", goal)):
@@ -73,6 +77,38 @@ def read_sequence_maze(text: str, dialect: Dialect, options: Mapping[str, Any]) 
     if maze.shortest_length is None:
         raise ValueError(f"the goal {goal} cannot be reached from the start {start}")
     return SequenceMaze(maze, output.strip(), size_inferred=size is None)
+
+
+_N = r"([0-9]+) ([0-9]+)"
+_QUERY = rf"(?:(?:query|bos) )*start {_N} goal {_N}((?: wall [0-9]+ [0-9]+)*) "
+_PUBLISHED: dict[Dialect, re.Pattern[str]] = {
+    "searchformer": re.compile(rf"{_QUERY}(?=(?:create|close|plan)\b)"),
+    "beyond_semantics": re.compile(rf"{_QUERY}(?=(?:reasoning|create|close|solution|plan)\b)"),
+}
+"""A query as the published generators write it (one space apart: start, goal, then the walls) and the
+first output word after it: where `_OUTPUT_START` would split, as no output word can be in such a query."""
+
+
+def _read_published(text: str, dialect: Dialect) -> tuple[dict[str, list[Cell]], str] | None:
+    """The fast reading of a query in the published form: its cells and the output after it; None for
+    any other text (`_read_query` reads it, with the same result on this form)."""
+    found = _PUBLISHED[dialect].match(text)
+    if found is None:
+        return None
+    sx, sy, gx, gy, walls = found.groups()
+    numbers = walls.split()  # wall x y wall x y ...
+    cells = {
+        "start": [(int(sx), int(sy))],
+        "goal": [(int(gx), int(gy))],
+        "wall": list(zip(map(int, numbers[1::3]), map(int, numbers[2::3]), strict=True)),
+    }
+    return cells, text[found.end() :]
+
+
+def _beyond(cells: list[Cell], width: int, height: int) -> bool:
+    """Whether a cell (whole numbers >= 0) lies outside a width × height grid: a quick look first."""
+    xs, ys = zip(*cells, strict=True)
+    return max(xs) >= width or max(ys) >= height
 
 
 def _read_query(query: str) -> dict[str, list[Cell]]:
