@@ -4,7 +4,10 @@ Supported: `:strips`, `:typing`, `:negative-preconditions`, `:equality` (conjunc
 and goals, add/delete effects). Anything else raises `UnsupportedPddl` naming what is missing.
 PDDL names are case-insensitive, so every name is lower-cased (IPC files write `LOAD-TRUCK`, PlanBench
 configs `load-truck`).
-The `pddl` parser is slow (~0.1 s a file), so results are cached by the texts' content hash.
+
+Building the `pddl` package's parser compiles its lark grammar (~60 ms), so each process builds it once
+(`_grammar`; `parse_pddl` is the one place that parses, should the parser be swapped). Converted problems
+are cached in memory and on disk by the texts' content hash (see `pddl_cache`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 from functools import lru_cache
 from typing import Any
 
+from modulo.verifiers.pddl_cache import cache_key, read_cached, write_cached
 from modulo.verifiers.strips import ActionSchema, Atom, Condition, StripsProblem
 
 SUPPORTED = {":strips", ":typing", ":negative-preconditions", ":equality"}
@@ -27,34 +31,52 @@ class PddlSyntaxError(ValueError):
 
 
 def load_problem(domain_text: str, problem_text: str) -> StripsProblem:
-    """Parse (cached by content) and convert a domain/problem pair."""
-    return _load(_digest(domain_text), domain_text, _digest(problem_text), problem_text)
+    """Parse (cached by content, in memory and on disk) and convert a domain/problem pair."""
+    return _load(cache_key(domain_text, problem_text), domain_text, problem_text)
+
+
+@lru_cache(maxsize=4096)
+def _load(key: str, domain_text: str, problem_text: str) -> StripsProblem:
+    cached = read_cached(key)
+    if cached is not None:
+        return cached
+    problem = _convert(_parse_domain(_digest(domain_text), domain_text), parse_pddl(problem_text, "problem"))
+    write_cached(key, problem)
+    return problem
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@lru_cache(maxsize=4096)
-def _load(domain_key: str, domain_text: str, problem_key: str, problem_text: str) -> StripsProblem:
-    domain = _parse_domain(domain_key, domain_text)
-    try:
-        from pddl.parser.problem import ProblemParser
-
-        problem = ProblemParser()(problem_text)
-    except Exception as exc:  # the parser raises lark and its own errors alike
-        raise PddlSyntaxError(f"cannot parse the PDDL problem: {exc}") from exc
-    return _convert(domain, problem)
-
-
 @lru_cache(maxsize=64)
 def _parse_domain(key: str, text: str) -> Any:
-    try:
-        from pddl.parser.domain import DomainParser
+    return parse_pddl(text, "domain")
 
-        return DomainParser()(text)
-    except Exception as exc:
-        raise PddlSyntaxError(f"cannot parse the PDDL domain: {exc}") from exc
+
+def parse_pddl(text: str, kind: str) -> Any:
+    """A `pddl` package `Domain` or `Problem` (`kind` "domain" or "problem") from its text; raises
+    `PddlSyntaxError`. The grammar is compiled once per process; each text gets a fresh transformer
+    (the package's transformers keep state between calls: objects, constants, requirements)."""
+    from pddl.parser.domain import DomainTransformer
+    from pddl.parser.problem import ProblemTransformer
+
+    transformer = DomainTransformer() if kind == "domain" else ProblemTransformer()
+    try:
+        return transformer.transform(_grammar(kind).parse(text))
+    except Exception as exc:  # lark and the package raise their own errors alike
+        cause = getattr(exc, "orig_exc", exc)  # lark wraps the transformer's errors in a VisitError
+        raise PddlSyntaxError(f"cannot parse the PDDL {kind}: {cause}") from exc
+
+
+@lru_cache(maxsize=2)
+def _grammar(start: str) -> Any:
+    """The `pddl` package's lark grammar compiled for `start` (what its `DomainParser` and `ProblemParser`
+    build on every construction)."""
+    from lark import Lark
+    from pddl.parser import GRAMMAR_FILE, PARSERS_DIRECTORY
+
+    return Lark(GRAMMAR_FILE.read_text(), parser="lalr", import_paths=[PARSERS_DIRECTORY], start=start)
 
 
 def _convert(domain: Any, problem: Any) -> StripsProblem:

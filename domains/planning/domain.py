@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,10 @@ from modulo.verifiers.strips import PlanAction, StripsProblem, apply, execute, g
 from .generator import blocksworld_problem
 from .grounding import ground_plan
 from .planner import shortest_plan
-from .search import greedy_plan, optimal_length, optimal_plan
+from .search import SEARCH_BUDGET, greedy_plan, optimal_length, optimal_plan
 from .templates import Templates, load_config
 from .thinking import judge_thinking
-from .traces import check_trace, json_plan_trace, parse_trace
+from .traces import Optimum, check_trace, json_plan_trace, parse_trace
 
 STYLES = ("zero-shot", "few-shot", "state-tracking", JSON_STYLE)
 CORRECTNESS = (
@@ -38,8 +38,6 @@ CORRECTNESS = (
     "from the action execution consists of everything in the previous state with the addition and deletion "
     "of add and delete effects of the action."
 )
-SEARCH_BUDGET = 20_000
-"""States breadth-first search may visit for an optimal plan or length (beyond it: greedy / unknown)."""
 
 
 class PlanJson(Model):
@@ -64,12 +62,13 @@ def _templates(config: str, objects: tuple[str, ...]) -> Templates:
     return Templates(json.loads(config), list(objects))
 
 
-def optimal_of(instance: Instance, problem: StripsProblem) -> int | None:
-    """The payload's optimal length if it has the key (None: unknown), else by search."""
+def optimal_of(instance: Instance, problem: StripsProblem) -> Optimum:
+    """The payload's optimal length if it has the key (None: unknown), else a breadth-first search within
+    `SEARCH_BUDGET` states, run only when a plan is found valid (past the budget: unknown)."""
     if "optimal_length" in instance.payload:
         known = instance.payload["optimal_length"]
         return None if known is None else int(known)
-    return optimal_length(problem, SEARCH_BUDGET)
+    return partial(optimal_length, problem, SEARCH_BUDGET)
 
 
 def reference_plan(problem: StripsProblem) -> list[PlanAction]:

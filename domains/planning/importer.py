@@ -17,6 +17,7 @@ from typing import Any
 from modulo.inputs import parse_yaml, read_json, read_text
 from modulo.model import Instance, Trace, Verdicts
 from modulo.protocols import ImportedItem, ImportProblem, RecordedTranslation
+from modulo.verifiers.pddl_load import load_problem
 
 from .compare import (
     FAULTS,
@@ -30,6 +31,7 @@ from .compare import (
     read_exactly,
     verify_extraction,
 )
+from .search import SEARCH_BUDGET, optimal_length
 from .templates import PDDL_ACTION, load_config
 
 DOMAIN_NAME = re.compile(r"\(\s*domain\s+([^\s()]+)", re.I)
@@ -48,6 +50,9 @@ class PlanBenchImporter:
         "(verify PlanBench's own extraction, `extracted_llm_plan`: checks the checker against VAL) or both "
         "(store the response's verdicts; the summary lists every record whose two readings differ, with "
         "which side is wrong and why)",
+        "optimal-budget": "states breadth-first search may generate for each instance's optimal plan length "
+        f"(default {SEARCH_BUDGET}, searched only for valid plans; past the budget the length is unknown and "
+        "a valid plan is just `valid`); with this option every instance is searched, at import",
         "assisted": "recorded: also store PlanBench's own model-assisted reading (`raw_translation`, in the "
         "o1 files) beside each response, grounded in it and compared with modulo's reading",
     }
@@ -92,10 +97,13 @@ class PlanBenchImporter:
             generator += ":recorded-extraction"
         tag = str(raw_config.get("domain_name", path.stem))
         files = InstanceFiles(folder, pattern)
+        budget = _budget(options.get("optimal-budget"))
         items = [
             self._item(record, position, files, domain, domain_text, templates, generator, tag, source)
             for position, record in enumerate(records)
         ]
+        if budget is not None:
+            items = [_with_optimum(item, budget) for item in items]
         if "assisted" in options:
             actions = {a.lower() for a in ACTION_NAME.findall(domain_text)}
             items = [
@@ -279,6 +287,32 @@ def _text_to_verify(record: dict[str, Any], source: str) -> str | ImportProblem:
             "backprompting files keep only its extracted plan: `--plan-source recorded` verifies that)",
         )
     return response
+
+
+MAX_BUDGET = 10_000_000
+
+
+def _budget(value: str | None) -> int | None:
+    """The `--optimal-budget` option as a number of states (None: not given)."""
+    if value is None:
+        return None
+    if not value.isdigit() or not 0 < int(value) <= MAX_BUDGET:
+        raise ValueError(f"--optimal-budget must be a number of states from 1 to {MAX_BUDGET}, not {value!r}")
+    return int(value)
+
+
+def _with_optimum(item: ImportedItem | ImportProblem, budget: int) -> ImportedItem | ImportProblem:
+    """The item with its instance's optimal plan length (None: unknown within `budget` states) in the
+    payload; an instance whose PDDL cannot be read is left as it is (verifying it reports why)."""
+    if isinstance(item, ImportProblem):
+        return item
+    payload = item.instance.payload
+    try:
+        problem = load_problem(payload["domain_pddl"], payload["problem_pddl"])
+    except ValueError:
+        return item
+    known = {**payload, "optimal_length": optimal_length(problem, budget)}
+    return item.model_copy(update={"instance": item.instance.model_copy(update={"payload": known})})
 
 
 def _with_translation(

@@ -8,12 +8,14 @@ instance must not depend on how fast or busy the machine was.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from modulo.verifiers.strips import PlanAction, StripsProblem
 
-from .search import optimal_plan
+from .search import SEARCH_BUDGET, optimal_plan
 
-BFS_BUDGET = 20_000
-"""States breadth-first search may visit before handing over to Fast Downward."""
+BFS_BUDGET = SEARCH_BUDGET
+"""States breadth-first search may generate before handing over to Fast Downward."""
 
 
 class PlannerLimit(ValueError):
@@ -34,6 +36,8 @@ def shortest_plan(
 def fast_downward_plan(domain_pddl: str, problem_pddl: str, timeout: float) -> list[PlanAction] | None:
     """An optimal plan from Fast Downward (None if `up-fast-downward` is missing or finds none);
     raises `PlannerLimit` on a timeout or memory-out."""
+    if find_spec("up_fast_downward") is None:  # the engine is missing: skip importing unified-planning
+        return None
     try:
         from unified_planning.engines import PlanGenerationResultStatus as Status
         from unified_planning.io import PDDLReader

@@ -8,6 +8,7 @@ the answer is the plan made of the actions read, in order, judged on its own aga
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from modulo.domains.structured import item_text
@@ -28,6 +29,8 @@ from modulo.verifiers.strips import (
 from .reading import MAX_COMBINATIONS, PlanReader, StepReading, build_steps, plans_of, read_plan
 from .templates import ReadAction, Templates
 
+Optimum = int | Callable[[], int | None] | None
+"""An optimal plan length, None if unknown, or how to find it (called only once a plan is valid)."""
 FIELD = re.compile(
     r"^\s*(?:\d+[.)]\s*)?(current state|action|reason|resulting state|final state)\s*:\s*(.*)$", re.I
 )
@@ -131,7 +134,7 @@ def _plan_of(trace: Trace) -> list[PlanAction | None]:
 
 
 def check_trace(
-    problem: StripsProblem, trace: Trace, optimal: int | None, unsaid: frozenset[str] = frozenset()
+    problem: StripsProblem, trace: Trace, optimal: Optimum, unsaid: frozenset[str] = frozenset()
 ) -> Verdicts:
     """Steps judged by kind; the goal as a whole-trace check; the answer judged on its own.
     `unsaid`: predicates the templates never say; claimed states carry them over from the true ones."""
@@ -158,7 +161,7 @@ def _fails_before(problem: StripsProblem, trace: Trace, index: int) -> bool:
     return any(step.rule is not None for step in report.steps)
 
 
-def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: int | None) -> AnswerVerdict:
+def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: Optimum) -> AnswerVerdict:
     """The answer judged on the plan read; when the text may state several plans (an ambiguous step,
     rival blocks) each is judged, and if their verdicts differ the answer is `unknown` (ambiguous-reading).
     A step naming an action we cannot read makes the answer `unknown`, unless the plan fails before it;
@@ -316,13 +319,17 @@ def _difference(what: str, claimed: State, expected: State) -> list[tuple[str, s
     return out
 
 
-def judge_answer(problem: StripsProblem, answer: Any, optimal: int | None) -> AnswerVerdict:
-    """Executable, reaches the goal, and how its length compares with the optimum."""
+def judge_answer(problem: StripsProblem, answer: Any, optimal: Optimum) -> AnswerVerdict:
+    """Executable, reaches the goal, and how its length compares with the optimum (searched for, when
+    `optimal` says how, only once the plan is valid: an incorrect plan's `optimal_length` is then None)."""
     if not answer:
         return AnswerVerdict(status="unparsed", message="no plan could be read from the response")
     plan = [tuple(a) for a in answer]
     report = validate_plan(problem, plan)
-    extras: dict[str, int | None] = {"plan_length": len(plan), "optimal_length": optimal}
+    extras: dict[str, int | None] = {
+        "plan_length": len(plan),
+        "optimal_length": None if callable(optimal) else optimal,
+    }
     failure = next((s for s in report.steps if s.rule is not None), None)
     if failure is not None:
         return AnswerVerdict(
@@ -338,6 +345,9 @@ def judge_answer(problem: StripsProblem, answer: Any, optimal: int | None) -> An
             extras=dict(extras),
             message=f"goals unmet at the end: {', '.join(report.unmet_goals)}",
         )
+    if callable(optimal):
+        optimal = optimal()
+        extras["optimal_length"] = optimal
     detail = "valid" if optimal is None else "valid-optimal" if len(plan) <= optimal else "valid-suboptimal"
     return AnswerVerdict(
         status="correct",
