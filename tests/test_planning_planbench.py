@@ -59,7 +59,10 @@ def test_agreement_on_a_subset(kind: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_agreement_on_every_record(tmp_path: Path) -> None:
     zero_shot = _summary("zero-shot", tmp_path, None)
-    assert (zero_shot["agree"], zero_shot["disagree"], zero_shot["unparsed"]) == (490, 0, 10)
+    # 488 agree, 10 unparsed; the one disagreement (record 202) is PlanBench's extraction dropping a step,
+    # and record 86 ("Place …", a verb the domain does not have) is not judged
+    assert (zero_shot["agree"], zero_shot["disagree"], zero_shot["unparsed"]) == (488, 1, 10)
+    assert all(d.get("planbench_fault") for d in zero_shot["disagreements"])
     tracking = _summary("state-tracking", tmp_path, None)
     assert (tracking["agree"], tracking["disagree"]) == (100, 0)
 
