@@ -32,8 +32,9 @@ from modulo.model import (
     Trace,
     Verdicts,
 )
+from modulo.sample_summary import SUMMARY_COLUMNS, summary_values
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -127,6 +128,23 @@ MIGRATIONS: dict[int, list[str]] = {
                PRIMARY KEY (sample_id, translator)
            )""",
         "CREATE INDEX assisted_by_run ON assisted(run_id, translator)",
+    ],
+    5: [
+        # what the report needs of a verified sample (modulo.sample_summary), so that `modulo report`
+        # aggregates in SQL from one covering index instead of loading every sample
+        "ALTER TABLE samples ADD COLUMN trace_state TEXT",
+        "ALTER TABLE samples ADD COLUMN reading_status TEXT",
+        "ALTER TABLE samples ADD COLUMN critic TEXT",
+        "ALTER TABLE samples ADD COLUMN rules_json TEXT",
+        "ALTER TABLE samples ADD COLUMN thinking_json TEXT",
+        "ALTER TABLE samples ADD COLUMN generate_seconds REAL",
+        "ALTER TABLE samples ADD COLUMN verify_seconds REAL",
+        """CREATE INDEX samples_report ON samples(
+               run_id, round, trace_state, answer_status, answer_detail, domain, generator, instance_id,
+               sample_index, first_error, reading_status, critic, parent_id, id, rules_json, verified_by,
+               completion_tokens, generate_seconds, verify_seconds)""",
+        "CREATE INDEX samples_failed ON samples(run_id, trace_state) WHERE generation_error IS NOT NULL",
+        "CREATE INDEX samples_thinking ON samples(run_id, round) WHERE thinking_json IS NOT NULL",
     ],
 }
 """Statements that take a store from the previous schema version to the key's version."""
@@ -231,7 +249,21 @@ class Store:
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
                     db.execute(statement)
+                if target == 5:
+                    self._backfill_summaries(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _backfill_summaries(self, db: sqlite3.Connection) -> None:
+        """Fill the summary columns (schema 5) of every verified sample from its stored verdicts."""
+        last = db.execute("SELECT coalesce(max(rowid), 0) FROM samples").fetchone()[0]
+        for start in range(0, last, 1000):
+            verified = self._select(
+                "s.rowid > ? AND s.rowid <= ? AND s.verdicts_json IS NOT NULL", [start, start + 1000]
+            )
+            db.executemany(
+                f"UPDATE samples SET {_SUMMARY_ASSIGNMENTS} WHERE id = ?",
+                [(*summary_values(sample), sample.id) for sample in verified],
+            )
 
     # runs and instances
 
@@ -352,8 +384,9 @@ class Store:
         v = sample.verdicts
         with self._transaction() as db:
             cursor = db.execute(
-                """UPDATE samples SET trace_json = ?, verdicts_json = ?, trace_valid = ?, first_error = ?,
-                   valid_prefix = ?, answer_status = ?, answer_detail = ?, timings_json = ?, verified_by = ?
+                f"""UPDATE samples SET trace_json = ?, verdicts_json = ?, trace_valid = ?, first_error = ?,
+                   valid_prefix = ?, answer_status = ?, answer_detail = ?, timings_json = ?, verified_by = ?,
+                   {_SUMMARY_ASSIGNMENTS}
                    WHERE id = ? AND text = ?""",
                 (
                     sample.trace.model_dump_json(),
@@ -365,6 +398,7 @@ class Store:
                     v.answer.detail,
                     json.dumps(sample.timings),
                     None if sample.verified_by is None else json.dumps(sample.verified_by, sort_keys=True),
+                    *summary_values(sample),
                     sample.id,
                     sample.text,
                 ),
@@ -386,6 +420,20 @@ class Store:
         """One stored sample by id."""
         found = self._select("s.id = ?", [sample_id])
         return found[0] if found else None
+
+    def samples_with_ids(self, run_id: str, sample_ids: list[str]) -> list[Sample]:
+        """The run's stored samples among these ids (in generation order within each 500)."""
+        found: list[Sample] = []
+        for start in range(0, len(sample_ids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = sample_ids[start : start + 500]
+            found += self._select(
+                f"s.run_id = ? AND s.id IN ({', '.join('?' * len(chunk))})", [run_id, *chunk]
+            )
+        return found
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read query (the report's aggregates, `modulo.report_sql`)."""
+        return self._db.execute(sql, params).fetchall()
 
     def samples(self, run_id: str, *, verified: bool | None = None) -> list[Sample]:
         """Samples of a run in generation order; filter on whether they are verified yet (failed
@@ -494,7 +542,7 @@ class Store:
             left += row is None or not row[0]
         return left
 
-    def _select(self, where: str, params: list[str]) -> list[Sample]:
+    def _select(self, where: str, params: list[Any]) -> list[Sample]:
         """Samples (with their instances) matching `where`, a condition built from constants only."""
         query = f"""SELECT s.*, i.name AS instance_name, i.seed, i.difficulty_json, i.payload_json
                     FROM samples s JOIN instances i ON i.run_id = s.run_id AND i.id = s.instance_id
@@ -503,6 +551,8 @@ class Store:
         names = [d[0] for d in cursor.description]
         return [_sample_from_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
+
+_SUMMARY_ASSIGNMENTS = ", ".join(f"{column} = ?" for column in SUMMARY_COLUMNS)
 
 _VERIFIED_FILTER = {
     None: "",
