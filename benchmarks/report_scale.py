@@ -23,13 +23,13 @@ import time
 from pathlib import Path
 
 from modulo.model import Sample
-from modulo.store import Store
+from modulo.store import Store, StoreError
 
 HERE = Path(__file__).parent
 BASELINE = """
 import json, sys
 from modulo.report import as_json, build_report
-from modulo.store import Store
+from modulo.store import Store, StoreError
 with Store(sys.argv[1], readonly=True) as db:
     run = db.find_run(None)
     print(json.dumps(as_json(build_report(run, db.samples(run.id), db.assisted(run.id))), indent=2))
@@ -54,9 +54,12 @@ def seed_samples(workdir: Path) -> list[Sample]:
 def build_store(path: Path, n: int, workdir: Path) -> None:
     """A store of one run holding `n` verified samples copied from the oracle suite."""
     if path.exists():
-        with Store(path, readonly=True) as db:
-            if db.sample_count(db.find_run(None).id) == n:
-                return
+        try:
+            with Store(path, readonly=True) as db:
+                if db.sample_count(db.find_run(None).id) == n:
+                    return
+        except StoreError:  # written by another schema version: build it again
+            pass
         path.unlink()
     seeds = seed_samples(workdir)
     with Store(workdir / "seed.sqlite", readonly=True) as db:

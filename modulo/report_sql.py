@@ -35,15 +35,16 @@ def report_from_store(store: Store, run: Run) -> Report:
         store.samples_with_ids(run.id, sorted({r.sample_id for r in readings})) if readings else []
     )
     loop = q.loop()
+    overall, by_domain, by_generator = q.cells()
     return Report(
         run_id=run.id,
         run_name=run.config.name,
         created_at=run.created_at,
         samples=total,
         unverified=total - verified - failed_unverified,
-        overall=q.cells("'overall'")["overall"],
-        by_domain=q.cells("domain"),
-        by_generator=q.cells("generator"),
+        overall=overall,
+        by_domain=by_domain,
+        by_generator=by_generator,
         by_difficulty=q.difficulty_cells(),
         first_error_histogram=q.first_errors(),
         rule_counts=q.rule_counts(),
@@ -86,15 +87,17 @@ class _Queries:
         """A `key, count` query as a dict sorted by key."""
         return dict(sorted((str(key), int(n)) for key, n in self.rows(sql)))
 
-    def cells(self, key: str) -> dict[str, Cell]:
-        """First attempts grouped by a column (or a constant), one cell per group, sorted by key."""
-        groups: dict[str, Counter[tuple[TraceState, bool]]] = defaultdict(Counter)
-        sql = f"SELECT {key}, trace_state, {CORRECT}, count(*) FROM samples WHERE {FIRST} GROUP BY 1, 2, 3"
-        for group, state, correct, n in self.rows(sql):
-            groups[group][(state, bool(correct))] += n
-        if key == "'overall'" and not groups:
-            groups["overall"] = Counter()
-        return {name: cell_from_counts(groups[name]) for name in sorted(groups)}
+    def cells(self) -> tuple[Cell, dict[str, Cell], dict[str, Cell]]:
+        """First attempts: all of them, by domain, and by generator (groups sorted by name)."""
+        overall: Counter[tuple[TraceState, bool]] = Counter()
+        domains: dict[str, Counter[tuple[TraceState, bool]]] = defaultdict(Counter)
+        generators: dict[str, Counter[tuple[TraceState, bool]]] = defaultdict(Counter)
+        sql = f"""SELECT domain, generator, trace_state, {CORRECT}, count(*) FROM samples
+                  WHERE {FIRST} GROUP BY 1, 2, 3, 4"""
+        for domain, generator, state, correct, n in self.rows(sql):
+            for counts in (overall, domains[domain], generators[generator]):
+                counts[(state, bool(correct))] += n
+        return cell_from_counts(overall), _cells(domains), _cells(generators)
 
     def difficulty_cells(self) -> dict[str, Cell]:
         """First attempts grouped by `domain:measure=value` of their instance's difficulty."""
@@ -107,7 +110,7 @@ class _Queries:
         for domain, difficulty, state, correct, n in self.rows(sql, self.run_id):
             for measure, value in sorted(json.loads(difficulty).items()):
                 groups[f"{domain}:{measure}={value}"][(state, bool(correct))] += n
-        return {name: cell_from_counts(groups[name]) for name in sorted(groups)}
+        return _cells(groups)
 
     def first_errors(self) -> dict[int, int]:
         sql = f"""SELECT first_error, count(*) FROM samples
@@ -193,3 +196,7 @@ class _Queries:
         for generator, facts in self.rows(sql):
             groups[generator].append(json.loads(facts))
         return {name: summarise_thinking(group) for name, group in sorted(groups.items())}
+
+
+def _cells(groups: dict[str, Counter[tuple[TraceState, bool]]]) -> dict[str, Cell]:
+    return {name: cell_from_counts(groups[name]) for name in sorted(groups)}

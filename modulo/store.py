@@ -32,9 +32,10 @@ from modulo.model import (
     Trace,
     Verdicts,
 )
+from modulo.packing import pack, unpack
 from modulo.sample_summary import SUMMARY_COLUMNS, summary_values
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,15 +83,6 @@ CREATE TABLE IF NOT EXISTS samples (
     FOREIGN KEY (run_id, instance_id) REFERENCES instances(run_id, id)
 );
 CREATE INDEX IF NOT EXISTS samples_by_run ON samples(run_id, round);
-CREATE TABLE IF NOT EXISTS step_verdicts (
-    sample_id TEXT NOT NULL REFERENCES samples(id),
-    idx INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    status TEXT NOT NULL,
-    rule TEXT,
-    message TEXT NOT NULL,
-    PRIMARY KEY (sample_id, idx)
-);
 """
 
 
@@ -145,6 +137,12 @@ MIGRATIONS: dict[int, list[str]] = {
                completion_tokens, generate_seconds, verify_seconds)""",
         "CREATE INDEX samples_failed ON samples(run_id, trace_state) WHERE generation_error IS NOT NULL",
         "CREATE INDEX samples_thinking ON samples(run_id, round) WHERE thinking_json IS NOT NULL",
+    ],
+    6: [
+        # the per-step copy of the verdicts and step texts (all of it in trace_json and verdicts_json);
+        # from now on long texts and JSON are stored zlib-compressed (modulo.packing), old rows stay as
+        # they are and read the same
+        "DROP TABLE IF EXISTS step_verdicts",
     ],
 }
 """Statements that take a store from the previous schema version to the key's version."""
@@ -236,7 +234,7 @@ class Store:
             )
 
     def _migrate(self) -> None:
-        self._db.executescript(_SCHEMA)  # the version-1 tables; idempotent (IF NOT EXISTS)
+        self._db.executescript(_SCHEMA)  # the version-1 tables still in use; idempotent (IF NOT EXISTS)
         with self._transaction() as db:
             version = self._schema_version()
             if version > SCHEMA_VERSION:
@@ -349,16 +347,16 @@ class Store:
                         s.sample_index,
                         s.round,
                         s.parent_id,
-                        json.dumps([m.model_dump() for m in s.prompt]),
-                        s.text,
+                        pack(json.dumps([m.model_dump() for m in s.prompt])),
+                        pack(s.text),
                         s.finish_reason,
                         s.tokens.prompt,
                         s.tokens.completion,
-                        None if s.logprobs is None else json.dumps(s.logprobs),
+                        None if s.logprobs is None else pack(json.dumps(s.logprobs)),
                         json.dumps(s.timings),
                         s.cache_key,
                         s.generation_error,
-                        s.reasoning,
+                        pack(s.reasoning),
                     )
                     for s in samples
                 ],
@@ -383,14 +381,17 @@ class Store:
             raise ValueError(f"sample {sample.id} has no verdicts to store")
         v = sample.verdicts
         with self._transaction() as db:
-            cursor = db.execute(
+            stored = db.execute("SELECT text FROM samples WHERE id = ?", (sample.id,)).fetchone()
+            if stored is None or unpack(stored[0]) != sample.text:
+                return False
+            db.execute(
                 f"""UPDATE samples SET trace_json = ?, verdicts_json = ?, trace_valid = ?, first_error = ?,
                    valid_prefix = ?, answer_status = ?, answer_detail = ?, timings_json = ?, verified_by = ?,
                    {_SUMMARY_ASSIGNMENTS}
-                   WHERE id = ? AND text = ?""",
+                   WHERE id = ?""",
                 (
-                    sample.trace.model_dump_json(),
-                    v.model_dump_json(),
+                    pack(sample.trace.model_dump_json()),
+                    pack(v.model_dump_json()),
                     int(v.trace_valid),
                     v.first_error,
                     v.valid_prefix,
@@ -400,19 +401,7 @@ class Store:
                     None if sample.verified_by is None else json.dumps(sample.verified_by, sort_keys=True),
                     *summary_values(sample),
                     sample.id,
-                    sample.text,
                 ),
-            )
-            if cursor.rowcount != 1:
-                return False
-            db.execute("DELETE FROM step_verdicts WHERE sample_id = ?", (sample.id,))
-            texts = {step.index: step.text for step in sample.trace.steps}
-            db.executemany(
-                "INSERT INTO step_verdicts VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (sample.id, sv.index, texts.get(sv.index, ""), sv.status, sv.rule, sv.message)
-                    for sv in [*v.steps, *v.trace_checks]
-                ],
             )
         return True
 
@@ -449,7 +438,6 @@ class Store:
                     "SELECT id FROM samples WHERE run_id = ? AND generation_error IS NOT NULL", (run_id,)
                 )
             ]
-            db.executemany("DELETE FROM step_verdicts WHERE sample_id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in ids])
         return len(ids)
 
@@ -635,16 +623,25 @@ def _sample_from_row(row: dict[str, Any]) -> Sample:
         sample_index=row["sample_index"],
         round=row["round"],
         parent_id=row["parent_id"],
-        prompt=[ChatMessage.model_validate(m) for m in json.loads(row["prompt_json"])],
-        text=row["text"],
+        prompt=[ChatMessage.model_validate(m) for m in json.loads(_text(row["prompt_json"]))],
+        text=_text(row["text"]),
         finish_reason=row["finish_reason"],
         tokens=TokenCounts(prompt=row["prompt_tokens"], completion=row["completion_tokens"]),
         timings=json.loads(row["timings_json"]),
-        logprobs=None if row["logprobs_json"] is None else json.loads(row["logprobs_json"]),
+        logprobs=None if row["logprobs_json"] is None else json.loads(_text(row["logprobs_json"])),
         cache_key=row["cache_key"],
         generation_error=row["generation_error"],
-        reasoning=row["reasoning"],
+        reasoning=unpack(row["reasoning"]),
         verified_by=None if row["verified_by"] is None else json.loads(row["verified_by"]),
-        trace=None if row["trace_json"] is None else Trace.model_validate_json(row["trace_json"]),
-        verdicts=None if row["verdicts_json"] is None else Verdicts.model_validate_json(row["verdicts_json"]),
+        trace=None if row["trace_json"] is None else Trace.model_validate_json(_text(row["trace_json"])),
+        verdicts=None
+        if row["verdicts_json"] is None
+        else Verdicts.model_validate_json(_text(row["verdicts_json"])),
     )
+
+
+def _text(value: str | bytes) -> str:
+    """A NOT NULL text column as stored (TEXT, or compressed by `modulo.packing`)."""
+    text = unpack(value)
+    assert text is not None
+    return text

@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 from modulo.cli import app
 from modulo.importing import store_records
 from modulo.model import Run, Sample, StepVerdict
+from modulo.packing import pack, unpack
 from modulo.registry import get_importer
 from modulo.report import as_json, build_report
 from modulo.report_sql import report_from_store
 from modulo.sample_summary import SUMMARY_COLUMNS
-from modulo.store import Store
+from modulo.store import Store, StoreError
 
 SUITE = """
 name = "varied"
@@ -79,6 +80,10 @@ generator = { name = "oracle", params = { variant = "wrong-deduction" } }
 """
 
 
+R1_TRACES = 30
+"""DeepSeek-R1 thinking texts imported (of PlanBench's 100), enough for several with an error."""
+
+
 def both(store: Store, run: Run) -> tuple[str, str]:
     """The old and the new report as JSON text (so that key order counts too)."""
     old = as_json(build_report(run, store.samples(run.id), store.assisted(run.id)))
@@ -130,7 +135,7 @@ def varied(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "config": str(base / "configs/blocksworld_3.yaml"),
             }
             importer = get_importer("planbench")
-            records = importer.read(results, options)
+            records = importer.read(results, options)[:R1_TRACES]
             store_records(importer, results, options, records, store, trace_source="reasoning")
     return path
 
@@ -158,33 +163,78 @@ def test_the_r1_thinking_summary_is_the_same_from_sql(varied: Path) -> None:
             pytest.skip("PlanBench results not in the shared data")
         report = report_from_store(store, imported[0])
     [summary] = report.thinking.values()
-    assert summary.traces == 100 and summary.with_error.k > 0
+    assert summary.traces == R1_TRACES and summary.with_error.k > 0
+
+
+PACKED = ("prompt_json", "text", "logprobs_json", "reasoning", "trace_json", "verdicts_json")
 
 
 def _downgrade_to_schema_4(path: Path) -> None:
-    """Make a schema-5 store what schema 4 wrote: no summary columns, no report indexes."""
+    """Make a store what schema 4 wrote: every text as TEXT, no summary columns, no report indexes, the
+    per-step table (empty: nothing reads it)."""
     db = sqlite3.connect(path)
     for index in ("samples_report", "samples_failed", "samples_thinking"):
         db.execute(f"DROP INDEX {index}")
     for column in SUMMARY_COLUMNS:
         db.execute(f"ALTER TABLE samples DROP COLUMN {column}")
+    for row in db.execute(f"SELECT id, {', '.join(PACKED)} FROM samples").fetchall():
+        assignments = ", ".join(f"{column} = ?" for column in PACKED)
+        db.execute(f"UPDATE samples SET {assignments} WHERE id = ?", (*map(unpack, row[1:]), row[0]))
+    db.execute("CREATE TABLE step_verdicts (sample_id, idx, text, status, rule, message)")
     db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     db.commit()
     db.close()
 
 
-def test_a_schema_4_store_is_backfilled_and_reports_the_same(varied: Path, tmp_path: Path) -> None:
+def _stored_types(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {
+            t for column in PACKED for (t,) in db.execute(f"SELECT DISTINCT typeof({column}) FROM samples")
+        }
+
+
+def test_a_schema_4_store_is_migrated_and_reads_and_reports_the_same(varied: Path, tmp_path: Path) -> None:
     with Store(varied, readonly=True) as store:
-        before = {run.id: both(store, run)[1] for run in store.runs()}
+        before = {run.id: (store.samples(run.id), both(store, run)[1]) for run in store.runs()}
     path = tmp_path / "old.sqlite"
     source = sqlite3.connect(varied)
     source.execute(f"VACUUM INTO '{path}'")
     source.close()
     _downgrade_to_schema_4(path)
-    with pytest.raises(Exception, match="older schema version 4"):
+    assert "blob" not in _stored_types(path)
+    with pytest.raises(StoreError, match="older schema version 4"):
         Store(path, readonly=True)
-    Store(path).close()  # migrates and backfills
+    with Store(path) as store:  # migrates and backfills the summary columns; old rows stay TEXT
+        run = store.find_run("varied")
+        store.add_generated([before[run.id][0][0].model_copy(update={"id": "new-row"})])
+    assert {"text", "blob"} <= _stored_types(path)  # old rows as they were, the new one compressed
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'step_verdicts'").fetchone() == (
+            0,
+        )
     with Store(path, readonly=True) as store:
+        new_row = store.sample("new-row")
+        assert new_row is not None and new_row.text == before[run.id][0][0].text
         for run in store.runs():
+            samples, report = before[run.id]
+            assert [s for s in store.samples(run.id) if s.id != "new-row"] == samples
             old, new = both(store, run)
-            assert new == old == before[run.id]
+            assert new == old
+            if run.config.name == "varied":  # one unverified sample more
+                expected = json.loads(report)
+                expected["samples"] += 1
+                expected["unverified"] += 1
+                assert json.loads(new) == expected
+            else:
+                assert new == report
+
+
+def test_long_texts_are_stored_compressed_and_read_back_exactly(varied: Path) -> None:
+    with sqlite3.connect(varied) as db:
+        rows = db.execute(
+            "SELECT typeof(trace_json), length(trace_json), length(text) FROM samples"
+        ).fetchall()
+    assert any(kind == "blob" for kind, _, _ in rows)
+    for value in ("", "short", "x" * 5000, "é€ unicode " * 100, json.dumps({"a": list(range(300))})):
+        assert unpack(pack(value)) == value
+    assert isinstance(pack("x" * 5000), bytes) and pack("short") == "short" and pack(None) is None
