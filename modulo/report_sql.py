@@ -18,6 +18,7 @@ from modulo.report import Cell, Report, RoundProgress, Throughput, cell_from_cou
 from modulo.sample_summary import TraceState
 from modulo.stats import wilson
 from modulo.store import Store
+from modulo.thinking_report import ThinkingSummary
 from modulo.thinking_report import summarise as summarise_thinking
 
 VERIFIED = "run_id = ? AND trace_state IS NOT NULL"
@@ -189,7 +190,7 @@ class _Queries:
         ordered = sorted(made_by.items(), key=lambda item: (-item[1][0], item[1][1]))
         return {key: count for key, (count, _) in ordered}, stale
 
-    def thinking(self) -> dict[str, Any]:
+    def thinking(self) -> dict[str, ThinkingSummary]:
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         sql = f"""SELECT generator, thinking_json FROM samples
                   WHERE {FIRST} AND thinking_json IS NOT NULL ORDER BY rowid"""
