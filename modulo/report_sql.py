@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from modulo.assisted import summarise as summarise_assisted
@@ -29,40 +30,52 @@ CORRECT = "answer_status = 'correct'"
 def report_from_store(store: Store, run: Run) -> Report:
     """The report of `run`, aggregated in SQL (equal to `build_report` over its samples)."""
     q = _Queries(store, run.id)
-    total, verified, failed_unverified, failed = q.counts()
+    total, failed_unverified, failed = q.counts()
+    verified, throughput = q.throughput()
+    first = q.first_attempts()
     versions, stale = q.versions()
     readings = store.assisted(run.id)
     with_readings = (
         store.samples_with_ids(run.id, sorted({r.sample_id for r in readings})) if readings else []
     )
-    loop = q.loop()
-    overall, by_domain, by_generator = q.cells()
     return Report(
         run_id=run.id,
         run_name=run.config.name,
         created_at=run.created_at,
         samples=total,
         unverified=total - verified - failed_unverified,
-        overall=overall,
-        by_domain=by_domain,
-        by_generator=by_generator,
+        overall=cell_from_counts(first.overall),
+        by_domain=_cells(first.domains),
+        by_generator=_cells(first.generators),
         by_difficulty=q.difficulty_cells(),
-        first_error_histogram=q.first_errors(),
+        first_error_histogram=dict(sorted(first.first_errors.items())),
         rule_counts=q.rule_counts(),
-        answer_details=q.counted(
-            f"""SELECT coalesce(nullif(answer_detail, ''), answer_status), count(*) FROM samples
-                WHERE {FIRST} GROUP BY 1"""
-        ),
-        loop=loop,
+        answer_details=dict(sorted(first.details.items())),
+        loop=q.loop(),
         critics_fired=q.critics(),
-        throughput=q.throughput(),
+        throughput=throughput,
         failed_generations=failed,
         verdict_versions=versions,
         stale_verdicts=stale,
-        reading_status=q.counted(f"SELECT reading_status, count(*) FROM samples WHERE {FIRST} GROUP BY 1"),
+        reading_status=dict(sorted(first.reading.items())),
         assisted=summarise_assisted(run, with_readings, readings),
         thinking=q.thinking(),
     )
+
+
+StateCounter = Counter[tuple[TraceState, bool]]
+
+
+@dataclass
+class _FirstAttempts:
+    """Counts over the verified first attempts, from one GROUP BY."""
+
+    overall: StateCounter = field(default_factory=Counter)
+    domains: dict[str, StateCounter] = field(default_factory=lambda: defaultdict(Counter))
+    generators: dict[str, StateCounter] = field(default_factory=lambda: defaultdict(Counter))
+    details: Counter[str] = field(default_factory=Counter)
+    first_errors: Counter[int] = field(default_factory=Counter)
+    reading: Counter[str] = field(default_factory=Counter)
 
 
 class _Queries:
@@ -75,30 +88,30 @@ class _Queries:
     def rows(self, sql: str, *more: Any) -> list[tuple[Any, ...]]:
         return self.store.query(sql, (self.run_id, *more))
 
-    def counts(self) -> tuple[int, int, int, int]:
-        """Stored samples, verified ones, failed generations without verdicts, failed generations."""
-        [(total, verified)] = self.rows("SELECT count(*), count(trace_state) FROM samples WHERE run_id = ?")
+    def counts(self) -> tuple[int, int, int]:
+        """Stored samples, failed generations without verdicts, failed generations."""
+        [(total,)] = self.rows("SELECT count(*) FROM samples INDEXED BY samples_by_run WHERE run_id = ?")
         [(failed, failed_verified)] = self.rows(
             """SELECT count(*), count(trace_state) FROM samples
                WHERE run_id = ? AND generation_error IS NOT NULL"""
         )
-        return total, verified, failed - failed_verified, failed
+        return total, failed - failed_verified, failed
 
-    def counted(self, sql: str) -> dict[str, int]:
-        """A `key, count` query as a dict sorted by key."""
-        return dict(sorted((str(key), int(n)) for key, n in self.rows(sql)))
-
-    def cells(self) -> tuple[Cell, dict[str, Cell], dict[str, Cell]]:
-        """First attempts: all of them, by domain, and by generator (groups sorted by name)."""
-        overall: Counter[tuple[TraceState, bool]] = Counter()
-        domains: dict[str, Counter[tuple[TraceState, bool]]] = defaultdict(Counter)
-        generators: dict[str, Counter[tuple[TraceState, bool]]] = defaultdict(Counter)
-        sql = f"""SELECT domain, generator, trace_state, {CORRECT}, count(*) FROM samples
-                  WHERE {FIRST} GROUP BY 1, 2, 3, 4"""
-        for domain, generator, state, correct, n in self.rows(sql):
-            for counts in (overall, domains[domain], generators[generator]):
+    def first_attempts(self) -> _FirstAttempts:
+        """Cells by domain and generator, answer details, first errors and reading statuses."""
+        found = _FirstAttempts()
+        sql = f"""SELECT domain, generator, trace_state, {CORRECT},
+                         coalesce(nullif(answer_detail, ''), answer_status),
+                         CASE WHEN trace_state = 'invalid' THEN first_error END, reading_status, count(*)
+                  FROM samples WHERE {FIRST} GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+        for domain, generator, state, correct, detail, first_error, reading, n in self.rows(sql):
+            for counts in (found.overall, found.domains[domain], found.generators[generator]):
                 counts[(state, bool(correct))] += n
-        return cell_from_counts(overall), _cells(domains), _cells(generators)
+            found.details[str(detail)] += n
+            if first_error is not None:
+                found.first_errors[int(first_error)] += n
+            found.reading[str(reading)] += n
+        return found
 
     def difficulty_cells(self) -> dict[str, Cell]:
         """First attempts grouped by `domain:measure=value` of their instance's difficulty."""
@@ -113,12 +126,6 @@ class _Queries:
                 groups[f"{domain}:{measure}={value}"][(state, bool(correct))] += n
         return _cells(groups)
 
-    def first_errors(self) -> dict[int, int]:
-        sql = f"""SELECT first_error, count(*) FROM samples
-                  WHERE {FIRST} AND trace_state = 'invalid' AND first_error IS NOT NULL
-                  GROUP BY 1 ORDER BY 1"""
-        return {int(k): int(n) for k, n in self.rows(sql)}
-
     def rule_counts(self) -> dict[str, int]:
         sql = """SELECT r.key, sum(r.value) FROM samples s, json_each(s.rules_json) r
                   WHERE s.run_id = ? AND s.trace_state IS NOT NULL AND s.round = 0
@@ -129,15 +136,22 @@ class _Queries:
     def loop(self) -> list[RoundProgress]:
         """Per round, samples attempted and the share of first-attempt chains solved so far."""
         attempted = self.rows(f"SELECT round, count(*) FROM samples WHERE {VERIFIED} GROUP BY 1 ORDER BY 1")
-        # a chain is (domain, instance id as the domain gives it, sample index); its first solving round
+        # a chain is (domain, instance id as the domain gives it, sample index); its first solving round.
+        # Instance keys are that id plus a digest: unless two keys share an id, group by the key alone
+        shared = self.rows(
+            """SELECT 1 FROM instances WHERE run_id = ?
+               GROUP BY domain, coalesce(nullif(name, ''), id) HAVING count(*) > 1 LIMIT 1"""
+        )
+        chain = "coalesce(nullif(i.name, ''), s.instance_id)" if shared else "s.instance_id"
+        join = "JOIN instances i ON i.run_id = ? AND i.id = s.instance_id" if shared else ""
         sql = f"""SELECT solved, count(*) FROM (
                       SELECT max(s.round = 0) AS started, min(CASE WHEN s.correct THEN s.round END) AS solved
                       FROM (SELECT domain, instance_id, sample_index, round, {CORRECT} AS correct
                             FROM samples WHERE {VERIFIED}) s
-                      JOIN instances i ON i.run_id = ? AND i.id = s.instance_id
-                      GROUP BY s.domain, coalesce(nullif(i.name, ''), s.instance_id), s.sample_index)
+                      {join}
+                      GROUP BY s.domain, {chain}, s.sample_index)
                   WHERE started GROUP BY 1"""
-        solved_in = dict(self.rows(sql, self.run_id))
+        solved_in = dict(self.rows(sql, *([self.run_id] if shared else [])))
         chains = sum(solved_in.values())
         return [
             RoundProgress(
@@ -157,8 +171,9 @@ class _Queries:
                   GROUP BY 1 ORDER BY min(rowid)"""
         return {str(k): int(n) for k, n in self.rows(sql, self.run_id)}
 
-    def throughput(self) -> Throughput:
-        # summed here in storage order, as the report over loaded samples does (float sums depend on order)
+    def throughput(self) -> tuple[int, Throughput]:
+        """Verified samples, and their throughput (summed in storage order, as the report over loaded
+        samples does: a float sum depends on the order)."""
         rows = self.rows(
             f"""SELECT completion_tokens, generate_seconds, verify_seconds
                 FROM samples INDEXED BY samples_report WHERE {VERIFIED} ORDER BY rowid"""
@@ -166,7 +181,7 @@ class _Queries:
         tokens = sum(r[0] for r in rows)
         generate = sum(r[1] for r in rows)
         verify = sum(r[2] for r in rows)
-        return Throughput(
+        return len(rows), Throughput(
             completion_tokens=tokens,
             generate_seconds=generate,
             tokens_per_second=tokens / generate if generate > 0 else None,
