@@ -5,6 +5,8 @@ most the batch in flight; sample ids are deterministic, so re-running a config r
 processes may work on one store at once: each claims the samples it is about to produce (`claim`), and a
 verdict is only ever written for the exact text it was computed from (`set_verdicts`).
 Readers (report, TUI, export) open the store read-only (`Store(path, readonly=True)`).
+Long texts and JSON are stored zlib-compressed (`modulo.packing`); beside its verdicts each sample keeps
+the columns the report aggregates in SQL (`modulo.sample_summary`, `modulo.report_sql`).
 """
 
 from __future__ import annotations
