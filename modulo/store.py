@@ -142,8 +142,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     6: [
         # the per-step copy of the verdicts and step texts (all of it in trace_json and verdicts_json);
-        # from now on long texts and JSON are stored zlib-compressed (modulo.packing), old rows stay as
-        # they are and read the same
+        # from now on long texts and JSON (instance payloads too) are stored zlib-compressed
+        # (modulo.packing); old rows stay as they are and read the same
         "DROP TABLE IF EXISTS step_verdicts",
     ],
 }
@@ -593,7 +593,15 @@ def _insert_instances(db: sqlite3.Connection, run_id: str, instances: list[Insta
         "INSERT OR IGNORE INTO instances (run_id, id, domain, seed, difficulty_json, payload_json, name) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (run_id, instance_key(i), i.domain, i.seed, json.dumps(i.difficulty), json.dumps(i.payload), i.id)
+            (
+                run_id,
+                instance_key(i),
+                i.domain,
+                i.seed,
+                json.dumps(i.difficulty),
+                pack(json.dumps(i.payload)),
+                i.id,
+            )
             for i in instances
         ],
     )
@@ -615,7 +623,7 @@ def _sample_from_row(row: dict[str, Any]) -> Sample:
         id=row["instance_name"] or row["instance_id"],
         seed=row["seed"],
         difficulty=json.loads(row["difficulty_json"]),
-        payload=json.loads(row["payload_json"]),
+        payload=json.loads(_text(row["payload_json"])),
     )
     return Sample(
         id=row["id"],

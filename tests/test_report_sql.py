@@ -180,6 +180,8 @@ def _downgrade_to_schema_4(path: Path) -> None:
     for row in db.execute(f"SELECT id, {', '.join(PACKED)} FROM samples").fetchall():
         assignments = ", ".join(f"{column} = ?" for column in PACKED)
         db.execute(f"UPDATE samples SET {assignments} WHERE id = ?", (*map(unpack, row[1:]), row[0]))
+    for key, payload in db.execute("SELECT id, payload_json FROM instances").fetchall():
+        db.execute("UPDATE instances SET payload_json = ? WHERE id = ?", (unpack(payload), key))
     db.execute("CREATE TABLE step_verdicts (sample_id, idx, text, status, rule, message)")
     db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     db.commit()
@@ -202,6 +204,8 @@ def test_a_schema_4_store_is_migrated_and_reads_and_reports_the_same(varied: Pat
     source.close()
     _downgrade_to_schema_4(path)
     assert "blob" not in _stored_types(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT DISTINCT typeof(payload_json) FROM instances").fetchall() == [("text",)]
     with pytest.raises(StoreError, match="older schema version 4"):
         Store(path, readonly=True)
     with Store(path) as store:  # migrates and backfills the summary columns; old rows stay TEXT
