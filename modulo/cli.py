@@ -36,7 +36,8 @@ from modulo.registry import (
     importer_names,
 )
 from modulo.render import print_assisted, print_report
-from modulo.report import as_json, build_report
+from modulo.report import as_json
+from modulo.report_sql import report_from_store
 from modulo.reverify import reverify as reverify_run
 from modulo.runner import ConfigError, Runner, load_config
 from modulo.store import Store, StoreError
@@ -192,8 +193,7 @@ def run(
                     highlight=False,
                 )
             if report and db.get_run(summary.run.id):
-                samples = db.samples(summary.run.id)
-                print_report(out, build_report(summary.run, samples, db.assisted(summary.run.id)))
+                print_report(out, report_from_store(db, summary.run))
 
 
 @app.command()
@@ -331,7 +331,7 @@ def report_cmd(
     with user_errors():
         with Store(store, readonly=True) as db:
             chosen = db.find_run(run_ref)
-            result = build_report(chosen, db.samples(chosen.id), db.assisted(chosen.id))
+            result = report_from_store(db, chosen)
         if as_json_flag:
             print(json.dumps(as_json(result), indent=2))
         else:

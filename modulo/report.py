@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -17,7 +17,8 @@ from modulo.assisted import AssistedReading, AssistedReport, summarise
 from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
 from modulo.provenance import is_current
-from modulo.stats import AnswerSplit, Rate, Table2x2, histogram, phi, table_2x2, wilson
+from modulo.sample_summary import TraceState, reading_status, trace_state
+from modulo.stats import AnswerSplit, Rate, Table2x2, histogram, phi, wilson
 from modulo.thinking_report import ThinkingSummary, thinking_summaries
 
 
@@ -106,38 +107,37 @@ def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:
     return dict(sorted(rules.items()))
 
 
-TraceState = Literal["valid", "invalid", "unknown", "none"]
-
-
-def trace_state(verdicts: Verdicts) -> TraceState:
-    """`none` when no step was read (a gold label alone, an empty or unreadable response); `unknown` when
-    nothing broke a rule but the checker gave up on a step or check. Only `valid` and `invalid` traces are
-    in the 2×2 table; the others are their own states beside it, never counted as invalid."""
-    if not verdicts.steps:
-        return "none"
-    if verdicts.trace_valid:
-        return "valid"
-    statuses = {v.status for v in [*verdicts.steps, *verdicts.trace_checks]}
-    return "unknown" if statuses <= {"valid", "unknown"} else "invalid"
-
-
-def _split(verdicts: list[Verdicts]) -> AnswerSplit:
-    correct = sum(v.answer.status == "correct" for v in verdicts)
-    return AnswerSplit(answer_correct=correct, answer_not_correct=len(verdicts) - correct)
+StateCounts = Mapping[tuple[TraceState, bool], int]
+"""Samples per (trace state, answer correct)."""
 
 
 def cell(verdicts: list[Verdicts]) -> Cell:
-    judged = [v for v in verdicts if trace_state(v) in ("valid", "invalid")]
-    table = table_2x2((v.trace_valid, v.answer.status == "correct") for v in judged)
-    no_trace = _split([v for v in verdicts if trace_state(v) == "none"])
-    trace_unknown = _split([v for v in verdicts if trace_state(v) == "unknown"])
+    return cell_from_counts(Counter((trace_state(v), v.answer.status == "correct") for v in verdicts))
+
+
+def cell_from_counts(counts: StateCounts) -> Cell:
+    """The cell of a group of samples, from its counts per (trace state, answer correct)."""
+
+    def split(state: TraceState) -> AnswerSplit:
+        return AnswerSplit(
+            answer_correct=counts.get((state, True), 0), answer_not_correct=counts.get((state, False), 0)
+        )
+
+    table = Table2x2(
+        valid_correct=counts.get(("valid", True), 0),
+        valid_incorrect=counts.get(("valid", False), 0),
+        invalid_correct=counts.get(("invalid", True), 0),
+        invalid_incorrect=counts.get(("invalid", False), 0),
+    )
+    samples = sum(counts.values())
+    correct = sum(n for (_, is_correct), n in counts.items() if is_correct)
     return Cell(
-        samples=len(verdicts),
+        samples=samples,
         table=table,
-        no_trace=no_trace,
-        trace_unknown=trace_unknown,
+        no_trace=split("none"),
+        trace_unknown=split("unknown"),
         trace_valid=wilson(table.valid_correct + table.valid_incorrect, table.total),
-        answer_correct=wilson(sum(v.answer.status == "correct" for v in verdicts), len(verdicts)),
+        answer_correct=wilson(correct, samples),
         correct_given_valid_trace=wilson(table.valid_correct, table.valid_correct + table.valid_incorrect),
         correct_given_invalid_trace=wilson(
             table.invalid_correct, table.invalid_correct + table.invalid_incorrect
@@ -233,11 +233,7 @@ def build_report(run: Run, samples: list[Sample], assisted: list[AssistedReading
 
 def reading_shares(samples: list[Sample]) -> dict[str, int]:
     """How many samples each reading status covers (see `modulo.reading`)."""
-    counts = Counter(
-        str((s.trace.reading or {}).get("status", "not-reported")) if s.trace else "not-reported"
-        for s in samples
-    )
-    return dict(sorted(counts.items()))
+    return dict(sorted(Counter(reading_status(s) for s in samples).items()))
 
 
 def throughput(samples: list[Sample]) -> Throughput:

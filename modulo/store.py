@@ -5,6 +5,8 @@ most the batch in flight; sample ids are deterministic, so re-running a config r
 processes may work on one store at once: each claims the samples it is about to produce (`claim`), and a
 verdict is only ever written for the exact text it was computed from (`set_verdicts`).
 Readers (report, TUI, export) open the store read-only (`Store(path, readonly=True)`).
+Long texts and JSON are stored zlib-compressed (`modulo.packing`); beside its verdicts each sample keeps
+the columns the report aggregates in SQL (`modulo.sample_summary`, `modulo.report_sql`).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from modulo.model import (
     Trace,
     Verdicts,
 )
+from modulo.packing import pack, unpack
+from modulo.sample_summary import SUMMARY_COLUMNS, summary_values
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,15 +85,6 @@ CREATE TABLE IF NOT EXISTS samples (
     FOREIGN KEY (run_id, instance_id) REFERENCES instances(run_id, id)
 );
 CREATE INDEX IF NOT EXISTS samples_by_run ON samples(run_id, round);
-CREATE TABLE IF NOT EXISTS step_verdicts (
-    sample_id TEXT NOT NULL REFERENCES samples(id),
-    idx INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    status TEXT NOT NULL,
-    rule TEXT,
-    message TEXT NOT NULL,
-    PRIMARY KEY (sample_id, idx)
-);
 """
 
 
@@ -127,6 +122,29 @@ MIGRATIONS: dict[int, list[str]] = {
                PRIMARY KEY (sample_id, translator)
            )""",
         "CREATE INDEX assisted_by_run ON assisted(run_id, translator)",
+    ],
+    5: [
+        # what the report needs of a verified sample (modulo.sample_summary), so that `modulo report`
+        # aggregates in SQL from one covering index instead of loading every sample
+        "ALTER TABLE samples ADD COLUMN trace_state TEXT",
+        "ALTER TABLE samples ADD COLUMN reading_status TEXT",
+        "ALTER TABLE samples ADD COLUMN critic TEXT",
+        "ALTER TABLE samples ADD COLUMN rules_json TEXT",
+        "ALTER TABLE samples ADD COLUMN thinking_json TEXT",
+        "ALTER TABLE samples ADD COLUMN generate_seconds REAL",
+        "ALTER TABLE samples ADD COLUMN verify_seconds REAL",
+        """CREATE INDEX samples_report ON samples(
+               run_id, round, trace_state, answer_status, answer_detail, domain, generator, instance_id,
+               sample_index, first_error, reading_status, critic, parent_id, id, rules_json, verified_by,
+               completion_tokens, generate_seconds, verify_seconds)""",
+        "CREATE INDEX samples_failed ON samples(run_id, trace_state) WHERE generation_error IS NOT NULL",
+        "CREATE INDEX samples_thinking ON samples(run_id, round) WHERE thinking_json IS NOT NULL",
+    ],
+    6: [
+        # the per-step copy of the verdicts and step texts (all of it in trace_json and verdicts_json);
+        # from now on long texts and JSON (instance payloads too) are stored zlib-compressed
+        # (modulo.packing); old rows stay as they are and read the same
+        "DROP TABLE IF EXISTS step_verdicts",
     ],
 }
 """Statements that take a store from the previous schema version to the key's version."""
@@ -218,7 +236,7 @@ class Store:
             )
 
     def _migrate(self) -> None:
-        self._db.executescript(_SCHEMA)  # the version-1 tables; idempotent (IF NOT EXISTS)
+        self._db.executescript(_SCHEMA)  # the version-1 tables still in use; idempotent (IF NOT EXISTS)
         with self._transaction() as db:
             version = self._schema_version()
             if version > SCHEMA_VERSION:
@@ -231,7 +249,21 @@ class Store:
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
                     db.execute(statement)
+                if target == 5:
+                    self._backfill_summaries(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _backfill_summaries(self, db: sqlite3.Connection) -> None:
+        """Fill the summary columns (schema 5) of every verified sample from its stored verdicts."""
+        last = db.execute("SELECT coalesce(max(rowid), 0) FROM samples").fetchone()[0]
+        for start in range(0, last, 1000):
+            verified = self._select(
+                "s.rowid > ? AND s.rowid <= ? AND s.verdicts_json IS NOT NULL", [start, start + 1000]
+            )
+            db.executemany(
+                f"UPDATE samples SET {_SUMMARY_ASSIGNMENTS} WHERE id = ?",
+                [(*summary_values(sample), sample.id) for sample in verified],
+            )
 
     # runs and instances
 
@@ -317,16 +349,16 @@ class Store:
                         s.sample_index,
                         s.round,
                         s.parent_id,
-                        json.dumps([m.model_dump() for m in s.prompt]),
-                        s.text,
+                        pack(json.dumps([m.model_dump() for m in s.prompt])),
+                        pack(s.text),
                         s.finish_reason,
                         s.tokens.prompt,
                         s.tokens.completion,
-                        None if s.logprobs is None else json.dumps(s.logprobs),
+                        None if s.logprobs is None else pack(json.dumps(s.logprobs)),
                         json.dumps(s.timings),
                         s.cache_key,
                         s.generation_error,
-                        s.reasoning,
+                        pack(s.reasoning),
                     )
                     for s in samples
                 ],
@@ -351,13 +383,17 @@ class Store:
             raise ValueError(f"sample {sample.id} has no verdicts to store")
         v = sample.verdicts
         with self._transaction() as db:
-            cursor = db.execute(
-                """UPDATE samples SET trace_json = ?, verdicts_json = ?, trace_valid = ?, first_error = ?,
-                   valid_prefix = ?, answer_status = ?, answer_detail = ?, timings_json = ?, verified_by = ?
-                   WHERE id = ? AND text = ?""",
+            stored = db.execute("SELECT text FROM samples WHERE id = ?", (sample.id,)).fetchone()
+            if stored is None or unpack(stored[0]) != sample.text:
+                return False
+            db.execute(
+                f"""UPDATE samples SET trace_json = ?, verdicts_json = ?, trace_valid = ?, first_error = ?,
+                   valid_prefix = ?, answer_status = ?, answer_detail = ?, timings_json = ?, verified_by = ?,
+                   {_SUMMARY_ASSIGNMENTS}
+                   WHERE id = ?""",
                 (
-                    sample.trace.model_dump_json(),
-                    v.model_dump_json(),
+                    pack(sample.trace.model_dump_json()),
+                    pack(v.model_dump_json()),
                     int(v.trace_valid),
                     v.first_error,
                     v.valid_prefix,
@@ -365,20 +401,9 @@ class Store:
                     v.answer.detail,
                     json.dumps(sample.timings),
                     None if sample.verified_by is None else json.dumps(sample.verified_by, sort_keys=True),
+                    *summary_values(sample),
                     sample.id,
-                    sample.text,
                 ),
-            )
-            if cursor.rowcount != 1:
-                return False
-            db.execute("DELETE FROM step_verdicts WHERE sample_id = ?", (sample.id,))
-            texts = {step.index: step.text for step in sample.trace.steps}
-            db.executemany(
-                "INSERT INTO step_verdicts VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (sample.id, sv.index, texts.get(sv.index, ""), sv.status, sv.rule, sv.message)
-                    for sv in [*v.steps, *v.trace_checks]
-                ],
             )
         return True
 
@@ -386,6 +411,20 @@ class Store:
         """One stored sample by id."""
         found = self._select("s.id = ?", [sample_id])
         return found[0] if found else None
+
+    def samples_with_ids(self, run_id: str, sample_ids: list[str]) -> list[Sample]:
+        """The run's stored samples among these ids (in generation order within each 500)."""
+        found: list[Sample] = []
+        for start in range(0, len(sample_ids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = sample_ids[start : start + 500]
+            found += self._select(
+                f"s.run_id = ? AND s.id IN ({', '.join('?' * len(chunk))})", [run_id, *chunk]
+            )
+        return found
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read query (the report's aggregates, `modulo.report_sql`)."""
+        return self._db.execute(sql, params).fetchall()
 
     def samples(self, run_id: str, *, verified: bool | None = None) -> list[Sample]:
         """Samples of a run in generation order; filter on whether they are verified yet (failed
@@ -401,7 +440,6 @@ class Store:
                     "SELECT id FROM samples WHERE run_id = ? AND generation_error IS NOT NULL", (run_id,)
                 )
             ]
-            db.executemany("DELETE FROM step_verdicts WHERE sample_id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM samples WHERE id = ?", [(i,) for i in ids])
         return len(ids)
 
@@ -494,7 +532,7 @@ class Store:
             left += row is None or not row[0]
         return left
 
-    def _select(self, where: str, params: list[str]) -> list[Sample]:
+    def _select(self, where: str, params: list[Any]) -> list[Sample]:
         """Samples (with their instances) matching `where`, a condition built from constants only."""
         query = f"""SELECT s.*, i.name AS instance_name, i.seed, i.difficulty_json, i.payload_json
                     FROM samples s JOIN instances i ON i.run_id = s.run_id AND i.id = s.instance_id
@@ -503,6 +541,8 @@ class Store:
         names = [d[0] for d in cursor.description]
         return [_sample_from_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
+
+_SUMMARY_ASSIGNMENTS = ", ".join(f"{column} = ?" for column in SUMMARY_COLUMNS)
 
 _VERIFIED_FILTER = {
     None: "",
@@ -553,7 +593,15 @@ def _insert_instances(db: sqlite3.Connection, run_id: str, instances: list[Insta
         "INSERT OR IGNORE INTO instances (run_id, id, domain, seed, difficulty_json, payload_json, name) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (run_id, instance_key(i), i.domain, i.seed, json.dumps(i.difficulty), json.dumps(i.payload), i.id)
+            (
+                run_id,
+                instance_key(i),
+                i.domain,
+                i.seed,
+                json.dumps(i.difficulty),
+                pack(json.dumps(i.payload)),
+                i.id,
+            )
             for i in instances
         ],
     )
@@ -575,7 +623,7 @@ def _sample_from_row(row: dict[str, Any]) -> Sample:
         id=row["instance_name"] or row["instance_id"],
         seed=row["seed"],
         difficulty=json.loads(row["difficulty_json"]),
-        payload=json.loads(row["payload_json"]),
+        payload=json.loads(_text(row["payload_json"])),
     )
     return Sample(
         id=row["id"],
@@ -585,16 +633,25 @@ def _sample_from_row(row: dict[str, Any]) -> Sample:
         sample_index=row["sample_index"],
         round=row["round"],
         parent_id=row["parent_id"],
-        prompt=[ChatMessage.model_validate(m) for m in json.loads(row["prompt_json"])],
-        text=row["text"],
+        prompt=[ChatMessage.model_validate(m) for m in json.loads(_text(row["prompt_json"]))],
+        text=_text(row["text"]),
         finish_reason=row["finish_reason"],
         tokens=TokenCounts(prompt=row["prompt_tokens"], completion=row["completion_tokens"]),
         timings=json.loads(row["timings_json"]),
-        logprobs=None if row["logprobs_json"] is None else json.loads(row["logprobs_json"]),
+        logprobs=None if row["logprobs_json"] is None else json.loads(_text(row["logprobs_json"])),
         cache_key=row["cache_key"],
         generation_error=row["generation_error"],
-        reasoning=row["reasoning"],
+        reasoning=unpack(row["reasoning"]),
         verified_by=None if row["verified_by"] is None else json.loads(row["verified_by"]),
-        trace=None if row["trace_json"] is None else Trace.model_validate_json(row["trace_json"]),
-        verdicts=None if row["verdicts_json"] is None else Verdicts.model_validate_json(row["verdicts_json"]),
+        trace=None if row["trace_json"] is None else Trace.model_validate_json(_text(row["trace_json"])),
+        verdicts=None
+        if row["verdicts_json"] is None
+        else Verdicts.model_validate_json(_text(row["verdicts_json"])),
     )
+
+
+def _text(value: str | bytes) -> str:
+    """A NOT NULL text column as stored (TEXT, or compressed by `modulo.packing`)."""
+    text = unpack(value)
+    assert text is not None
+    return text

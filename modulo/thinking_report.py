@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from statistics import median
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -64,60 +65,82 @@ class ThinkingSummary(BaseModel):
 
 def thinking_summaries(samples: list[Sample]) -> dict[str, ThinkingSummary]:
     """Per generator, over first attempts verified for their thinking (none when no sample was)."""
-    groups: dict[str, list[Sample]] = defaultdict(list)
+    groups: dict[str, list[ThinkingFacts]] = defaultdict(list)
     for sample in samples:
-        if sample.round == 0 and sample.trace is not None and _judged_thinking(sample):
-            groups[sample.generator].append(sample)
+        facts = thinking_facts(sample) if sample.round == 0 else None
+        if facts is not None:
+            groups[sample.generator].append(facts)
     return {name: summarise(group) for name, group in sorted(groups.items())}
 
 
-def _judged_thinking(sample: Sample) -> bool:
-    reading = (sample.trace.reading or {}) if sample.trace else {}
-    no_thinking = any(
-        "no thinking to judge" in e for e in (sample.trace.parse_errors if sample.trace else [])
-    )
-    return "thinking" in reading or no_thinking
+ThinkingFacts = dict[str, Any]
+"""What one sample's judged thinking contributes to the summary (JSON-ready, stored with its verdicts):
+`{"judged": false}` when the sample was verified for its thinking and had none; else `correct`, `claims`,
+`claims_judged`, `sentences`, `judged_sentences`, `coverage`, `errors` (rule of each error, in order),
+`first_error` (claim index or null) and `standing` (an error the thinking did not retract)."""
 
 
-def summarise(samples: list[Sample]) -> ThinkingSummary:
-    judged = [s for s in samples if s.trace and "thinking" in (s.trace.reading or {}) and s.verdicts]
+def thinking_facts(sample: Sample) -> ThinkingFacts | None:
+    """The sample's contribution to its generator's thinking summary; None when it was not verified for
+    its thinking."""
+    if sample.trace is None or sample.verdicts is None:
+        return None
+    reading = sample.trace.reading or {}
+    if "thinking" not in reading:
+        no_thinking = any("no thinking to judge" in e for e in sample.trace.parse_errors)
+        return {"judged": False} if no_thinking else None
+    info = reading["thinking"]
+    verdicts = sample.verdicts.steps
+    errors = [v for v in verdicts if v.status in ERRORS]
+    retracted = {
+        s.index for s in sample.trace.steps if isinstance(s.parsed, dict) and s.parsed.get("retracted")
+    }
+    return {
+        "judged": True,
+        "correct": sample.verdicts.answer.status == "correct",
+        "claims": len(verdicts),
+        "claims_judged": sum(v.status != "unknown" for v in verdicts),
+        "sentences": int(info.get("sentences", 0)),
+        "judged_sentences": int(info.get("judged_sentences", 0)),
+        "coverage": float(info.get("coverage", 0.0)),
+        "errors": [v.rule or v.status for v in errors],
+        "first_error": errors[0].index if errors else None,
+        "standing": any(v.index not in retracted for v in errors),
+    }
+
+
+def summarise(facts: list[ThinkingFacts]) -> ThinkingSummary:
+    """The summary of one generator's first attempts verified for their thinking."""
+    judged = [f for f in facts if f["judged"]]
     table = ThinkingTable()
     rules: Counter[str] = Counter()
     firsts: list[int] = []
     per_trace_claims: list[int] = []
     per_trace_coverage: list[float] = []
     sentences = judged_sentences = claims = claims_judged = with_error = standing = clean = 0
-    for sample in judged:
-        assert sample.trace is not None and sample.verdicts is not None
-        info = (sample.trace.reading or {})["thinking"]
-        verdicts = sample.verdicts.steps
-        errors = [v for v in verdicts if v.status in ERRORS]
-        retracted = {
-            s.index for s in sample.trace.steps if isinstance(s.parsed, dict) and s.parsed.get("retracted")
-        }
-        correct = sample.verdicts.answer.status == "correct"
-        claims += len(verdicts)
-        judged_here = sum(v.status != "unknown" for v in verdicts)
-        claims_judged += judged_here
-        per_trace_claims.append(judged_here)
-        sentences += int(info.get("sentences", 0))
-        judged_sentences += int(info.get("judged_sentences", 0))
-        per_trace_coverage.append(float(info.get("coverage", 0.0)))
-        rules.update(v.rule or v.status for v in errors)
-        if errors:
+    for f in judged:
+        correct = bool(f["correct"])
+        claims += f["claims"]
+        claims_judged += f["claims_judged"]
+        per_trace_claims.append(f["claims_judged"])
+        sentences += f["sentences"]
+        judged_sentences += f["judged_sentences"]
+        per_trace_coverage.append(f["coverage"])
+        rules.update(f["errors"])
+        if f["errors"]:
             with_error += 1
-            standing += any(v.index not in retracted for v in errors)
-            firsts.append(errors[0].index)
+            standing += bool(f["standing"])
+            firsts.append(f["first_error"])
             table.error_correct += correct
             table.error_incorrect += not correct
         else:
-            clean += bool(verdicts) and judged_here == len(verdicts)
+            clean += f["claims"] > 0 and f["claims_judged"] == f["claims"]
             table.no_error_correct += correct
             table.no_error_incorrect += not correct
     n = len(judged)
     return ThinkingSummary(
         traces=n,
-        no_thinking=len(samples) - n,
+        no_thinking=len(facts) - n,
         claims=claims,
         claims_judged=claims_judged,
         claims_judged_per_trace=median(per_trace_claims) if per_trace_claims else None,

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from modulo import store as store_module
 from modulo.cli import app
 from modulo.model import GeneratorConfig, RunConfig, TaskConfig
+from modulo.packing import unpack
 from modulo.protocols import Generation, GenerationRequest
 from modulo.reverify import reverify
 from modulo.runner import Runner, deterministic_sampling
@@ -225,7 +226,8 @@ def test_stale_verdicts_are_reported_and_reverify_recomputes_them(tmp_path: Path
     # what an older verifier would have left: another answer, made by other code
     with sqlite3.connect(path) as db:
         verdicts = json.loads(
-            db.execute("SELECT verdicts_json FROM samples WHERE id = ?", (target.id,)).fetchone()[0]
+            unpack(db.execute("SELECT verdicts_json FROM samples WHERE id = ?", (target.id,)).fetchone()[0])
+            or ""
         )
         verdicts["answer"]["status"] = "incorrect"
         db.execute(
@@ -283,7 +285,7 @@ seed = 3
 def _snapshot(path: Path) -> dict[str, tuple[str, str, str | None]]:
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT id, generator, text, verdicts_json FROM samples").fetchall()
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    return {r[0]: (r[1], unpack(r[2]) or "", unpack(r[3])) for r in rows}
 
 
 def _verdicts_only(rows: dict[str, tuple[str, str, str | None]]) -> dict[str, tuple[str, str, object]]:
@@ -488,8 +490,10 @@ def test_reverify_prints_ids_as_they_are(tmp_path: Path) -> None:
             .run.id
         )
         target = store.samples(run_id)[0]
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE samples SET verdicts_json = replace(verdicts_json, 'correct', 'incorrect')")
+    with sqlite3.connect(path) as db:  # tampered with, and written back uncompressed as before schema 6
+        for sample_id, stored in db.execute("SELECT id, verdicts_json FROM samples").fetchall():
+            tampered = (unpack(stored) or "").replace("correct", "incorrect")
+            db.execute("UPDATE samples SET verdicts_json = ? WHERE id = ?", (tampered, sample_id))
     check = cli.invoke(app, ["reverify", "--check", "--store", str(path)])
     assert check.exit_code == 1 and target.id in check.stdout and ":zebra:" in target.id
 

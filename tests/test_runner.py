@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from modulo.model import GeneratorConfig, RunConfig, TaskConfig
+from modulo.packing import unpack
 from modulo.runner import Runner
 from modulo.store import Store
 
@@ -118,7 +119,8 @@ def _count(path: Path, where: str) -> int:
 
 def _rows(path: Path) -> dict[str, tuple[str, str]]:
     with sqlite3.connect(path) as db:
-        return {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, text, generated_at FROM samples")}
+        rows = db.execute("SELECT id, text, generated_at FROM samples").fetchall()
+    return {r[0]: (unpack(r[1]) or "", r[2]) for r in rows}
 
 
 def test_generation_cache_reuses_texts_across_runs(with_plugin: dict[str, str], tmp_path: Path) -> None:
