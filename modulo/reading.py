@@ -61,7 +61,11 @@ _RETRACT = re.compile(
     r"|\b(?:there(?:'s| is) (?:a|an) (?:problem|issue|error|mistake))\b",
     re.I,
 )
-_SENTENCE_END = re.compile(r"(?<=\D[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*+•])\s)")
+_SENTENCE_END = re.compile(
+    r"(?:(?<=\D[.!?])|(?<=[A-Za-z_-]\d[.!?]))\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*(?:\d{1,3}[.)]|[-*+•])\s)"
+)
+"""Where a sentence ends: after . ! ? (not after a bare number such as a list's "1.", but after a name
+ending in a digit such as "p2." or "location_0_1."), at blank lines and before list items."""
 _SPACES = {c: " " for c in (0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)}
 """Unicode spaces (no-break, narrow, em…) read as a plain space (one character for one: spans hold)."""
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
@@ -135,6 +139,19 @@ class Separated(Model):
     reasoning: str | None = None
     source: Literal["none", "tag", "unclosed-tag", "field"] = "none"
     """Where the reasoning came from: a `<think>` pair, an unclosed tag, or an API field."""
+    parts: list[Span] = Field(default_factory=list)
+    """The raw spans of the response's parts when thinking stood between them (the response joins them
+    with a newline); empty when the response is one stretch of the raw text."""
+
+    def raw(self, offset: int) -> int:
+        """The raw-text offset of an offset into `response`."""
+        at = 0
+        for part in self.parts:
+            size = part.end - part.start
+            if offset <= at + size:
+                return part.start + (offset - at)
+            at += size + 1
+        return self.response_span.start + offset
 
 
 class Reading(Model):
@@ -193,6 +210,7 @@ def separate_reasoning(text: str, reasoning: str | None = None) -> Separated:
         response_span=Span(start=lo, end=hi),
         reasoning="\n".join(t.strip() for t in thoughts) or None,
         source=source,
+        parts=[Span(start=a, end=b) for a, b in kept] if len(kept) > 1 else [],
     )
 
 

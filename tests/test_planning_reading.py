@@ -243,6 +243,13 @@ def test_every_step_states_its_reading_and_span() -> None:
     assert trace.reading is not None and trace.reading["status"] == "read"
 
 
+def test_spans_point_into_the_raw_text_when_thinking_splits_the_response() -> None:
+    text = "Plan:\n1. Unstack red from orange\n<think>is red clear? yes</think>\n2. Put down red\n"
+    trace = DOMAIN.parse(text, _instance())
+    said = [text[s.parsed["span"][0] : s.parsed["span"][1]] for s in trace.steps]
+    assert said == ["Unstack red from orange", "Put down red"]
+
+
 def test_ambiguous_step_lists_both_readings() -> None:
     odd = "Put the red block on top of the blue block"  # stack or unstack; put-down would drop a block
     text = _numbered([*GOOD[:3], odd, *GOOD[4:]])

@@ -89,3 +89,15 @@ def test_a_stronger_form_wins_and_weaker_disagreeing_blocks_are_listed() -> None
     reading = choose([(b, tuple(ln.text for ln in b.items()) or None) for b in blocks])
     assert reading.status == "read" and reading.block is not None and reading.block.kind == "marker"
     assert all(isinstance(b, Block) and b.kind != "text" for b in reading.alternatives)
+
+
+def test_spans_of_a_response_split_by_thinking_point_into_the_raw_text() -> None:
+    from modulo.reading import separate_reasoning
+
+    raw = "Plan:\n1. pick up red\n<think>hmm, wait</think>\n2. stack red on blue\n"
+    separated = separate_reasoning(raw)
+    assert separated.parts  # two stretches of response around the thinking
+    for word in ("pick up red", "stack red on blue"):
+        at = separated.response.index(word)
+        start = separated.raw(at)
+        assert raw[start : start + len(word)] == word

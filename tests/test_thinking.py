@@ -335,3 +335,28 @@ def test_thinking_from_an_openai_server_is_judged_on_a_recorded_r1_reply(tmp_pat
     for step in trace.steps:  # spans point into the thinking, not the response
         start, end = step.parsed["span"]
         assert message["reasoning_content"][start:end] == step.text
+
+
+TYPED_DOMAIN = """(define (domain roads)
+  (:requirements :strips :typing)
+  (:types truck place)
+  (:predicates (at ?t - truck ?p - place))
+  (:action drive :parameters (?t - truck ?from - place ?to - place)
+    :precondition (at ?t ?from) :effect (and (at ?t ?to) (not (at ?t ?from)))))
+"""
+TYPED_PROBLEM = """(define (problem two) (:domain roads)
+  (:objects t1 - truck p1 p2 - place) (:init (at t1 p1)) (:goal (at t1 p2)))
+"""
+
+
+def test_an_action_of_the_wrong_types_is_malformed() -> None:
+    templates = {"actions": {"drive": "drive {} from {} to {}"}, "predicates": {"at": "{} is at {}"}}
+    instance = Instance(
+        domain="pddl",
+        id="roads",
+        payload={"domain_pddl": TYPED_DOMAIN, "problem_pddl": TYPED_PROBLEM, "templates": templates},
+    )
+    good = judge(instance, "First, drive t1 from p1 to p2. Now t1 is at p2.")
+    assert [v.status for _, v in good] == ["valid", "valid"]
+    bad = judge(instance, "First, drive p1 from t1 to p2.")
+    assert [(t, v.rule) for t, v in bad] == [("drive p1 from t1 to p2", "thinking.malformed")]

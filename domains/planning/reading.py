@@ -494,7 +494,6 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
     trace's `reading` says which block and why, the alternatives, and the status."""
     separated = separate_reasoning(text)
     reader = PlanReader(templates, problem)
-    offset = separated.response_span.start
     readings = [read_block(reader, b) for b in find_blocks(separated.response)]
     chosen: Reading = choose([(r.block, r.key()) for r in readings])
     picked = next((r for r in readings if chosen.block is not None and r.block is chosen.block), None)
@@ -510,7 +509,10 @@ def read_plan(text: str, templates: Templates, problem: StripsProblem) -> Trace:
         )
         picked = section
     said = (
-        [(text, [ln.span.start + offset, ln.span.end + offset], r) for ln, text, r in picked.steps]
+        [
+            (text, [separated.raw(ln.span.start), separated.raw(ln.span.end)], r)
+            for ln, text, r in picked.steps
+        ]
         if picked
         else []
     )
