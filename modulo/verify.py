@@ -337,6 +337,10 @@ def sequence_items(
         except ValueError as exc:
             yield InputError(f"{path}:{number}: {exc}")
             continue
+        except Exception as exc:  # noqa: BLE001 - a reader bug on one line never stops the others
+            reason = f"the {domain.name!r} reader of {fmt!r} failed: {type(exc).__name__}: {exc}"
+            yield InputError(f"{path}:{number}: {reason}")
+            continue
         yield VerifyItem(fields["id"], instance, output, f"{path}:{number}")
 
 

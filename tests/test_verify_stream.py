@@ -222,3 +222,17 @@ def test_sequence_items_stream_the_file(tmp_path: Path) -> None:
         handle.write(json.dumps({"id": "late", "text": line.strip()}) + "\n")
     later = list(items)
     assert isinstance(first, VerifyItem) and [getattr(i, "id", None) for i in later] == ["late"]
+
+
+def test_a_reader_that_crashes_on_one_line_never_stops_the_others(tmp_path: Path) -> None:
+    class Flaky(MazeDomain):
+        def read_sequence(self, text: str, fmt: str, options: dict) -> tuple:  # type: ignore[override]
+            if "boom" in text:
+                raise KeyError("a bug in the reader")
+            return super().read_sequence(text, fmt, options)
+
+    path = tmp_path / "lines.txt"
+    path.write_text("boom\nboom again\n")
+    items = list(sequence_items(path, Flaky(), "searchformer", {"size": "5"}))
+    assert [str(item).split(":")[1] for item in items] == ["1", "2"]  # the second line still read
+    assert all("KeyError" in str(item) and "a bug in the reader" in str(item) for item in items)
