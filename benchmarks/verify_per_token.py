@@ -2,8 +2,10 @@
 
 Run `python benchmarks/verify_per_token.py [--repeat R] [--count N] [--data ../shared/data/planbench]`.
 
-Texts: each built-in domain's oracle variants (exact and corrupted) on N generated instances, and for
-planning the real PlanBench responses (blocksworld, mystery blocksworld and logistics as `pddl`).
+Texts: each built-in domain's oracle variants (exact and corrupted) on N generated instances; for
+planning the real PlanBench responses (blocksworld, mystery blocksworld and logistics as `pddl`); for
+deduction also PrOntoQA's published gold proof chains (10 N of them, as `modulo import logiclm` reads
+them).
 Tokens: counted with a real tokenizer when one is installed (tiktoken `cl100k_base`, else the embedded
 model's GGUF vocabulary through llama_cpp with `vocab_only=True`); otherwise an estimate, whitespace
 words x 1.3, labelled as such in the output.
@@ -107,6 +109,16 @@ def planbench_cases(data: Path, key: str) -> list[Case]:
     return cases
 
 
+def prontoqa_cases(logic: Path, count: int) -> list[Case]:
+    """The first `count` of PrOntoQA's published gold proof chains (Logic-LM's copy), as imported."""
+    from modulo.domains.logic.importer import LogicLMImporter
+
+    path = logic / "ProntoQA" / "dev_part1.json"
+    reads = LogicLMImporter().read(path, {"dataset": "prontoqa"})
+    items = [r for r in reads if not isinstance(r, ImportProblem)][:count]
+    return [(get_domain(r.instance.domain), r.instance, r.text) for r in items]
+
+
 def cpu(run: Callable[[], None]) -> float:
     """CPU seconds of one call."""
     start = time.process_time()
@@ -139,7 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=6, help="rounds (>= 2; the first is cold)")
     parser.add_argument("--count", type=int, default=5, help="generated instances per domain")
-    parser.add_argument("--data", type=Path, default=default)
+    parser.add_argument("--data", type=Path, default=default, help="PlanBench folder; logic/ is beside it")
     args = parser.parse_args()
     if args.repeat < 2:
         parser.error("--repeat must be at least 2 (the first round is reported apart, cold)")
@@ -147,9 +159,10 @@ def main() -> None:
     suites: dict[str, list[Case]] = {f"{n} (oracle)": oracle_cases(n, args.count) for n in GENERATED}
     for key in PLANBENCH:
         suites[f"{key} (PlanBench)"] = planbench_cases(args.data, key)
+    suites["deduction (PrOntoQA gold)"] = prontoqa_cases(args.data.parent / "logic", 10 * args.count)
     print(f"tokens: {tokenizer}; load average {os.getloadavg()[0]:.2f}; {args.repeat} rounds")
     print(
-        f"{'domain':24} {'texts':>5} {'tokens':>7} {'cold us/tok':>11} {'warm us/tok median [range]':>28} "
+        f"{'domain':26} {'texts':>5} {'tokens':>7} {'cold us/tok':>11} {'warm us/tok median [range]':>28} "
         f"{'/10us':>5} {'verify/baseline warm':>24}"
     )
     # Interleave: every round visits every domain, so load changes hit all domains alike.
@@ -162,7 +175,7 @@ def main() -> None:
         per_token = [us for us, _ in measured[1:]]
         ratios = [ratio for _, ratio in measured[1:]]
         print(
-            f"{name:24} {len(suites[name]):5} {totals[name]:7.0f} {measured[0][0]:11.1f} "
+            f"{name:26} {len(suites[name]):5} {totals[name]:7.0f} {measured[0][0]:11.1f} "
             f"{spread(per_token):>28} {statistics.median(per_token) / TARGET_US:5.1f} {spread(ratios):>24}"
         )
 
