@@ -14,9 +14,9 @@ In each of R rounds, taking turns per domain: the baseline (`re.findall(r"\\w+|\
 same texts, a stand-in for tokenizing) and `verify_text` over every text; CPU time (process_time) per
 token. Per domain it prints the first round apart ("cold": the domains' per-instance caches, e.g.
 grounding and parsed contexts, are still empty), then over the later ("warm") rounds the median and
-range of us/token, the ratio to the 10 us/token target of issue 15, and the ratio verify / baseline
-(median and range), which is comparable across machines. Other processes on the machine add noise; the
-load average is printed.
+range of us/token, the ratio to the 10 us/token target of issue 15, the median ms per text, and the
+ratio verify / baseline (median and range), which is comparable across machines. Other processes on
+the machine add noise; the load average is printed.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def main() -> None:
     print(f"tokens: {tokenizer}; load average {os.getloadavg()[0]:.2f}; {args.repeat} rounds")
     print(
         f"{'domain':26} {'texts':>5} {'tokens':>7} {'cold us/tok':>11} {'warm us/tok median [range]':>28} "
-        f"{'/10us':>5} {'verify/baseline warm':>24}"
+        f"{'/10us':>5} {'ms/text':>7} {'verify/baseline warm':>24}"
     )
     # Interleave: every round visits every domain, so load changes hit all domains alike.
     totals = {name: sum(count_tokens(t) for _, _, t in cases) for name, cases in suites.items()}
@@ -176,7 +176,9 @@ def main() -> None:
         ratios = [ratio for _, ratio in measured[1:]]
         print(
             f"{name:26} {len(suites[name]):5} {totals[name]:7.0f} {measured[0][0]:11.1f} "
-            f"{spread(per_token):>28} {statistics.median(per_token) / TARGET_US:5.1f} {spread(ratios):>24}"
+            f"{spread(per_token):>28} {statistics.median(per_token) / TARGET_US:5.1f} "
+            f"{statistics.median(per_token) * totals[name] / len(suites[name]) / 1e3:7.2f} "
+            f"{spread(ratios):>24}"
         )
 
 
