@@ -11,6 +11,7 @@ Workloads (Blocksworld, 4 operators):
 Validators:
 - `ours`: `validate_plan` (per-step diagnostics in the true and the claimed state), its grounding cache
   cleared before every round (`ours-warm` keeps it: a validator re-checking the same steps);
+  `ours-verdict`: `final_state` and the goal, the verdict without per-step reports (cache cleared);
 - `lean`: a lean progression written here, the honest speed baseline: every ground action precomputed
   (frozensets of preconditions, adds, deletes), states as frozensets, verdict only, stop at the first
   inapplicable step (Blocksworld has only positive preconditions);
@@ -19,13 +20,15 @@ Validators:
 Parsing excluded: problems and plans are read once; only validation is timed. Parsing included: each
 round reads every problem and plan text again (`ours-parse`: `load_problem` with its in-memory and
 disk caches empty, a fresh `$MODULO_CACHE` per round; `ours-parse-disk`: disk cache warm; `up-parse`:
-`PDDLReader`). Each round runs the validators in a shuffled order (interleaved), over R rounds; the
-report gives actions/s and time ratios per round as median [min - max].
+`PDDLReader`). Each round runs the validators in a shuffled order (interleaved; the garbage collector
+off while one is timed, as `timeit` does), over R rounds; the report gives actions/s and time ratios
+per round as median [min - max].
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -205,6 +208,16 @@ def run_ours(cases: list[Case], clear: bool = True) -> Verdicts:
     return [strips.validate_plan(c.problem, p).valid for c in cases for p in c.plans]
 
 
+def run_verdict(cases: list[Case]) -> Verdicts:
+    strips._compiled.cache_clear()
+    out = []
+    for c in cases:
+        for p in c.plans:
+            end = strips.final_state(c.problem, p)
+            out.append(end is not None and not strips.unmet(c.problem.goal, end))
+    return out
+
+
 def run_lean(cases: list[Case]) -> Verdicts:
     return [lean_valid(c.lean, c.problem.init, goal_atoms(c.problem), p) for c in cases for p in c.plans]
 
@@ -242,6 +255,7 @@ def measure(name: str, cases: list[Case], up: Up | None, repeats: int, rng: rand
     runs: dict[str, Callable[[], Verdicts]] = {
         "ours": lambda: run_ours(cases),
         "ours-warm": lambda: run_ours(cases, clear=False),
+        "ours-verdict": lambda: run_verdict(cases),
         "lean": lambda: run_lean(cases),
         "ours-parse": lambda: run_ours_parse(cases, fresh_disk=True),
         "ours-parse-disk": lambda: run_ours_parse(cases, fresh_disk=False),
@@ -258,9 +272,12 @@ def measure(name: str, cases: list[Case], up: Up | None, repeats: int, rng: rand
             order.remove("ours-parse-disk")
             order.insert(order.index("ours-parse") + 1, "ours-parse-disk")
         for key in order:
+            gc.collect()
+            gc.disable()  # as timeit does: no collector pauses charged to whichever run triggers them
             started = time.perf_counter()
             verdicts[key] = runs[key]()
             times[key].append(time.perf_counter() - started)
+            gc.enable()
     valid = sum(verdicts["lean"])
     print(f"\n== {name}: {plans} plans ({valid} valid), {actions} actions, {repeats} rounds ==")
     for key, values in times.items():

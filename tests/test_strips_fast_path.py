@@ -15,6 +15,7 @@ from modulo.verifiers.strips import (
     StepReport,
     StripsProblem,
     apply,
+    final_state,
     fmt_atom,
     ground,
     unmet,
@@ -104,6 +105,9 @@ def test_fast_path_matches_reference_on_random_blocksworld_plans() -> None:
         for candidate in plans:
             ours, theirs = validate_plan(problem, candidate), reference(problem, candidate)
             assert ours == theirs  # steps (verdicts, messages, unmet lists), final state, unmet goals
+            end = final_state(problem, candidate)
+            assert (end is not None) == ours.executable
+            assert end is None or end == ours.final_state
             checked += 1
             invalid += not ours.valid
     assert checked == 180 and 60 <= invalid < 180  # both verdicts occur
@@ -117,6 +121,7 @@ def test_fast_path_matches_reference_with_negation_equality_and_typing() -> None
         plan = [random_step(problem, rng) for _ in range(rng.randrange(1, 12))]
         ours, theirs = validate_plan(problem, plan), reference(problem, plan)
         assert ours == theirs
+        assert (final_state(problem, plan) is not None) == ours.executable
         rules |= {s.rule for s in ours.steps}
     assert rules == {
         None,

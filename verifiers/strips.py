@@ -192,6 +192,8 @@ class _Compiled:
 
     action: GroundAction
     text: str
+    add: frozenset[Atom]
+    delete: frozenset[Atom]
     positive: frozenset[Atom]
     negative: frozenset[Atom]
     equality_holds: bool
@@ -208,6 +210,8 @@ def _compiled(problem: StripsProblem, step: PlanAction) -> _Compiled | tuple[str
     return _Compiled(
         action,
         action.text,
+        action.add,
+        action.delete,
         frozenset(c.atom for c in literals if c.positive),
         frozenset(c.atom for c in literals if not c.positive),
         all(holds(c, frozenset()) for c in action.pre if c.atom[0] == "="),
@@ -233,21 +237,42 @@ def validate_plan(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> 
         if isinstance(compiled, tuple):
             reports.append(StepReport(index, fmt_atom(step), *compiled))
             continue
-        action = compiled.action
-        missing = _unmet(compiled, true_state)
+        if (
+            compiled.positive <= true_state
+            and compiled.equality_holds
+            and compiled.negative.isdisjoint(true_state)
+        ):
+            missing: tuple[str, ...] = ()  # `_unmet`, inlined
+        else:
+            missing = unmet(compiled.action.pre, true_state)
         # The two states coincide until the first inapplicable step: judge and apply once while they do.
         shared = claimed is true_state
         claimed_missing = missing if shared else _unmet(compiled, claimed)
-        claimed = apply(action, claimed)
+        claimed = (claimed - compiled.delete) | compiled.add  # `apply`, inlined
         if missing:
             message = f"{compiled.text} is not applicable: unmet {', '.join(missing)}"
             reports.append(
                 StepReport(index, compiled.text, "strips.precondition", message, missing, claimed_missing)
             )
         else:
-            true_state = claimed if shared else apply(action, true_state)
+            true_state = claimed if shared else apply(compiled.action, true_state)
             reports.append(StepReport(index, compiled.text, None, "", (), claimed_missing))
     return PlanReport(reports, true_state, unmet(problem.goal, true_state))
+
+
+def final_state(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> State | None:
+    """The state an executable plan ends in; None if a step is unreadable, ill-formed or inapplicable.
+    The verdict of `validate_plan` without its per-step reports (it stops at the first bad step):
+    `validate_plan(p, plan).executable` is `final_state(p, plan) is not None`."""
+    state = problem.init
+    for step in plan:
+        if step is None:
+            return None
+        compiled = _compiled(problem, tuple(step))
+        if isinstance(compiled, tuple) or _unmet(compiled, state):
+            return None
+        state = (state - compiled.delete) | compiled.add
+    return state
 
 
 @lru_cache(maxsize=256)
