@@ -186,6 +186,45 @@ def ground(problem: StripsProblem, step: PlanAction) -> GroundAction | tuple[str
     return instantiate(schema, args)
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """A ground action with its precondition split for a fast applicability test."""
+
+    action: GroundAction
+    text: str
+    add: frozenset[Atom]
+    delete: frozenset[Atom]
+    positive: frozenset[Atom]
+    negative: frozenset[Atom]
+    equality_holds: bool
+    """Whether every (ground, hence state-independent) equality literal holds."""
+
+
+@lru_cache(maxsize=1 << 16)
+def _compiled(problem: StripsProblem, step: PlanAction) -> _Compiled | tuple[str, str]:
+    """`ground` of a step, cached per (problem, step): plans repeat steps and validators re-check plans."""
+    action = ground(problem, step)
+    if isinstance(action, tuple):
+        return action
+    literals = [c for c in action.pre if c.atom[0] != "="]
+    return _Compiled(
+        action,
+        action.text,
+        action.add,
+        action.delete,
+        frozenset(c.atom for c in literals if c.positive),
+        frozenset(c.atom for c in literals if not c.positive),
+        all(holds(c, frozenset()) for c in action.pre if c.atom[0] == "="),
+    )
+
+
+def _unmet(compiled: _Compiled, state: State) -> tuple[str, ...]:
+    """`unmet(compiled.action.pre, state)`, with a set test first so an applicable step formats nothing."""
+    if compiled.equality_holds and compiled.positive <= state and compiled.negative.isdisjoint(state):
+        return ()
+    return unmet(compiled.action.pre, state)
+
+
 def validate_plan(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> PlanReport:
     """Judge every step in the true and in the claimed state, then the goals in the true final state."""
     true_state = claimed = problem.init
@@ -194,22 +233,46 @@ def validate_plan(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> 
         if step is None:
             reports.append(StepReport(index, "", "strips.parse", "the step could not be read as an action"))
             continue
-        action = ground(problem, step)
-        if isinstance(action, tuple):
-            reports.append(StepReport(index, fmt_atom(step), *action))
+        compiled = _compiled(problem, tuple(step))
+        if isinstance(compiled, tuple):
+            reports.append(StepReport(index, fmt_atom(step), *compiled))
             continue
-        missing = unmet(action.pre, true_state)
-        claimed_missing = unmet(action.pre, claimed)
-        claimed = apply(action, claimed)
+        if (
+            compiled.positive <= true_state
+            and compiled.equality_holds
+            and compiled.negative.isdisjoint(true_state)
+        ):
+            missing: tuple[str, ...] = ()  # `_unmet`, inlined
+        else:
+            missing = unmet(compiled.action.pre, true_state)
+        # The two states coincide until the first inapplicable step: judge and apply once while they do.
+        shared = claimed is true_state
+        claimed_missing = missing if shared else _unmet(compiled, claimed)
+        claimed = (claimed - compiled.delete) | compiled.add  # `apply`, inlined
         if missing:
-            message = f"{action.text} is not applicable: unmet {', '.join(missing)}"
+            message = f"{compiled.text} is not applicable: unmet {', '.join(missing)}"
             reports.append(
-                StepReport(index, action.text, "strips.precondition", message, missing, claimed_missing)
+                StepReport(index, compiled.text, "strips.precondition", message, missing, claimed_missing)
             )
         else:
-            true_state = apply(action, true_state)
-            reports.append(StepReport(index, action.text, None, "", (), claimed_missing))
+            true_state = claimed if shared else apply(compiled.action, true_state)
+            reports.append(StepReport(index, compiled.text, None, "", (), claimed_missing))
     return PlanReport(reports, true_state, unmet(problem.goal, true_state))
+
+
+def final_state(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> State | None:
+    """The state an executable plan ends in; None if a step is unreadable, ill-formed or inapplicable.
+    The verdict of `validate_plan` without its per-step reports (it stops at the first bad step):
+    `validate_plan(p, plan).executable` is `final_state(p, plan) is not None`."""
+    state = problem.init
+    for step in plan:
+        if step is None:
+            return None
+        compiled = _compiled(problem, tuple(step))
+        if isinstance(compiled, tuple) or _unmet(compiled, state):
+            return None
+        state = (state - compiled.delete) | compiled.add
+    return state
 
 
 @lru_cache(maxsize=256)

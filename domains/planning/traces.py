@@ -18,6 +18,7 @@ from modulo.verifiers.strips import (
     State,
     StripsProblem,
     apply,
+    final_state,
     fits,
     fmt_atom,
     ground,
@@ -157,8 +158,7 @@ def check_trace(
 def _fails_before(problem: StripsProblem, trace: Trace, index: int) -> bool:
     """Whether the plan read fails at an action before step `index` (nothing after can change that)."""
     before = [s for s in trace.steps[:index] if s.parsed and s.parsed.get("action")]
-    report = validate_plan(problem, [tuple(s.parsed["action"]) for s in before])
-    return any(step.rule is not None for step in report.steps)
+    return final_state(problem, [tuple(s.parsed["action"]) for s in before]) is None
 
 
 def _judge_read_answer(problem: StripsProblem, trace: Trace, optimal: Optimum) -> AnswerVerdict:
