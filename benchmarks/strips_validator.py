@@ -11,7 +11,9 @@ Workloads (Blocksworld, 4 operators):
 Validators:
 - `ours`: `validate_plan` (per-step diagnostics in the true and the claimed state), its grounding cache
   cleared before every round (`ours-warm` keeps it: a validator re-checking the same steps);
-  `ours-verdict`: `final_state` and the goal, the verdict without per-step reports (cache cleared);
+  `ours-verdict`: `final_state` and the goal, the verdict without per-step reports (cache cleared;
+  `ours-verdict-warm` keeps it). The `-warm` runs are the like-for-like comparison with `lean`, whose
+  ground actions are also computed before timing;
 - `lean`: a lean progression written here, the honest speed baseline: every ground action precomputed
   (frozensets of preconditions, adds, deletes), states as frozensets, verdict only, stop at the first
   inapplicable step (Blocksworld has only positive preconditions);
@@ -204,12 +206,13 @@ Verdicts = list[bool]
 
 def run_ours(cases: list[Case], clear: bool = True) -> Verdicts:
     if clear:
-        strips._compiled.cache_clear()
+        strips._steps.cache_clear()
     return [strips.validate_plan(c.problem, p).valid for c in cases for p in c.plans]
 
 
-def run_verdict(cases: list[Case]) -> Verdicts:
-    strips._compiled.cache_clear()
+def run_verdict(cases: list[Case], clear: bool = True) -> Verdicts:
+    if clear:
+        strips._steps.cache_clear()
     out = []
     for c in cases:
         for p in c.plans:
@@ -224,7 +227,7 @@ def run_lean(cases: list[Case]) -> Verdicts:
 
 def run_ours_parse(cases: list[Case], fresh_disk: bool) -> Verdicts:
     pddl_load._load.cache_clear()
-    strips._compiled.cache_clear()
+    strips._steps.cache_clear()
     if fresh_disk:
         os.environ["MODULO_CACHE"] = tempfile.mkdtemp(prefix="strips-bench-")
     out = []
@@ -256,6 +259,7 @@ def measure(name: str, cases: list[Case], up: Up | None, repeats: int, rng: rand
         "ours": lambda: run_ours(cases),
         "ours-warm": lambda: run_ours(cases, clear=False),
         "ours-verdict": lambda: run_verdict(cases),
+        "ours-verdict-warm": lambda: run_verdict(cases, clear=False),
         "lean": lambda: run_lean(cases),
         "ours-parse": lambda: run_ours_parse(cases, fresh_disk=True),
         "ours-parse-disk": lambda: run_ours_parse(cases, fresh_disk=False),
@@ -285,6 +289,8 @@ def measure(name: str, cases: list[Case], up: Up | None, repeats: int, rng: rand
     pairs = [
         ("ours", "lean"),
         ("ours-warm", "lean"),
+        ("ours-verdict", "lean"),
+        ("ours-verdict-warm", "lean"),
         ("ours", "up"),
         ("ours-parse", "up-parse"),
         ("ours-parse-disk", "up-parse"),
