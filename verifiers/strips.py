@@ -334,11 +334,11 @@ def fits(problem: StripsProblem, step: PlanAction) -> bool:
     """Whether a step is well formed and its static and equality preconditions hold: whether it can
     ever apply. Tells apart actions that share an English template (Logistics' load-truck and
     load-airplane are both "load {} into {} at {}")."""
-    action = ground(problem, step)
-    if isinstance(action, tuple):
+    compiled = _grounded(problem, tuple(step))
+    if isinstance(compiled, tuple):
         return False
     static = static_predicates(problem)
-    return all(holds(c, problem.init) for c in action.pre if c.atom[0] in static or c.atom[0] == "=")
+    return all(holds(c, problem.init) for c in compiled.action.pre if c.atom[0] in static or c.atom[0] == "=")
 
 
 def execute(problem: StripsProblem, plan: Sequence[PlanAction]) -> list[State] | None:
