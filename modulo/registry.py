@@ -75,6 +75,16 @@ def get_generator(name: str, params: dict[str, Any]) -> Generator:
     return generator
 
 
+@cache
+def serving_params(name: str) -> frozenset[str]:
+    """The params of generator `name` that decide where and how requests are sent, not what the model
+    writes (its factory's `SERVING_PARAMS`, e.g. the openai generator's endpoints and retry settings);
+    empty for a generator that declares none or is not installed."""
+    if name not in _entry_points(GENERATOR_GROUP):
+        return frozenset()
+    return frozenset(getattr(_load(GENERATOR_GROUP, "generator", name), "SERVING_PARAMS", ()))
+
+
 def importer_names() -> list[str]:
     """Names of every installed importer, sorted."""
     return sorted(_entry_points(IMPORTER_GROUP))

@@ -49,7 +49,7 @@ from modulo.protocols import (
 from modulo.provenance import code_versions, is_current
 from modulo.reading import separate_reasoning
 from modulo.redact import find_secrets
-from modulo.registry import get_domain, get_generator
+from modulo.registry import get_domain, get_generator, serving_params
 from modulo.store import Store
 from modulo.translation import assist_run, check_domain
 from modulo.verify import verify_text
@@ -99,19 +99,41 @@ scheme starts a new run instead of mixing two kinds of ids (stored texts are sti
 
 
 def run_id_for(config: RunConfig) -> str:
-    """Same config, same id: this is what makes re-running a config resume it."""
-    content = config.model_dump_json(exclude={"assisted_extraction"})  # a reading beside, not a new run
+    """Same config, same id: this is what makes re-running a config resume it. Generators' serving
+    params (endpoints, concurrency, retries) are left out: they do not decide the texts."""
+    identity = config.model_copy(
+        update={
+            "generator": generator_identity(config.generator),
+            "tasks": [
+                task.model_copy(update={"generator": generator_identity(task.generator)})
+                if task.generator is not None
+                else task
+                for task in config.tasks
+            ],
+        }
+    )
+    content = identity.model_dump_json(exclude={"assisted_extraction"})  # a reading beside, not a new run
     digest = hashlib.sha256(f"{ID_SCHEME}:{content}".encode()).hexdigest()[:10]
     return f"{config.name}-{digest}"
 
 
+def generator_identity(config: GeneratorConfig) -> GeneratorConfig:
+    """The generator config without its serving params (`registry.serving_params`): what decides texts."""
+    drop = serving_params(config.name)
+    if not drop & config.params.keys():
+        return config
+    return GeneratorConfig(name=config.name, params={k: v for k, v in config.params.items() if k not in drop})
+
+
 def producer_key(task: TaskConfig, generator: GeneratorConfig) -> str:
-    """What, besides the instance, decides a task's texts: domain, seed, params, style and generator.
+    """What, besides the instance, decides a task's texts: domain, seed, params, style and generator
+    (without its serving params, so that endpoints can be added or removed).
 
     The instance count is left out (it decides how many instances, not what one is), so `--limit` keeps
     the ids already stored."""
+    identity = generator_identity(generator)
     return json.dumps(
-        [task.domain, task.seed, task.params, task.style, generator.name, generator.params],
+        [task.domain, task.seed, task.params, task.style, identity.name, identity.params],
         sort_keys=True,
         default=str,
     )
@@ -176,11 +198,13 @@ class Job:
 
     @property
     def cache_key(self) -> str:
-        """Generator, its params, the prompt and the request key: equal keys give equal texts."""
+        """Generator, its params (less serving params), the prompt and the request key: equal keys give
+        equal texts."""
+        identity = generator_identity(self.generator_config)
         content = json.dumps(
             [
-                self.generator_config.name,
-                self.generator_config.params,
+                identity.name,
+                identity.params,
                 self.request_key,
                 [m.model_dump() for m in self.messages],
             ],
