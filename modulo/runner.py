@@ -49,7 +49,7 @@ from modulo.protocols import (
 from modulo.provenance import code_versions, is_current
 from modulo.reading import separate_reasoning
 from modulo.redact import find_secrets
-from modulo.registry import get_domain, get_generator, serving_params
+from modulo.registry import generator_identity, get_domain, get_generator
 from modulo.store import Store
 from modulo.translation import assist_run, check_domain
 from modulo.verify import verify_text
@@ -115,14 +115,6 @@ def run_id_for(config: RunConfig) -> str:
     content = identity.model_dump_json(exclude={"assisted_extraction"})  # a reading beside, not a new run
     digest = hashlib.sha256(f"{ID_SCHEME}:{content}".encode()).hexdigest()[:10]
     return f"{config.name}-{digest}"
-
-
-def generator_identity(config: GeneratorConfig) -> GeneratorConfig:
-    """The generator config without its serving params (`registry.serving_params`): what decides texts."""
-    drop = serving_params(config.name)
-    if not drop & config.params.keys():
-        return config
-    return GeneratorConfig(name=config.name, params={k: v for k, v in config.params.items() if k not in drop})
 
 
 def producer_key(task: TaskConfig, generator: GeneratorConfig) -> str:

@@ -26,6 +26,7 @@ from modulo.model import ChatMessage, GeneratorConfig, Instance, RunConfig, Task
 from modulo.protocols import Domain, GenerationRequest  # noqa: E402
 from modulo.runner import ID_SCHEME, Runner, producer_key, run_id_for  # noqa: E402
 from modulo.store import Store  # noqa: E402
+from modulo.translation import translator_id  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ANSWER = re.compile(r"port (\d+) in_flight (\d+)")
@@ -172,6 +173,14 @@ def test_serving_params_are_not_part_of_ids_but_the_model_is() -> None:
     assert run_id_for(renamed) != run_id_for(one)
     sampled = maze_suite(["http://a:8000/v1"], temperature=0.7)
     assert run_id_for(sampled) != run_id_for(one)
+    # the translator of an assisted extraction likewise
+    ids = {
+        translator_id(suite.generator, OpenAIGenerator(suite.generator.params, no_domains))
+        for suite in (one, other)
+    }
+    assert len(ids) == 1
+    renamed_id = translator_id(renamed.generator, OpenAIGenerator(renamed.generator.params, no_domains))
+    assert renamed_id not in ids
 
 
 def test_run_ids_of_generators_without_serving_params_are_unchanged() -> None:
