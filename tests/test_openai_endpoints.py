@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 pytest.importorskip("httpx", reason="the openai generator needs httpx: pip install httpx")
 
+from modulo.generators.endpoints import Pool  # noqa: E402
 from modulo.generators.errors import GeneratorError  # noqa: E402
 from modulo.generators.openai_compat import OpenAIGenerator  # noqa: E402
 from modulo.model import ChatMessage, GeneratorConfig, Instance, RunConfig, TaskConfig  # noqa: E402
@@ -122,15 +124,31 @@ def test_all_endpoints_dead_fails_the_batch_naming_each(servers: Callable[..., s
     assert "\n" not in message
 
 
-def test_an_endpoint_set_aside_comes_back_after_its_cooldown(servers: Callable[..., str]) -> None:
-    """With no cool-down, an endpoint that failed is tried again by the next request."""
-    flaky = servers("e500")
-    alive = servers("whoami")
-    gen = generator([flaky, alive], concurrency=1, cooldown=0)
-    results = gen.generate([request(f"k{i}") for i in range(6)])
-    assert all(r.error is None for r in results)
-    with pytest.raises(GeneratorError, match="failed 2 times; last problem: HTTP 500"):
-        generator([flaky], cooldown=0).generate([request("k")])
+def test_an_endpoint_set_aside_comes_back_after_its_cooldown() -> None:
+    pool = Pool(("http://a/v1", "http://b/v1"), concurrency=1, cooldown=0.3)
+    stop = threading.Event()
+    a = pool.acquire(set(), stop)
+    assert a is not None and a.url == "http://a/v1"
+    pool.release(a, served=False)
+    pool.fail(a, "failed 2 times; last problem: HTTP 500")
+    b = pool.acquire(set(), stop)  # a is set aside: b, though a has nothing in flight
+    assert b is not None and b.url == "http://b/v1"
+    assert pool.acquire({"http://b/v1"}, stop) is None  # this request tried b; a is set aside
+    time.sleep(0.35)
+    back = pool.acquire({"http://b/v1"}, stop)
+    assert back is not None and back.url == "http://a/v1"
+    assert "http://a/v1: failed 2 times; last problem: HTTP 500" in pool.problems()
+
+
+def test_a_full_endpoint_makes_requests_wait_and_stop_ends_the_wait() -> None:
+    pool = Pool(("http://a/v1",), concurrency=1, cooldown=60)
+    stop = threading.Event()
+    held = pool.acquire(set(), stop)
+    assert held is not None
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    assert pool.acquire(set(), stop) is None  # waited for a free slot until stopped
+    assert 0.25 < time.monotonic() - started < 2.0
 
 
 def maze_suite(urls: list[str], **params: Any) -> RunConfig:
