@@ -129,7 +129,7 @@ def test_an_endpoint_set_aside_comes_back_after_its_cooldown() -> None:
     stop = threading.Event()
     a = pool.acquire(set(), stop)
     assert a is not None and a.url == "http://a/v1"
-    pool.release(a, served=False)
+    pool.release(a)
     pool.fail(a, "failed 2 times; last problem: HTTP 500")
     b = pool.acquire(set(), stop)  # a is set aside: b, though a has nothing in flight
     assert b is not None and b.url == "http://b/v1"
@@ -180,6 +180,25 @@ def test_an_endpoint_dying_mid_batch_loses_nothing_and_stores_each_sample_once(
         assert again.run.id == summary.run.id
         assert (again.generated, again.skipped) == (0, 12)
         assert len(store.samples(summary.run.id)) == 12
+
+
+def test_when_every_endpoint_is_gone_the_answers_already_back_are_stored(
+    servers: Callable[..., str], tmp_path: Path
+) -> None:
+    mortal = servers("mortal", FAKE_DIE_AFTER="3")
+    dead = f"http://127.0.0.1:{free_port()}/whoami/v1"
+    run_id = run_id_for(maze_suite([mortal, dead]))
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(GeneratorError, match="every endpoint failed or is set aside"):
+            Runner(maze_suite([mortal, dead], concurrency=2), store).run()
+        kept = store.samples(run_id)
+        assert 1 <= len(kept) <= 3  # what the mortal server answered before it died: stored, verified
+        assert all(s.generation_error is None and s.verdicts for s in kept)
+        assert {port for port, _ in answers([s.text for s in kept])} == {port_of(mortal)}
+        # a re-run with a live endpoint generates only the rest
+        again = Runner(maze_suite([servers("whoami")]), store).run()
+        assert (again.skipped, again.generated) == (len(kept), 12 - len(kept))
+        assert len({s.id for s in store.samples(run_id)}) == 12
 
 
 def test_serving_params_are_not_part_of_ids_but_the_model_is() -> None:

@@ -13,13 +13,12 @@ WAIT_STEP = 0.1
 
 @dataclass
 class Endpoint:
-    """One server: its URL, the requests it serves now, and until when it is set aside."""
+    """One server: its URL, the requests it serves now, until when it is set aside and why."""
 
     url: str
     in_flight: int = 0
     dead_until: float = 0.0
     problem: str = ""
-    served: int = 0
 
     def alive(self, now: float) -> bool:
         return now >= self.dead_until
@@ -57,11 +56,10 @@ class Pool:
                 self.changed.wait(WAIT_STEP)
         return None
 
-    def release(self, endpoint: Endpoint, served: bool) -> None:
-        """The request is done with `endpoint` (`served`: it got an answer there)."""
+    def release(self, endpoint: Endpoint) -> None:
+        """The request is done with `endpoint`."""
         with self.changed:
             endpoint.in_flight -= 1
-            endpoint.served += served
             self.changed.notify_all()
 
     def fail(self, endpoint: Endpoint, problem: str) -> None:

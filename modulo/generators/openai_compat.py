@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modulo.generators.endpoints import Endpoint, Pool
-from modulo.generators.errors import GeneratorError
+from modulo.generators.errors import BatchFailed, GeneratorError
 from modulo.generators.parallel import run_parallel
 from modulo.generators.sampling import effective, split_params
 from modulo.protocols import DomainLookup, Generation, GenerationRequest
@@ -69,8 +69,9 @@ SERVING_PARAMS = frozenset(OWN - {"model", "structured_output"})
 sample ids and cache keys, so a run resumes (and reuses texts) with other endpoints or retry settings."""
 DEFAULT_COOLDOWN = 120.0
 STRUCTURED = ("response_format", "structured_outputs", "none")
-"""How a request's JSON schema reaches the server: OpenAI's `response_format` (json_schema; OpenAI, vLLM,
-llama.cpp), vLLM's own `structured_outputs: {"json": ...}` field, or not at all (the prompt alone)."""
+"""How a request's JSON schema reaches the server: OpenAI's `response_format` (json_schema: enforced by vLLM
+and llama.cpp's llama-server, ignored by llama-cpp-python's server; docs/generators.md), vLLM's own
+`structured_outputs: {"json": ...}` field, or not at all (the prompt alone)."""
 
 
 class Cancelled(Exception):
@@ -144,8 +145,16 @@ class OpenAIGenerator:
             for url in self.base_urls
         }
         workers = self.concurrency * len(self.base_urls)
+        finished: dict[int, Generation] = {}
+
+        def one(item: tuple[int, GenerationRequest]) -> Generation:
+            finished[item[0]] = generation = self._one(clients, pool, calls, item[1])
+            return generation
+
         try:
-            return run_parallel(lambda r: self._one(clients, pool, calls, r), requests, workers, calls.stop)
+            return run_parallel(one, list(enumerate(requests)), workers, calls.stop)
+        except GeneratorError as exc:  # keep what came back: the runner stores it before it stops
+            raise BatchFailed(str(exc), dict(finished)) from exc
         finally:
             calls.cancel()
             for client in clients.values():
@@ -189,11 +198,10 @@ class OpenAIGenerator:
         GeneratorError when every endpoint failed this request or is set aside."""
         tried: set[str] = set()
         while (endpoint := pool.acquire(tried, calls.stop)) is not None:
-            outcome: dict[str, Any] | str | _Retry | None = None
             try:
                 outcome = self._on(clients[endpoint.url], pool, endpoint, calls, body)
             finally:
-                pool.release(endpoint, served=outcome is not None and not isinstance(outcome, _Retry))
+                pool.release(endpoint)
             if not isinstance(outcome, _Retry):
                 return outcome
             tried.add(endpoint.url)
