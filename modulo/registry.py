@@ -9,6 +9,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from modulo.model import GeneratorConfig
 from modulo.protocols import Domain, Generator, GeneratorFactory, Importer
 from modulo.redact import redact
 
@@ -73,6 +74,25 @@ def get_generator(name: str, params: dict[str, Any]) -> Generator:
     if not isinstance(generator, Generator):
         raise RegistryError(f"generator {name!r} does not implement the modulo Generator protocol")
     return generator
+
+
+@cache
+def serving_params(name: str) -> frozenset[str]:
+    """The params of generator `name` that decide where and how requests are sent, not what the model
+    writes (its factory's `SERVING_PARAMS`, e.g. the openai generator's endpoints and retry settings);
+    empty for a generator that declares none or is not installed."""
+    if name not in _entry_points(GENERATOR_GROUP):
+        return frozenset()
+    return frozenset(getattr(_load(GENERATOR_GROUP, "generator", name), "SERVING_PARAMS", ()))
+
+
+def generator_identity(config: GeneratorConfig) -> GeneratorConfig:
+    """The generator config without its serving params: what decides the texts (the same object when
+    there is nothing to leave out, so ids made from it do not change)."""
+    drop = serving_params(config.name)
+    if not drop & config.params.keys():
+        return config
+    return GeneratorConfig(name=config.name, params={k: v for k, v in config.params.items() if k not in drop})
 
 
 def importer_names() -> list[str]:

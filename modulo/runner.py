@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 import modulo
 from modulo.claims import process_owner, utc_now
+from modulo.generators.errors import BatchFailed
 from modulo.limits import over_caps
 from modulo.loop import back_prompt, needs_retry
 from modulo.model import (
@@ -49,7 +50,7 @@ from modulo.protocols import (
 from modulo.provenance import code_versions, is_current
 from modulo.reading import separate_reasoning
 from modulo.redact import find_secrets
-from modulo.registry import get_domain, get_generator
+from modulo.registry import generator_identity, get_domain, get_generator
 from modulo.store import Store
 from modulo.translation import assist_run, check_domain
 from modulo.verify import verify_text
@@ -99,19 +100,33 @@ scheme starts a new run instead of mixing two kinds of ids (stored texts are sti
 
 
 def run_id_for(config: RunConfig) -> str:
-    """Same config, same id: this is what makes re-running a config resume it."""
-    content = config.model_dump_json(exclude={"assisted_extraction"})  # a reading beside, not a new run
+    """Same config, same id: this is what makes re-running a config resume it. Generators' serving
+    params (endpoints, concurrency, retries) are left out: they do not decide the texts."""
+    identity = config.model_copy(
+        update={
+            "generator": generator_identity(config.generator),
+            "tasks": [
+                task.model_copy(update={"generator": generator_identity(task.generator)})
+                if task.generator is not None
+                else task
+                for task in config.tasks
+            ],
+        }
+    )
+    content = identity.model_dump_json(exclude={"assisted_extraction"})  # a reading beside, not a new run
     digest = hashlib.sha256(f"{ID_SCHEME}:{content}".encode()).hexdigest()[:10]
     return f"{config.name}-{digest}"
 
 
 def producer_key(task: TaskConfig, generator: GeneratorConfig) -> str:
-    """What, besides the instance, decides a task's texts: domain, seed, params, style and generator.
+    """What, besides the instance, decides a task's texts: domain, seed, params, style and generator
+    (without its serving params, so that endpoints can be added or removed).
 
     The instance count is left out (it decides how many instances, not what one is), so `--limit` keeps
     the ids already stored."""
+    identity = generator_identity(generator)
     return json.dumps(
-        [task.domain, task.seed, task.params, task.style, generator.name, generator.params],
+        [task.domain, task.seed, task.params, task.style, identity.name, identity.params],
         sort_keys=True,
         default=str,
     )
@@ -176,11 +191,13 @@ class Job:
 
     @property
     def cache_key(self) -> str:
-        """Generator, its params, the prompt and the request key: equal keys give equal texts."""
+        """Generator, its params (less serving params), the prompt and the request key: equal keys give
+        equal texts."""
+        identity = generator_identity(self.generator_config)
         content = json.dumps(
             [
-                self.generator_config.name,
-                self.generator_config.params,
+                identity.name,
+                identity.params,
                 self.request_key,
                 [m.model_dump() for m in self.messages],
             ],
@@ -334,18 +351,28 @@ class Runner:
             batch = [job for job in candidates if job.id in claimed]
             self._left += [job.id for job in candidates if job.id not in claimed]
             if batch:
-                samples = self._generate(summary.run.id, batch, summary)
-                self.store.add_generated(samples, run=summary.run)
-                summary.generated += len(samples)
-                for job, sample in zip(batch, samples, strict=True):
-                    if sample.generation_error is None:
-                        self._store_verdicts(job.domain, sample, job.trace_source)
-                        summary.verified += 1
-                    else:
-                        summary.failed += 1
+                try:
+                    samples = self._generate(summary.run.id, batch, summary)
+                except _PartialBatch as partial:  # keep what came back, then stop as before
+                    self._keep(summary, partial.done)
+                    raise partial.error from partial.error.__cause__
+                self._keep(summary, list(zip(batch, samples, strict=True)))
                 self.store.release(self.owner, [job.id for job in batch])
             if progress:
                 progress(f"round {candidates[0].round}", len(candidates))
+
+    def _keep(self, summary: RunSummary, done: list[tuple[Job, Sample]]) -> None:
+        """Store generated samples, then verify those that have a text."""
+        if not done:
+            return
+        self.store.add_generated([sample for _, sample in done], run=summary.run)
+        summary.generated += len(done)
+        for job, sample in done:
+            if sample.generation_error is None:
+                self._store_verdicts(job.domain, sample, job.trace_source)
+                summary.verified += 1
+            else:
+                summary.failed += 1
 
     def _store_verdicts(self, domain: Domain, sample: Sample, trace_source: TraceSource) -> None:
         """Verify and store; if the stored text is not the one verified (another process stored that id
@@ -397,6 +424,10 @@ class Runner:
             if job.cache_key not in cached:
                 by_generator.setdefault(id(job.generator), []).append(job)
         generations: dict[str, Generation] = {}
+
+        def sample_of(job: Job) -> Sample:
+            return _sample(run_id, job, generations.get(job.id) or _reused(cached[job.cache_key]))
+
         for group in by_generator.values():
             requests = [
                 GenerationRequest(
@@ -404,11 +435,15 @@ class Runner:
                 )
                 for j in group
             ]
-            for job, gen in zip(group, group[0].generator.generate(requests), strict=True):
+            try:
+                made = group[0].generator.generate(requests)
+            except BatchFailed as exc:
+                generations.update((group[index].id, gen) for index, gen in exc.finished.items())
+                done = [j for j in batch if j.id in generations or j.cache_key in cached]
+                raise _PartialBatch([(j, sample_of(j)) for j in done], exc) from exc
+            for job, gen in zip(group, made, strict=True):
                 generations[job.id] = gen
-        return [
-            _sample(run_id, job, generations.get(job.id) or _reused(cached[job.cache_key])) for job in batch
-        ]
+        return [sample_of(job) for job in batch]
 
     def _may_reuse(self, config: GeneratorConfig) -> bool:
         if self.reuse != "auto":
@@ -526,6 +561,15 @@ def _reused(sample: Sample) -> Generation:
         completion_tokens=sample.tokens.completion,
         logprobs=sample.logprobs,
     )
+
+
+class _PartialBatch(Exception):
+    """A generator failed part-way through a batch: the samples that are done, and its error."""
+
+    def __init__(self, done: list[tuple[Job, Sample]], error: BatchFailed) -> None:
+        super().__init__(str(error))
+        self.done = done
+        self.error = error
 
 
 def _batches(jobs: list[Job], size: int) -> Iterator[list[Job]]:

@@ -24,6 +24,7 @@ from modulo.protocols import (
 )
 from modulo.reading import separate_reasoning
 from modulo.redact import redact
+from modulo.registry import generator_identity
 from modulo.verify import verify_text
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ FENCE = re.compile(r"^\s*```[ \t]*(?:json)?[ \t]*\n(.*?)\n?```\s*$", re.S | re.I
 
 
 def translator_id(config: GeneratorConfig, generator: Generator) -> str:
-    """The generator's name plus a digest of its whole config: another model or setting is another
-    translator, with readings of its own."""
-    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:8]
+    """The generator's name plus a digest of its config less serving params: another model or setting
+    is another translator, with readings of its own; other endpoints are the same translator."""
+    digest = hashlib.sha256(generator_identity(config).model_dump_json().encode()).hexdigest()[:8]
     return f"{generator.name}@{digest}"
 
 

@@ -27,6 +27,10 @@ Modes:
               reply of the first substring found in the last message is sent as the answer, except
               "HTTP400" and "HTTP500" (that status); HTTP 422 when the request carries no
               response_format json_schema (structured output), HTTP 404 when no substring is found
+  whoami      like ok, but the answer is "port PORT in_flight N" (this server's port and how many requests
+              it was serving at that moment, this one included), for tests of spreading over endpoints
+  mortal      like whoami for the first $FAKE_DIE_AFTER requests (default 3); the next one ends the whole
+              server process at once (requests in flight lose their connections)
 Every request is logged to stderr with its mode (not its headers).
 """
 
@@ -42,7 +46,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DELAY = float(os.environ.get("FAKE_DELAY", "0.2"))
+DIE_AFTER = int(os.environ.get("FAKE_DIE_AFTER", "3"))
 COUNTS: dict[str, int] = {}
+IN_FLIGHT = [0]
 LOCK = threading.Lock()
 
 
@@ -99,7 +105,11 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = {}
-        if mode == "ok":
+        if mode in ("whoami", "mortal"):
+            if mode == "mortal" and n > DIE_AFTER:
+                os._exit(1)
+            self._whoami()
+        elif mode == "ok":
             time.sleep(DELAY)
             self._send(200, json.dumps(answer(random_text(rng))).encode())
         elif mode == "slow":
@@ -173,6 +183,18 @@ class Handler(BaseHTTPRequestHandler):
             self._send(400 if mode == "echoauth" else 500, text)
         else:
             self._send(404, b'{"error": "unknown mode"}')
+
+    def _whoami(self) -> None:
+        with LOCK:
+            IN_FLIGHT[0] += 1
+            in_flight = IN_FLIGHT[0]
+        try:
+            time.sleep(DELAY)
+            port = self.server.server_address[1]
+            self._send(200, json.dumps(answer(f"port {port} in_flight {in_flight}")).encode())
+        finally:
+            with LOCK:
+                IN_FLIGHT[0] -= 1
 
     def _translate(self, body: dict) -> None:
         schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")

@@ -254,7 +254,7 @@ def test_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         make({"model": "m", "base_url": "http://h/v1", "n": 2})
     monkeypatch.setenv("OPENAI_BASE_URL", "http://server:8000/v1/")
     gen = make({"model": "qwen"})
-    assert (gen.name, gen.base_url) == ("openai:qwen", "http://server:8000/v1")
+    assert (gen.name, gen.base_urls) == ("openai:qwen", ("http://server:8000/v1",))
 
 
 @pytest.mark.slow

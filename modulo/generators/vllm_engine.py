@@ -50,7 +50,9 @@ class VLLMGenerator:
     outputs to a JSON schema through vLLM's structured outputs).
 
     Requests are decoded together in one engine batch; each `seconds` is an even share of the batch's
-    wall time. Logprobs are
+    wall time (the batch's seconds over its request count), so a run's seconds add up to the engine's wall
+    time. `tensor_parallel_size`/`pipeline_parallel_size` pass through; `data_parallel_size` > 1 is
+    refused (vllm.LLM runs one data-parallel rank per process): serve replicas instead. Logprobs are
     the model's own (temperature 1) log-probabilities of the generated tokens, as `score` gives them.
     Without a `seed`, each request's seed is derived from its key, so reruns repeat and samples differ.
     """
@@ -58,6 +60,7 @@ class VLLMGenerator:
     def __init__(self, params: dict[str, Any], domains: DomainLookup) -> None:
         engine_names = set(params) - OWN - SAMPLING_FIELDS
         own, self.defaults = split_params(params, OWN | engine_names, "vllm")
+        _refuse_data_parallel(own)
         model = own.pop("model", None)
         vllm = _import_vllm()
         known = {field.name for field in dataclasses.fields(vllm.EngineArgs)}
@@ -166,6 +169,18 @@ class VLLMGenerator:
             structured_outputs=(
                 StructuredOutputsParams(json=sampling.json_schema) if sampling.json_schema else None
             ),
+        )
+
+
+def _refuse_data_parallel(engine: dict[str, Any]) -> None:
+    """vllm.LLM refuses data_parallel_size > 1 in one process (unless each rank is launched apart, with
+    `distributed_executor_backend = "external_launcher"`); say what to do instead, before importing vLLM."""
+    size = engine.get("data_parallel_size", 1)
+    if engine.get("distributed_executor_backend") != "external_launcher" and size != 1:
+        raise ValueError(
+            f"data_parallel_size = {size}: vLLM's offline engine runs one data-parallel rank per process. "
+            "For data parallelism start `vllm serve --data-parallel-size N` (or N `vllm serve` replicas) "
+            "and give their URLs to the openai generator (docs/scale.md); `tensor_parallel_size` works here"
         )
 
 
