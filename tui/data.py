@@ -83,6 +83,8 @@ class Filters:
     difficulty: str | None = None
     """`measure=value` of the instance's difficulty (as the report's by-difficulty keys)."""
     round: int | None = None
+    answer: str | None = None
+    """`correct` or `wrong` (any other answer verdict)."""
     search: str | None = None
     """The word searched for (shown); the matching samples are `matches`."""
     matches: tuple[int, ...] | None = None
@@ -97,6 +99,8 @@ class Filters:
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name} {value}")
+        if self.answer is not None:
+            parts.append("answer correct" if self.answer == "correct" else "answer not correct")
         if self.round is not None:
             parts.append("first attempts" if self.round == 0 else f"round {self.round}")
         if self.search is not None:
@@ -117,6 +121,12 @@ class Filters:
         if self.reading is not None:
             terms.append("s.reading_status = ?")
             params.append(self.reading)
+        if self.answer is not None:
+            terms.append(
+                "s.answer_status = 'correct'"
+                if self.answer == "correct"
+                else "s.answer_status IS NOT 'correct'"
+            )
         if self.round is not None:
             terms.append("s.round = ?")
             params.append(self.round)
@@ -207,6 +217,17 @@ class StoreView:
 
     def rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self.store.query(sql, tuple(params))
+
+    def signature(self) -> tuple[tuple[int, int], ...]:
+        """Size and mtime of the store and its write-ahead log: unchanged means nothing was written."""
+        found = []
+        for path in (self.path, Path(f"{self.path}-wal")):
+            try:
+                stat = path.stat()
+                found.append((stat.st_size, stat.st_mtime_ns))
+            except OSError:
+                found.append((0, 0))
+        return tuple(found)
 
     # runs
 
@@ -364,9 +385,10 @@ class StoreView:
 
     def export(self, run_id: str, filters: Filters, out: Path) -> int:
         """Write the filtered samples (whole, as `Sample` JSON lines) to `out`; returns how many.
-        Refuses to write over the store itself."""
-        if out.resolve() == self.path.resolve():
-            raise ValueError("refusing to write over the store")
+        Refuses the store's own files."""
+        store = str(self.path.resolve())
+        if str(out.resolve()) in {store, store + "-wal", store + "-shm", store + "-journal"}:
+            raise ValueError(f"{out} is the store or one of its files; choose another file")
         where, params = filters.where(run_id)
         ids = [
             r[0]
