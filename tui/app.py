@@ -15,6 +15,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
 from modulo.report import Report
 from modulo.tui.compare import CompareScreen
@@ -92,9 +93,8 @@ class ModuloApp(App[None]):
 
         self.run_worker(work, thread=True, group=f"report-{run_id}")
 
-    def current_run(self) -> str | None:
-        """The run the active screen shows (None on the runs screen)."""
-        screen = self.screen
+    def current_run(self, screen: Screen[object]) -> str | None:
+        """The run `screen` shows (None on the runs screen)."""
         if isinstance(screen, DashboardScreen | SamplesScreen):
             return screen.run_id
         if isinstance(screen, SampleScreen) and screen.sample is not None:
@@ -120,7 +120,7 @@ class ModuloCommands(Provider):
         assert isinstance(app, ModuloApp)
         for run in reversed(app.view.store.runs()):
             yield f"open run {run.config.name} ({run.id[:8]})", partial(app.open_run, run.id), "dashboard"
-        run_id = app.current_run()
+        run_id = app.current_run(self.screen)
         yield "toggle light/dark theme", app.action_toggle_theme, "theme"
         yield "help: every key of this screen", app.action_help, "help"
         if run_id is None:
@@ -134,7 +134,7 @@ class ModuloCommands(Provider):
             for value in values:
                 filters = Filters(**{name: int(value) if name == "round" else value})  # type: ignore[arg-type]
                 yield f"filter by {name} {value}", partial(app.open_samples, run_id, filters), "samples"
-        screen = app.screen
+        screen = self.screen  # the screen the palette was opened on
         if isinstance(screen, SamplesScreen):
             yield "export filtered samples to JSONL…", screen.action_export, "writes the file you name"
             yield "search the raw text…", screen.action_search, "scan with progress"

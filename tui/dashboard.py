@@ -137,6 +137,7 @@ class DashboardScreen(Screen[None]):
                 key=key,
             )
         table.move_cursor(row=0, column=1)
+        table.focus()
         self.query_one("#rates", Static).update(cell_summary(cell))
         self._breakdown(report)
         first = {str(k + 1): v for k, v in report.first_error_histogram.items()}

@@ -183,8 +183,9 @@ class RunRow:
     verified: int
     failed: int
     status: str
-    """`running` (a live process holds claims on its samples, or wrote one in the last minute), `finished`
-    (every planned first attempt stored and every sample verified or failed) or `interrupted`."""
+    """`finished` (every planned first attempt stored, every sample verified or failed), `running` (a live
+    process holds claims on its samples, or it is not finished and wrote a sample in the last minute),
+    else `interrupted`."""
     versions: list[str] = field(default_factory=list)
     """The modulo versions (with source digest) that verified its samples."""
 
@@ -246,9 +247,10 @@ class StoreView:
             total, verified, failed = counts.get(run.id, (0, 0, 0))
             expected = sum(task.count * task.samples for task in run.config.tasks)
             first = self.rows("SELECT count(*) FROM samples WHERE run_id = ? AND round = 0", [run.id])[0][0]
-            if run.id in live or self._recent(run.id):
+            complete = verified + failed == total and first >= expected
+            if run.id in live or (not complete and self._recent(run.id)):
                 status = "running"
-            elif verified + failed < total or first < expected:
+            elif not complete:
                 status = "interrupted"
             else:
                 status = "finished"

@@ -94,7 +94,7 @@ class RunsScreen(Screen[None]):
         if runs:
             table.move_cursor(row=min(cursor, len(runs) - 1))
         running = sum(r.status == "running" for r in runs)
-        title = f"{len(runs)} run(s) in {self.app.view.path}"
+        title = f"{len(runs)} run(s) in {self.app.view.path.name}"
         if running:
             title += f" · {running} running (refreshing every {REFRESH_SECONDS:g} s)"
         if self.marked:

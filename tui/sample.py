@@ -96,8 +96,12 @@ class SampleScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.query_one("#body").set_class(self.app.size.width < 120, "narrow")
+        self.call_after_refresh(self._keep_in_view)
+
+    def _keep_in_view(self) -> None:
+        """The selected step stays on screen when the layout changes."""
         table = self.query_one("#steps", Table)
-        self.call_after_refresh(table.move_cursor, row=table.cursor_row)  # keep the step in view
+        table.move_cursor(row=table.cursor_row)
 
     def _read(self) -> None:
         sample = self.app.view.sample(self.sample_id)
