@@ -42,7 +42,11 @@ class ModuloApp(App[None]):
     def __init__(self, store_path: Path) -> None:
         super().__init__()
         self.view = StoreView(store_path)
-        self.reports: dict[str, Report] = {}
+        self.reports: dict[str, tuple[object, Report]] = {}
+        """Run id → (the store's signature when computed, its report): recomputed once the store changes."""
+        self.pending: dict[str, list[Callable[[Report], None]]] = {}
+        self.computing: set[str] = set()
+        """Runs whose report a worker is computing."""
         self.theme = THEMES[0]
 
     def on_mount(self) -> None:
@@ -80,18 +84,32 @@ class ModuloApp(App[None]):
             lambda other: None if other is None else self.compare(run_id, other),
         )
 
-    def load_report(self, run_id: str, then: Callable[[Report], None]) -> None:
-        """The run's report (cached for the session), computed in a worker, handed to `then`."""
-        if run_id in self.reports:
-            then(self.reports[run_id])
+    def load_report(self, run_id: str, then: Callable[[Report], None] | None = None) -> None:
+        """The run's report (cached for the session), computed once in a worker, handed to `then`.
+        Called without `then` it only prefetches (the runs screen does so for the newest run)."""
+        cached = self.reports.get(run_id)
+        if cached is not None and cached[0] == self.view.signature():
+            if then is not None:
+                then(cached[1])
             return
+        if then is not None:
+            self.pending.setdefault(run_id, []).append(then)
+        if run_id in self.computing:
+            return
+        self.computing.add(run_id)
 
         def work() -> None:
+            signature = self.view.signature()
             report = self.view.report(run_id)
-            self.reports[run_id] = report
-            self.call_from_thread(then, report)
+            self.call_from_thread(self._report_ready, signature, report)
 
         self.run_worker(work, thread=True, group=f"report-{run_id}")
+
+    def _report_ready(self, signature: object, report: Report) -> None:
+        self.reports[report.run_id] = (signature, report)
+        self.computing.discard(report.run_id)
+        for then in self.pending.pop(report.run_id, []):
+            then(report)
 
     def current_run(self, screen: Screen[object]) -> str | None:
         """The run `screen` shows (None on the runs screen)."""

@@ -61,6 +61,8 @@ class CompareScreen(Screen[None]):
         self.query_one("#cmp").set_class(self.app.size.width < 120, "narrow")
 
     def _arrived(self, report: Report) -> None:
+        if not self.is_attached:
+            return
         self.reports[report.run_id] = report
         if all(i in self.reports for i in self.ids):
             self._show()

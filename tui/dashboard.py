@@ -44,6 +44,7 @@ class DashboardScreen(Screen[None]):
         Binding("enter", "open_cell", "open samples"),
         Binding("s", "all_samples", "all samples"),
         Binding("c", "compare", "compare with…"),
+        Binding("r", "refresh", "refresh (runs being written)"),
         Binding("escape", "app.pop_screen", "back"),
     ]
     DEFAULT_CSS = """
@@ -99,6 +100,8 @@ class DashboardScreen(Screen[None]):
         self.query_one("#dash").set_class(self.app.size.width < 120, "narrow")
 
     def _show(self, report: Report) -> None:
+        if not self.is_attached:  # left before the report arrived
+            return
         self.report = report
         cell = report.overall
         t = cell.table
@@ -212,6 +215,10 @@ class DashboardScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
         self.action_open_cell()
+
+    def action_refresh(self) -> None:
+        self.query_one("#dash-title", Static).update("computing the report…")
+        self.app.load_report(self.run_id, self._show)
 
     def action_all_samples(self) -> None:
         self.app.open_samples(self.run_id, Filters())

@@ -93,6 +93,7 @@ class RunsScreen(Screen[None]):
             table.add_row(*cells, key=run.run.id)
         if runs:
             table.move_cursor(row=min(cursor, len(runs) - 1))
+            self.app.load_report(runs[0].run.id)  # prefetch: the newest run is the one most often opened
         running = sum(r.status == "running" for r in runs)
         title = f"{len(runs)} run(s) in {self.app.view.path.name}"
         if running:
