@@ -206,6 +206,7 @@ class StoreView:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._choices: dict[tuple[str, object], dict[str, list[str]]] = {}
         self.store  # noqa: B018 - open now: a bad store fails before the UI starts
 
     @property
@@ -234,11 +235,16 @@ class StoreView:
 
     def runs(self) -> list[RunRow]:
         """Every run, newest first, with its counts, status and verifying versions."""
+        # two queries, each on an index (the covering one, the partial one of failures): no table scan
+        failures = dict(
+            self.rows(
+                "SELECT run_id, count(*) FROM samples WHERE generation_error IS NOT NULL GROUP BY run_id"
+            )
+        )
         counts = {
-            run_id: (total, verified, failed)
-            for run_id, total, verified, failed in self.rows(
-                "SELECT run_id, count(*), count(trace_state), count(generation_error) "
-                "FROM samples GROUP BY run_id"
+            run_id: (total, verified, int(failures.get(run_id, 0)))
+            for run_id, total, verified in self.rows(
+                "SELECT run_id, count(*), count(trace_state) FROM samples GROUP BY run_id"
             )
         }
         live = {run_id for run_id, owner, at in self.rows(_CLAIMS) if claim_alive(owner, at)}
@@ -284,7 +290,14 @@ class StoreView:
         return report_from_store(self.store, self.run(run_id))
 
     def choices(self, run_id: str) -> dict[str, list[str]]:
-        """Values each filter can take in this run (for the filter menu and the palette)."""
+        """Values each filter can take in this run (for the filter menu and the palette); read again only
+        once the store changes."""
+        key = (run_id, self.signature())
+        if key not in self._choices:
+            self._choices = {key: self._read_choices(run_id)}
+        return self._choices[key]
+
+    def _read_choices(self, run_id: str) -> dict[str, list[str]]:
 
         def distinct(column: str) -> list[str]:
             sql = f"SELECT DISTINCT {column} FROM samples WHERE run_id = ? AND {column} IS NOT NULL"
