@@ -103,8 +103,8 @@ def test_runs_screen_lists_every_run(store: Path) -> None:
         rows = cells(app.screen.query_one("#runs", DataTable))
         assert [r[1] for r in rows] == ["tui-fixture", "tui-other"]
         main = rows[0]
-        assert main[3] == "maze, blocksworld, deduction" and main[4] == "oracle:exact"
-        assert main[5] == "16 / 16" and main[6] == "finished"
+        assert main[6] == "maze, blocksworld, deduction" and main[7] == "oracle:exact"
+        assert main[3] == "16 / 16" and main[2] == "finished"
         assert main[8].startswith("0.1.0")
 
     run_app(store, script)

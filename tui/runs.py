@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 3.0
 """How often the runs list is read again (in a worker), so running runs count up."""
 
-COLUMNS = ("", "run", "id", "domains", "generator", "verified / total", "status", "started", "verified by")
+COLUMNS = ("", "run", "status", "verified / total", "started", "id", "domains", "generator", "verified by")
+"""In this order so that at 80 columns the essentials come first."""
 
 STATUS_STYLE = {"running": "bold yellow", "finished": "green", "interrupted": "red"}
 
@@ -108,12 +109,12 @@ class RunsScreen(Screen[None]):
         return [
             Text("●", style="bold yellow") if row.run.id in self.marked else Text(" "),
             row.run.config.name,
+            Text(row.status, style=STATUS_STYLE.get(row.status, "")),
+            f"{row.verified} / {row.total}" + (f" ({row.failed} failed)" if row.failed else ""),
+            row.run.created_at[:16].replace("T", " "),
             row.run.id[:8],
             row.domains,
             row.generator,
-            f"{row.verified} / {row.total}" + (f" ({row.failed} failed)" if row.failed else ""),
-            Text(row.status, style=STATUS_STYLE.get(row.status, "")),
-            row.run.created_at[:16].replace("T", " "),
             ", ".join(row.versions) or "–",
         ]
 
