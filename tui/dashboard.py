@@ -169,8 +169,10 @@ class DashboardScreen(Screen[None]):
                 if kind == "difficulty":
                     domain, _, measure = key.partition(":")
                     filters = Filters(domain=domain, difficulty=measure, round=0)
+                elif kind == "domain":
+                    filters = Filters(domain=key, round=0)
                 else:
-                    filters = Filters(round=0, **{kind: key})
+                    filters = Filters(generator=key, round=0)
                 self.breakdown_keys.append(filters)
                 breakdown.add_row(
                     f"{kind} {key}",

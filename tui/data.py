@@ -349,7 +349,7 @@ class StoreView:
         )
         order = [r[0] for r in self.rows(sql, [run_id, *params, limit, offset])]
         details = {
-            r[0]: Row(*r[:-1], failed=bool(r[-1]))
+            r[0]: _row(r)
             for r in self.rows(
                 f"SELECT {_ROW_COLUMNS} FROM samples s JOIN instances i "
                 "ON i.run_id = s.run_id AND i.id = s.instance_id "
@@ -425,6 +425,24 @@ _ROW_COLUMNS = (
     "coalesce(nullif(s.answer_detail, ''), s.answer_status), s.reading_status, s.generation_error IS NOT NULL"
 )
 _CLAIMS = "SELECT s.run_id, c.owner, c.claimed_at FROM claims c JOIN samples s ON s.id = c.sample_id"
+
+
+def _row(r: tuple[Any, ...]) -> Row:
+    """A Row from the columns of `_ROW_COLUMNS`."""
+    rowid, sample_id, instance, domain, generator, round_, state, first_error, answer, reading, failed = r
+    return Row(
+        rowid,
+        sample_id,
+        instance,
+        domain,
+        generator,
+        round_,
+        state,
+        first_error,
+        answer,
+        reading,
+        bool(failed),
+    )
 
 
 def _contains(text: Any, reasoning: Any, needle: str) -> bool:

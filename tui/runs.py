@@ -80,15 +80,7 @@ class RunsScreen(Screen[None]):
         table.clear(columns=True)
         rows = [self._cells(row) for row in runs]
         for at, name in enumerate(COLUMNS):  # widths of our own: nothing is cut that fits
-            widest = max(
-                [
-                    len(name),
-                    *(
-                        len(Text(str(r[at])).plain) if not isinstance(r[at], Text) else len(r[at].plain)
-                        for r in rows
-                    ),
-                ]
-            )
+            widest = max([len(name), *(_cell_len(r[at]) for r in rows)])
             table.add_column(name, width=min(widest, 40), key=name or "mark")
         for run, cells in zip(runs, rows, strict=True):
             table.add_row(*cells, key=run.run.id)
@@ -147,3 +139,7 @@ class RunsScreen(Screen[None]):
             self.notify("mark two runs with space first", severity="warning")
             return
         self.app.compare(*self.marked)
+
+
+def _cell_len(cell: str | Text) -> int:
+    return (Text(cell) if isinstance(cell, str) else cell).cell_len

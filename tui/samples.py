@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -226,7 +226,8 @@ class SamplesScreen(Screen[None]):
         if choice is None:
             return
         name, _, value = choice.partition("=")
-        self.set_filters(replace(self.filters, **{name: int(value) if name == "round" else value}))
+        typed: dict[str, Any] = {name: int(value) if name == "round" else value}
+        self.set_filters(replace(self.filters, **typed))
 
     def action_sort(self) -> None:
         options = [(name, name) for name in SORTS]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,7 +27,7 @@ class Table(DataTable[str | Text]):
 def bindings_of(screen: Screen[object]) -> list[tuple[str, str]]:
     """(key, description) of every binding the screen, its widgets' classes and the app answer to."""
     seen: dict[str, str] = {}
-    sources = [type(screen), Table, type(screen.app)]
+    sources: list[Any] = [type(screen), Table, type(screen.app)]
     for source in sources:
         for binding in source.BINDINGS:
             if isinstance(binding, Binding) and binding.description and binding.key not in seen:
