@@ -43,6 +43,7 @@ from textual.screen import Screen  # noqa: E402
 from textual.widgets import Footer, Header  # noqa: E402
 
 from modulo.tui.app import ModuloApp  # noqa: E402
+from modulo.tui.data import Filters, StoreView  # noqa: E402
 from modulo.tui.samples import SamplesScreen  # noqa: E402
 
 Timings = dict[str, tuple[float, float]]
@@ -123,6 +124,37 @@ async def session(path: Path) -> Timings:
     return times
 
 
+def queries(path: Path) -> dict[str, float]:
+    """The data layer alone (no drawing): seconds per query behind each action, on a fresh connection."""
+    view = StoreView(path)
+    run_id = view.store.find_run(None).id
+    total = view.count(run_id, Filters())
+    first = view.page(run_id, Filters(), total=total).rows[0].id
+    steps: dict[str, Callable[[], object]] = {
+        "runs list": view.runs,
+        "report (dashboard)": lambda: view.report(run_id),
+        "count": lambda: view.count(run_id, Filters()),
+        "first page": lambda: view.page(run_id, Filters(), total=total),
+        "page at 50 000": lambda: view.page(run_id, Filters(), offset=50_000, total=total),
+        "sort by first error, at 50 000": lambda: view.page(
+            run_id, Filters(), "first error", descending=True, offset=50_000, total=total
+        ),
+        "quadrant filter (page + count)": lambda: view.page(
+            run_id, Filters(quadrant="invalid-correct", round=0)
+        ),
+        "rule filter (page + count)": lambda: view.page(run_id, Filters(rule="astar.wrong_g")),
+        "difficulty filter (page + count)": lambda: view.page(run_id, Filters(difficulty="size=9x9")),
+        "filter choices": lambda: view._read_choices(run_id),
+        "one sample": lambda: view.sample(first),
+    }
+    times = {}
+    for name, step in steps.items():
+        at = time.perf_counter()
+        step()
+        times[name] = time.perf_counter() - at
+    return times
+
+
 def summary(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:7.0f} [{min(values) * 1000:.0f}-{max(values) * 1000:.0f}]"
 
@@ -142,6 +174,7 @@ def main() -> None:
     baseline: list[tuple[float, float]] = []
     imports: list[float] = []
     sessions: list[Timings] = []
+    data: list[dict[str, float]] = []
     for _ in range(args.repeats):  # interleaved: baseline, import, session, baseline, ...
         wall, cpu, _, _ = measure([sys.executable, "-m", "modulo", "report", "--json", "--store", str(path)])
         baseline.append((wall, cpu))
@@ -149,6 +182,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "import modulo.tui.app"], check=True)
         imports.append(time.perf_counter() - at)
         sessions.append(asyncio.run(session(path)))
+        data.append(queries(path))
     if hashlib.sha256(path.read_bytes()).hexdigest() != before:
         raise SystemExit("the store's bytes changed during the sessions")
     print(
@@ -168,6 +202,9 @@ def main() -> None:
             continue
         cpus = [s[name][1] for s in sessions]
         print(f"{name:44} {summary(walls):>22} {summary(cpus):>22}")
+    print("data layer alone (modulo.tui.data, no drawing), wall ms:")
+    for name in data[0]:
+        print(f"  {name:42} {summary([d[name] for d in data]):>22}")
     ratios = [b[0] / s["first paint"][0] for b, s in zip(baseline, sessions, strict=True)]
     print(
         f"{'ratio baseline / first paint (wall)':44} {statistics.median(ratios):7.1f} "
