@@ -24,6 +24,9 @@ from modulo.tui.widgets import Table
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
 
+NARROW = 125
+"""Below this many columns the table and its rates stack."""
+
 CELLS = {
     ("valid", "correct"): "valid-correct",
     ("valid", "wrong"): "valid-wrong",
@@ -50,7 +53,7 @@ class DashboardScreen(Screen[None]):
     DEFAULT_CSS = """
     #dash-title { height: auto; padding: 0 1; }
     #top { height: auto; }
-    #table2x2 { width: 64; height: 7; margin: 0 1; }
+    #table2x2 { width: 60; height: 7; margin: 0 1; }
     #rates { width: 1fr; height: auto; padding: 0 1; }
     #dash.narrow #top { layout: vertical; }
     #dash.narrow #table2x2 { width: 100%; }
@@ -97,7 +100,7 @@ class DashboardScreen(Screen[None]):
         self.app.load_report(self.run_id, self._show)
 
     def on_resize(self) -> None:
-        self.query_one("#dash").set_class(self.app.size.width < 120, "narrow")
+        self.query_one("#dash").set_class(self.app.size.width < NARROW, "narrow")
 
     def _show(self, report: Report) -> None:
         if not self.is_attached:  # left before the report arrived

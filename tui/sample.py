@@ -8,6 +8,7 @@ worker: a domain's import may take a moment).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -54,10 +55,10 @@ class SampleScreen(Screen[None]):
     DEFAULT_CSS = """
     #sample-title { height: auto; padding: 0 1; }
     #body { height: 1fr; }
-    #left { width: 1fr; }
+    #left { width: 3fr; }
     #steps { height: 1fr; }
     #step-detail { height: auto; max-height: 8; padding: 0 1; border-top: solid $accent; }
-    #tabs { width: 1fr; }
+    #tabs { width: 2fr; }
     #body.narrow { layout: vertical; }
     #body.narrow #left { height: 1fr; }
     #body.narrow #tabs { height: 1fr; }
@@ -88,9 +89,6 @@ class SampleScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "sample"
-        table = self.query_one("#steps", Table)
-        for name, width in (("#", 4), ("status", 11), ("rule", 22), ("step", None)):
-            table.add_column(name, key=name, width=width)
         self.on_resize()
         self.run_worker(self._read, thread=True, exclusive=True, group="sample")
 
@@ -120,8 +118,13 @@ class SampleScreen(Screen[None]):
         self.spans = step_spans(sample)
         self.query_one("#sample-title", Static).update(self._title(sample))
         table = self.query_one("#steps", Table)
-        table.clear()
-        for verdict, text in verdict_rows(sample):
+        table.clear(columns=True)
+        rows = verdict_rows(sample)
+        rule = max([4, *(len(v.rule or "") for v, _ in rows)])
+        widths = (("#", len(str(len(rows))) + 1), ("status", 11), ("rule", min(rule, 24)), ("step", None))
+        for name, width in widths:
+            table.add_column(name, key=name, width=width)
+        for verdict, text in rows:
             table.add_row(
                 str(verdict.index + 1),
                 Text(verdict.status, style=STATUS_STYLE[verdict.status]),
@@ -301,9 +304,16 @@ def _picture(sample: Sample) -> Text:
 
 
 def _colour(domain: str, drawing: str) -> Text:
-    """Maze pictures with walls, start, goal and plan coloured; others as drawn."""
+    """Maze pictures with walls, start, goal, closed nodes and plan coloured; others as drawn."""
     text = Text(drawing)
     if domain == "maze":
-        for char, style in (("#", "grey50"), ("S", "bold green"), ("G", "bold red"), ("*", "bold yellow")):
-            text.highlight_regex(f"\\{char}" if char in "*" else char, style)
+        for char, style in (
+            ("#", "grey50"),
+            ("S", "bold green"),
+            ("G", "bold red"),
+            ("o", "cyan"),
+            ("*", "bold yellow"),
+        ):
+            text.highlight_regex(re.escape(char), style)
+        text.append("\n\n# wall · S start · G goal · o closed by the trace · * the plan", style="dim")
     return text

@@ -65,14 +65,14 @@ def cell_summary(cell: Cell) -> Text:
         ("answer correct", rate(cell.answer_correct)),
         ("P(correct | valid trace)", rate(cell.correct_given_valid_trace)),
         ("P(correct | invalid trace)", rate(cell.correct_given_invalid_trace)),
-        ("phi (trace valid ~ answer correct)", phi_text(cell.phi)),
-        ("no trace (correct / not)", f"{cell.no_trace.answer_correct} / {cell.no_trace.answer_not_correct}"),
+        ("phi (valid ~ correct)", phi_text(cell.phi)),
+        ("no trace: correct / not", f"{cell.no_trace.answer_correct} / {cell.no_trace.answer_not_correct}"),
         (
-            "trace not judged (correct / not)",
+            "not judged: correct / not",
             f"{cell.trace_unknown.answer_correct} / {cell.trace_unknown.answer_not_correct}",
         ),
     ):
-        text.append(f"{label:<36}", style="bold")
+        text.append(f"{label:<28}", style="bold")
         text.append(f"{value}\n")
     return text
 
