@@ -22,6 +22,9 @@ REFRESH_SECONDS = 3.0
 COLUMNS = ("", "run", "status", "verified / total", "started", "id", "domains", "generator", "verified by")
 """In this order so that at 80 columns the essentials come first."""
 
+PREFETCH_AFTER_SECONDS = 0.5
+"""How long after the runs list is first drawn the newest run's report starts computing."""
+
 STATUS_STYLE = {"running": "bold yellow", "finished": "green", "interrupted": "red"}
 
 
@@ -46,6 +49,7 @@ class RunsScreen(Screen[None]):
         self.marked: list[str] = []
         self.listed: list[RunRow] = []
         self.seen: tuple[tuple[int, int], ...] = ()
+        self.prefetched = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -86,7 +90,10 @@ class RunsScreen(Screen[None]):
             table.add_row(*cells, key=run.run.id)
         if runs:
             table.move_cursor(row=min(cursor, len(runs) - 1))
-            self.app.load_report(runs[0].run.id)  # prefetch: the newest run is the one most often opened
+            if not self.prefetched:  # the newest run is the one most often opened: compute its report
+                self.prefetched = True  # once the list is drawn (a worker holding the GIL slows drawing)
+                newest = runs[0].run.id
+                self.set_timer(PREFETCH_AFTER_SECONDS, lambda: self.app.load_report(newest))
         running = sum(r.status == "running" for r in runs)
         title = f"{len(runs)} run(s) in {self.app.view.path.name}"
         if running:
