@@ -467,3 +467,30 @@ def test_the_store_is_never_written(store: Path, tmp_path: Path, monkeypatch: py
     run_app(copy, tour)
     assert sorted(p.name for p in copy.parent.iterdir()) == ["s.sqlite"]
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+
+
+def test_nothing_shows_none_and_statuses_have_their_own_column() -> None:
+    """A verdict with empty fields, extras holding None, no trace: dashes and words, never `None`."""
+    from modulo.model import AnswerVerdict, Instance, Step, StepVerdict, Trace, Verdicts
+    from modulo.stats import wilson
+    from modulo.tui.view import answer_text, bars, rate, verdict_rows
+
+    sample = Sample(
+        id="x",
+        run_id="r",
+        instance=Instance(domain="d", id="i"),
+        generator="g",
+        text="Polly is a jompus.",
+        trace=Trace(steps=[Step(index=0, text="Polly is a jompus.")], answer=None, answer_text=None),
+        verdicts=Verdicts(
+            steps=[StepVerdict(index=0, status="unsupported", rule=None)],
+            answer=AnswerVerdict(status="unparsed", extras={"plan_length": None}),
+        ),
+    )
+    assert "None" not in answer_text(sample).plain
+    assert "(none read)" in answer_text(sample).plain and "plan_length" in answer_text(sample).plain
+    [(verdict, text)] = verdict_rows(sample)
+    assert verdict.status == "unsupported" and text == "Polly is a jompus."  # two cells, not one string
+    assert rate(wilson(0, 0)) == "– 0/0"
+    assert bars({}).plain == "none"
+    assert "None" not in bars({"a": 3, "b": 0}).plain

@@ -161,6 +161,8 @@ class Row:
     first_error: int | None
     """0-based as stored; the UI shows it 1-based."""
     answer: str | None
+    """The answer verdict's detail, else its status."""
+    correct: bool
     reading: str | None
     failed: bool
 
@@ -422,14 +424,28 @@ _FROM = "FROM samples s"
 _ROW_COLUMNS = (
     "s.rowid, s.id, coalesce(nullif(i.name, ''), s.instance_id), s.domain, s.generator, s.round, "
     "s.trace_state, CASE WHEN s.trace_state IN ('invalid', 'unknown') THEN s.first_error END, "
-    "coalesce(nullif(s.answer_detail, ''), s.answer_status), s.reading_status, s.generation_error IS NOT NULL"
+    "coalesce(nullif(s.answer_detail, ''), s.answer_status), s.answer_status = 'correct', s.reading_status, "
+    "s.generation_error IS NOT NULL"
 )
 _CLAIMS = "SELECT s.run_id, c.owner, c.claimed_at FROM claims c JOIN samples s ON s.id = c.sample_id"
 
 
 def _row(r: tuple[Any, ...]) -> Row:
     """A Row from the columns of `_ROW_COLUMNS`."""
-    rowid, sample_id, instance, domain, generator, round_, state, first_error, answer, reading, failed = r
+    (
+        rowid,
+        sample_id,
+        instance,
+        domain,
+        generator,
+        round_,
+        state,
+        first_error,
+        answer,
+        correct,
+        reading,
+        failed,
+    ) = r
     return Row(
         rowid,
         sample_id,
@@ -440,6 +456,7 @@ def _row(r: tuple[Any, ...]) -> Row:
         state,
         first_error,
         answer,
+        bool(correct),
         reading,
         bool(failed),
     )

@@ -146,9 +146,14 @@ class SampleScreen(Screen[None]):
         elif table.row_count:
             self.goto(0)
         else:
-            self.query_one("#step-detail", Static).update(
-                Text("no step was read from this text", style="dim")
+            why = (
+                "generation failed: no text"
+                if sample.generation_error
+                else "not verified yet"
+                if sample.verdicts is None
+                else "no step was read from this text (no trace)"
             )
+            self.query_one("#step-detail", Static).update(Text(why, style="dim"))
         table.focus()
 
     def _title(self, sample: Sample) -> Text:

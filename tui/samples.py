@@ -146,15 +146,7 @@ class SamplesScreen(Screen[None]):
             row.instance,
             trace,
             show(None if row.first_error is None else row.first_error + 1),
-            Text(
-                answer,
-                style="green"
-                if row.answer
-                and ("correct" in row.answer or "valid" in row.answer)
-                and "incorrect" not in row.answer
-                and "invalid" not in row.answer
-                else "",
-            ),
+            Text(answer, style="green" if row.correct else "red" if row.answer else ""),
             str(row.round + 1),
             row.domain,
             show(row.reading),
