@@ -405,6 +405,13 @@ def test_usable_at_80x24(store: Path) -> None:
         assert steps.region.height > 2 and steps.cursor_row in range(
             steps.scroll_offset.y, steps.scroll_offset.y + steps.region.height
         )
+        small = steps.region.height
+        await pilot.press("z")  # the steps fill the screen
+        await pilot.pause()
+        assert app.screen.maximized is steps and steps.region.height > small
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is None
 
     run_app(store, script, size=(80, 24))
 
@@ -494,3 +501,25 @@ def test_nothing_shows_none_and_statuses_have_their_own_column() -> None:
     assert rate(wilson(0, 0)) == "– 0/0"
     assert bars({}).plain == "none"
     assert "None" not in bars({"a": 3, "b": 0}).plain
+
+
+def test_runs_list_follows_a_store_being_written(tmp_path: Path) -> None:
+    """A run written while the UI is open appears on the runs screen (read again when the file changed)."""
+    from tui_store import MAIN, OTHER
+
+    from modulo.runner import Runner
+
+    path = tmp_path / "live.sqlite"
+    with Store(path) as db:
+        Runner(OTHER, db).run()
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        table = app.screen.query_one("#runs", DataTable)
+        assert [r[1] for r in cells(table)] == ["tui-other"]
+        with Store(path) as db:
+            Runner(MAIN, db).run()
+        await pilot.pause(3.5)  # the refresh timer, no key pressed
+        await settle(app, pilot)
+        assert [r[1] for r in cells(table)] == ["tui-fixture", "tui-other"]
+
+    run_app(path, script)

@@ -48,6 +48,7 @@ class SampleScreen(Screen[None]):
         Binding("n", "next_error", "next error"),
         Binding("N", "previous_error", "previous error"),
         Binding("t", "next_tab", "next tab"),
+        Binding("z", "zoom", "zoom the focused pane (again: back)"),
         Binding("p", "parent", "previous round"),
         Binding("r", "child", "next round (repair)"),
         Binding("escape", "app.pop_screen", "back"),
@@ -283,6 +284,13 @@ class SampleScreen(Screen[None]):
         tabs = self.query_one("#tabs", TabbedContent)
         active = tabs.active.removeprefix("tab-")
         tabs.active = f"tab-{TABS[(TABS.index(active) + 1) % len(TABS)]}"
+
+    def action_zoom(self) -> None:
+        """Fill the screen with the focused pane (the steps, or the tabs); again to restore."""
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.focused or self.query_one("#steps", Table))
 
     def action_parent(self) -> None:
         if self.sample is not None and self.sample.parent_id:
