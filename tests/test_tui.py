@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from tui_store import build
@@ -358,6 +359,15 @@ def test_compare_two_runs(store: Path) -> None:
         assert d.difference is not None and d.p_value is not None
         assert f"{d.difference * 100:+.1f} pp" in text and f"p={d.p_value:.3g}" in text
         assert "tui-fixture" in shown(app, "#side-a") and "tui-other" in shown(app, "#side-b")
+        await pilot.press("s")  # swap: b − a changes sign
+        assert "tui-other" in shown(app, "#side-a") and f"{-d.difference * 100:+.1f} pp" in shown(
+            app, "#differences"
+        )
+        await pilot.press("escape", "enter", "c")  # the dashboard of the run under the cursor (tui-other)
+        await pilot.pause()
+        await pilot.press("enter")  # compare with… the only other run
+        await settle(app, pilot)
+        assert "tui-other" in shown(app, "#side-a") and "tui-fixture" in shown(app, "#side-b")
 
     run_app(store, script)
 
@@ -523,3 +533,41 @@ def test_runs_list_follows_a_store_being_written(tmp_path: Path) -> None:
         assert [r[1] for r in cells(table)] == ["tui-fixture", "tui-other"]
 
     run_app(path, script)
+
+
+def test_samples_page_by_page(store: Path, samples: list[Sample], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 5: moving down from a page's last row, `]`, `[` and moving up from its first row turn
+    pages; positions go on across pages."""
+    monkeypatch.setattr("modulo.tui.samples.PAGE_SIZE", 5)
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        app.open_samples(samples[0].run_id, Filters())
+        await settle(app, pilot)
+        table = app.screen.query_one("#samples", DataTable)
+
+        def first_position() -> str:
+            return cells(table)[0][0]
+
+        assert table.row_count == 5 and "page 1/4" in shown(app, "#samples-title")
+        await pilot.press("G", "down")
+        await settle(app, pilot)
+        assert first_position() == "6" and table.cursor_row == 0
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert first_position() == "11" and "page 3/4" in shown(app, "#samples-title")
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert [r[0] for r in cells(table)] == ["16"]  # the last page holds the 16th sample alone
+        await pilot.press("right_square_bracket")  # no page after the last
+        await settle(app, pilot)
+        assert first_position() == "16"
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert first_position() == "11"
+        await pilot.press("g", "up")
+        await settle(app, pilot)
+        assert first_position() == "6" and table.cursor_row == 4
+        ids = [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(5)]
+        assert ids == [s.id for s in samples[5:10]]
+
+    run_app(store, script)

@@ -106,7 +106,13 @@ class SamplesScreen(Screen[None]):
 
     def _read(self, offset: int, cursor: int, total: int | None) -> None:
         page = self.app.view.page(
-            self.run_id, self.filters, self.sort, descending=self.descending, offset=offset, total=total
+            self.run_id,
+            self.filters,
+            self.sort,
+            descending=self.descending,
+            offset=offset,
+            limit=PAGE_SIZE,
+            total=total,
         )
         self.app.call_from_thread(self._show, page, cursor)
 
