@@ -130,6 +130,8 @@ def queries(path: Path) -> dict[str, float]:
     run_id = view.store.find_run(None).id
     total = view.count(run_id, Filters())
     first = view.page(run_id, Filters(), total=total).rows[0].id
+    sample = view.sample(first)
+    assert sample is not None
     steps: dict[str, Callable[[], object]] = {
         "runs list": view.runs,
         "report (dashboard)": lambda: view.report(run_id),
@@ -146,6 +148,7 @@ def queries(path: Path) -> dict[str, float]:
         "difficulty filter (page + count)": lambda: view.page(run_id, Filters(difficulty="size=9x9")),
         "filter choices": lambda: view._read_choices(run_id),
         "one sample": lambda: view.sample(first),
+        "its next rounds (chain)": lambda: view.children(sample),
     }
     times = {}
     for name, step in steps.items():

@@ -365,11 +365,11 @@ class StoreView:
     def sample(self, sample_id: str) -> Sample | None:
         return self.store.sample(sample_id)
 
-    def children(self, sample_id: str) -> list[str]:
-        """Ids of the samples that answer this one's critique (its next LLM-Modulo round)."""
-        return [
-            r[0] for r in self.rows("SELECT id FROM samples WHERE parent_id = ? ORDER BY rowid", [sample_id])
-        ]
+    def children(self, sample: Sample) -> list[str]:
+        """Ids of the samples that answer this one's critique (its next LLM-Modulo round); read from the
+        covering index (run, round) rather than a scan of the table."""
+        sql = "SELECT id FROM samples WHERE run_id = ? AND round = ? AND parent_id = ? ORDER BY rowid"
+        return [r[0] for r in self.rows(sql, [sample.run_id, sample.round + 1, sample.id])]
 
     def search(
         self,

@@ -104,7 +104,7 @@ class SampleScreen(Screen[None]):
 
     def _read(self) -> None:
         sample = self.app.view.sample(self.sample_id)
-        children = self.app.view.children(self.sample_id)
+        children = [] if sample is None else self.app.view.children(sample)
         self.app.call_from_thread(self._show, sample, children)
         if sample is not None:
             picture = _picture(sample)
