@@ -571,3 +571,32 @@ def test_samples_page_by_page(store: Path, samples: list[Sample], monkeypatch: p
         assert ids == [s.id for s in samples[5:10]]
 
     run_app(store, script)
+
+
+def test_dashboard_breaks_down_by_round(store: Path, samples: list[Sample]) -> None:
+    """Each round's row equals the cell `modulo.report.cell` makes of that round's loaded samples, and
+    Enter on it lists them."""
+    from modulo.report import cell
+    from modulo.tui.view import rate
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        breakdown = app.screen.query_one("#breakdown", DataTable)
+        rows = {r[0]: r for r in cells(breakdown)}
+        for round_ in (0, 1):
+            mine = [s.verdicts for s in samples if s.round == round_ and s.verdicts is not None]
+            expected = cell(mine)
+            row = rows[f"round {round_ + 1} (all its samples)"]
+            assert row[1:4] == [
+                str(expected.samples),
+                rate(expected.trace_valid),
+                rate(expected.answer_correct),
+            ]
+        breakdown.focus()
+        breakdown.move_cursor(row=breakdown.row_count - 1)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SamplesScreen) and app.screen.filters == Filters(round=1)
+        assert app.screen.query_one("#samples", DataTable).row_count == sum(s.round == 1 for s in samples)
+
+    run_app(store, script)

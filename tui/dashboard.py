@@ -16,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from modulo.report import Report
+from modulo.report import Cell, Report
 from modulo.tui.data import Filters
 from modulo.tui.view import bars, cell_summary, percent, phi_text, rate
 from modulo.tui.widgets import Table
@@ -146,6 +146,7 @@ class DashboardScreen(Screen[None]):
         table.focus()
         self.query_one("#rates", Static).update(cell_summary(cell))
         self._breakdown(report)
+        self.run_worker(self._read_rounds, thread=True, exclusive=True, group="rounds")
         first = {str(k + 1): v for k, v in report.first_error_histogram.items()}
         self.query_one("#first-errors", Static).update(
             Text.assemble(("first invalid step (1-based), first attempts\n", "bold"), bars(first))
@@ -184,6 +185,26 @@ class DashboardScreen(Screen[None]):
                     rate(cell.answer_correct),
                     phi_text(cell.phi),
                 )
+
+    def _read_rounds(self) -> None:
+        cells = self.app.view.round_cells(self.run_id)
+        if len(cells) > 1:
+            self.app.call_from_thread(self._add_rounds, cells)
+
+    def _add_rounds(self, cells: dict[int, Cell]) -> None:
+        """Each LLM-Modulo round as a breakdown row (all its verified samples, not first attempts only)."""
+        if not self.is_attached:
+            return
+        breakdown = self.query_one("#breakdown", Table)
+        for round_, cell in cells.items():
+            self.breakdown_keys.append(Filters(round=round_))
+            breakdown.add_row(
+                f"round {round_ + 1} (all its samples)",
+                str(cell.samples),
+                rate(cell.trace_valid),
+                rate(cell.answer_correct),
+                phi_text(cell.phi),
+            )
 
     def _rounds(self, report: Report) -> RichTable | Text:
         if len(report.loop) <= 1:

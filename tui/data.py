@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,8 +25,9 @@ from typing import Any
 from modulo.claims import claim_alive
 from modulo.model import Run, Sample
 from modulo.packing import unpack
-from modulo.report import Report
+from modulo.report import Cell, Report, cell_from_counts
 from modulo.report_sql import report_from_store
+from modulo.sample_summary import TraceState
 from modulo.store import Store
 
 RECENT_SECONDS = 60.0
@@ -290,6 +292,16 @@ class StoreView:
     def report(self, run_id: str) -> Report:
         """The run's report, exactly as `modulo report --json` computes it."""
         return report_from_store(self.store, self.run(run_id))
+
+    def round_cells(self, run_id: str) -> dict[int, Cell]:
+        """The table of each LLM-Modulo round's verified samples (the report's cells count first attempts
+        only), from the covering index."""
+        counts: dict[int, Counter[tuple[TraceState, bool]]] = defaultdict(Counter)
+        sql = """SELECT round, trace_state, answer_status = 'correct', count(*) FROM samples
+                 WHERE run_id = ? AND trace_state IS NOT NULL GROUP BY 1, 2, 3"""
+        for round_, state, correct, n in self.rows(sql, [run_id]):
+            counts[int(round_)][(state, bool(correct))] += int(n)
+        return {round_: cell_from_counts(counts[round_]) for round_ in sorted(counts)}
 
     def choices(self, run_id: str) -> dict[str, list[str]]:
         """Values each filter can take in this run (for the filter menu and the palette); read again only
