@@ -30,11 +30,25 @@ def bindings_of(screen: Screen[object]) -> list[tuple[str, str]]:
     sources: list[Any] = [type(screen), Table, type(screen.app)]
     for source in sources:
         for binding in source.BINDINGS:
-            if isinstance(binding, Binding) and binding.description and binding.key not in seen:
-                seen[binding.key] = binding.description
+            key = _readable(binding.key) if isinstance(binding, Binding) else ""
+            if isinstance(binding, Binding) and binding.description and key not in seen:
+                seen[key] = binding.description
     seen.setdefault("ctrl+p", "command palette: every action by name")
     seen.setdefault("up/down, pageup/pagedown", "move in a table; mouse click and scroll work too")
     return list(seen.items())
+
+
+KEY_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+}
+"""How Textual's key names are written in the help."""
+
+
+def _readable(keys: str) -> str:
+    return ", ".join(KEY_NAMES.get(key, key) for key in keys.split(","))
 
 
 class HelpScreen(ModalScreen[None]):
