@@ -475,7 +475,8 @@ def reverify(
 
 @app.command()
 def tui(store: StoreOption = DEFAULT_STORE) -> None:
-    """Browse a store in the terminal: runs, the trace × answer table, samples and step verdicts."""
+    """Browse a store in the terminal (read-only): runs, a run's dashboard, its samples, each step's
+    verdict on the raw text, two runs compared. Keys: `?` on any screen; docs/tui.md."""
     with user_errors():
         Store(store, readonly=True).close()  # fails early, with one line, on a missing or unusable store
     from modulo.tui.app import ModuloApp  # textual is heavy: import only when the UI starts

@@ -96,3 +96,33 @@ def histogram(values: Iterable[int]) -> dict[int, int]:
         return {}
     keys, counts = np.unique(array, return_counts=True)
     return {int(k): int(c) for k, c in zip(keys, counts, strict=True)}
+
+
+class Difference(BaseModel):
+    """Two proportions compared: b − a with Newcombe's hybrid Wilson 95% interval, and the pooled two-sided
+    z-test of equal proportions (None fields when either proportion has no trials)."""
+
+    a: Rate
+    b: Rate
+    difference: float | None
+    low: float | None
+    high: float | None
+    z: float | None
+    p_value: float | None
+
+
+def two_proportions(a: Rate, b: Rate) -> Difference:
+    """Compare rate `b` with rate `a` (difference b − a, its interval, the pooled z-test)."""
+    if a.rate is None or b.rate is None or a.low is None or a.high is None or b.low is None or b.high is None:
+        return Difference(a=a, b=b, difference=None, low=None, high=None, z=None, p_value=None)
+    difference = b.rate - a.rate
+    low = difference - math.sqrt((b.rate - b.low) ** 2 + (a.high - a.rate) ** 2)
+    high = difference + math.sqrt((b.high - b.rate) ** 2 + (a.rate - a.low) ** 2)
+    pooled = (a.k + b.k) / (a.n + b.n)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n))
+    if se == 0:  # both all successes or both all failures: no evidence of a difference
+        return Difference(a=a, b=b, difference=difference, low=low, high=high, z=0.0, p_value=1.0)
+    z = difference / se
+    return Difference(
+        a=a, b=b, difference=difference, low=low, high=high, z=z, p_value=math.erfc(abs(z) / math.sqrt(2))
+    )

@@ -41,3 +41,34 @@ def test_phi_undefined_with_empty_margin() -> None:
 def test_histogram() -> None:
     assert histogram([3, 1, 3, 0]) == {0: 1, 1: 1, 3: 2}
     assert histogram([]) == {}
+
+
+def test_two_proportions_matches_scipy_chi_square() -> None:
+    """The pooled z-test is the uncorrected chi-square test of the 2×2 table (scipy, written apart)."""
+    chi2_contingency = pytest.importorskip("scipy.stats").chi2_contingency
+
+    from modulo.stats import two_proportions
+
+    for k1, n1, k2, n2 in [(30, 100, 45, 100), (7, 9, 2, 11), (500, 1000, 520, 1000)]:
+        diff = two_proportions(wilson(k1, n1), wilson(k2, n2))
+        chi2, p, _, _ = chi2_contingency([[k1, n1 - k1], [k2, n2 - k2]], correction=False)
+        assert diff.p_value is not None and diff.z is not None and diff.difference is not None
+        assert abs(diff.p_value - p) < 1e-9 and abs(diff.z**2 - chi2) < 1e-9
+        assert abs(diff.difference - (k2 / n2 - k1 / n1)) < 1e-12
+        assert diff.low is not None and diff.high is not None and diff.low < diff.difference < diff.high
+
+
+def test_two_proportions_newcombe_interval() -> None:
+    """Newcombe (1998), method 10, example (a): 56/70 vs 48/80 gives 0.2 with interval 0.0524 to 0.3339."""
+    from modulo.stats import two_proportions
+
+    diff = two_proportions(wilson(48, 80), wilson(56, 70))
+    assert diff.low is not None and diff.high is not None
+    assert abs(diff.low - 0.0524) < 5e-4 and abs(diff.high - 0.3339) < 5e-4
+
+
+def test_two_proportions_without_trials() -> None:
+    from modulo.stats import two_proportions
+
+    assert two_proportions(wilson(0, 0), wilson(1, 2)).p_value is None
+    assert two_proportions(wilson(3, 3), wilson(5, 5)).p_value == 1.0

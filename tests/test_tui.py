@@ -1,64 +1,602 @@
-"""The terminal UI opens a real store, shows the 2×2 table, filters quadrants and shows step verdicts."""
+"""The terminal UI on real stores (written by the runner with oracle generators), driven by Textual's Pilot:
+what each screen shows, every binding, and that the store is never written."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
+import json
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+from rich.console import Console
+from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from tui_store import build
 
-from modulo.model import GeneratorConfig, RunConfig, TaskConfig
-from modulo.runner import Runner
+from modulo.model import Sample
 from modulo.store import Store
 from modulo.tui.app import ModuloApp
+from modulo.tui.dashboard import DashboardScreen
+from modulo.tui.data import PAGE_SIZE, Filters, StoreView
+from modulo.tui.sample import SampleScreen
+from modulo.tui.samples import SamplesScreen
+from modulo.tui.widgets import HelpScreen
 
 
-def test_tui_browses_a_run(with_plugin: dict[str, str], tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
-    config = RunConfig(
-        name="tui-test",
-        generator=GeneratorConfig(params={"variant": "arithmetic-slip"}),
-        tasks=[TaskConfig(domain="sums", count=3)],
-    )
-    with Store(path) as store:
-        Runner(config, store).run()
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("tui") / "s.sqlite")
 
-    async def drive() -> None:
+
+@pytest.fixture(scope="module")
+def samples(store: Path) -> list[Sample]:
+    """Every sample of the main run, loaded whole (the independent reference for the UI's queries)."""
+    with Store(store, readonly=True) as db:
+        return db.samples(db.find_run("tui-fixture").id)
+
+
+def run_app(
+    path: Path, script: Callable[[ModuloApp, Pilot[None]], Awaitable[None]], size: tuple[int, int] = (200, 50)
+) -> None:
+    async def main() -> None:
         app = ModuloApp(path)
-        async with app.run_test() as pilot:
-            await pilot.pause()
-            quadrants = str(app.query_one("#quadrants", Static).render())
-            assert "tui-test" in quadrants and "trace invalid" in quadrants
-            samples = app.query_one("#samples", DataTable)
-            assert samples.row_count == 3
-            samples.focus()
-            await pilot.press("down")
-            await pilot.pause()
-            steps = str(app.query_one("#steps", Static).render())
-            assert "sums.arithmetic" in steps and "incorrect" in steps
-            await pilot.press("f")  # valid trace, correct answer: none of the slipped traces
-            await pilot.pause()
-            assert samples.row_count == 0
+        async with app.run_test(size=size) as pilot:
+            await settle(app, pilot)
+            await script(app, pilot)
 
-    asyncio.run(drive())
+    asyncio.run(main())
 
 
-def test_samples_without_a_trace_have_their_own_filter() -> None:
-    """A gold label with no reasoning is in `no trace`, never in `invalid trace, correct answer`."""
-    from modulo.model import AnswerVerdict, Instance, Sample, StepVerdict, Verdicts
-    from modulo.tui.app import QUADRANTS
+async def settle(app: ModuloApp, pilot: Pilot[None]) -> None:
+    """Wait until every worker is done and its results are on screen."""
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
 
-    def sample(steps: int, status: str = "valid") -> Sample:
-        verdicts = Verdicts(
-            steps=[StepVerdict(index=i, status=status, rule="r") for i in range(steps)],  # type: ignore[arg-type]
-            answer=AnswerVerdict(status="correct"),
-        )
-        instance = Instance(domain="d", id="i")
-        return Sample(id=str(steps), run_id="r", instance=instance, generator="g", text="", verdicts=verdicts)
 
-    untraced, traced = sample(0), sample(2)
-    assert [name for name, keep in QUADRANTS.items() if keep(untraced)] == ["all", "no trace"]
-    assert [name for name, keep in QUADRANTS.items() if keep(traced)] == [
-        "all",
-        "valid trace, correct answer",
+def shown(app: ModuloApp, selector: str) -> str:
+    """The text a Static shows (rich tables rendered as text)."""
+    content = app.screen.query_one(selector, Static).content
+    if isinstance(content, str | Text):
+        return str(content)
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(content)
+    return console.export_text()
+
+
+def cells(table: DataTable[Any]) -> list[list[str]]:
+    return [
+        [cell.plain if isinstance(cell, Text) else str(cell) for cell in table.get_row_at(i)]
+        for i in range(table.row_count)
     ]
+
+
+async def open_main_run(app: ModuloApp, pilot: Pilot[None]) -> DashboardScreen:
+    """From the runs screen, the dashboard of the main run (the newest, first row)."""
+    await pilot.press("enter")
+    await settle(app, pilot)
+    assert isinstance(app.screen, DashboardScreen)
+    return app.screen
+
+
+def report_json(store: Path, run: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "modulo", "report", run, "--json", "--store", str(store)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(json.loads(out))
+
+
+def test_runs_screen_lists_every_run(store: Path) -> None:
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        rows = cells(app.screen.query_one("#runs", DataTable))
+        assert [r[1] for r in rows] == ["tui-fixture", "tui-other"]
+        main = rows[0]
+        assert main[6] == "maze, blocksworld, deduction" and main[7] == "oracle:exact"
+        assert main[3] == "16 / 16" and main[2] == "finished"
+        assert main[8].startswith("0.1.0")
+
+    run_app(store, script)
+
+
+def test_dashboard_numbers_are_the_report(store: Path) -> None:
+    """The 2×2 table, rates and plots on screen equal `modulo report --json` for the run."""
+    expected = report_json(store, "tui-fixture")
+    overall = expected["overall"]
+    table = overall["table"]
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        rows = cells(app.screen.query_one("#table2x2", DataTable))
+        counts = [[int(value.split()[0]) for value in row[1:]] for row in rows]
+        assert counts == [
+            [table["valid_correct"], table["valid_incorrect"]],
+            [table["invalid_correct"], table["invalid_incorrect"]],
+            [overall["no_trace"]["answer_correct"], overall["no_trace"]["answer_not_correct"]],
+            [overall["trace_unknown"]["answer_correct"], overall["trace_unknown"]["answer_not_correct"]],
+        ]
+        rates = shown(app, "#rates")
+        for name in (
+            "trace_valid",
+            "answer_correct",
+            "correct_given_valid_trace",
+            "correct_given_invalid_trace",
+        ):
+            r = overall[name]
+            assert f"{r['rate']:.1%} [{r['low'] * 100:.1f}–{r['high'] * 100:.1f}] {r['k']}/{r['n']}" in rates
+        assert f"{overall['phi']:+.2f}" in rates
+        first = shown(app, "#first-errors")
+        for step, n in expected["first_error_histogram"].items():
+            assert f"{int(step) + 1} █" in first and f" {n}\n" in first
+        rules = shown(app, "#rules")
+        assert all(rule in rules for rule in expected["rule_counts"])
+        breakdown = cells(app.screen.query_one("#breakdown", DataTable))
+        by_domain = {r[0].removeprefix("domain "): int(r[1]) for r in breakdown if r[0].startswith("domain ")}
+        assert by_domain == {d: c["samples"] for d, c in expected["by_domain"].items()}
+
+    run_app(store, script)
+
+
+def test_a_cell_opens_its_samples(store: Path, samples: list[Sample]) -> None:
+    """Enter on `trace invalid × answer correct` lists exactly the first attempts in that cell."""
+    expected = report_json(store, "tui-fixture")["overall"]["table"]["invalid_correct"]
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        await pilot.press("down")  # trace valid → trace invalid, column answer correct
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SamplesScreen)
+        rows = cells(app.screen.query_one("#samples", DataTable))
+        assert len(rows) == expected > 0
+        assert all(r[2] == "invalid" and r[5] == "1" for r in rows)
+        assert "invalid trace, correct answer, first attempts" in shown(app, "#samples-title")
+
+    run_app(store, script)
+
+
+def test_first_error_jump_lands_on_the_first_non_valid_step(store: Path, samples: list[Sample]) -> None:
+    target = next(s for s in samples if s.verdicts and any(v.status != "valid" for v in s.verdicts.steps[1:]))
+    assert target.verdicts is not None
+    statuses = [v.status for v in [*target.verdicts.steps, *target.verdicts.trace_checks]]
+    bad = [i for i, status in enumerate(statuses) if status != "valid"]
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        app.open_sample(target.id)
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SampleScreen)
+        steps = screen.query_one("#steps", DataTable)
+        assert steps.cursor_row == bad[0]  # opens on the first error
+        assert cells(steps)[bad[0]][0] == str(target.verdicts.steps[bad[0]].index + 1)  # 1-based
+        assert shown(app, "#step-detail").startswith(f"step {bad[0] + 1} {statuses[bad[0]]}")
+        await pilot.press("g", "e")
+        assert steps.cursor_row == bad[0]
+        for expected in bad[1:]:
+            await pilot.press("n")
+            assert steps.cursor_row == expected
+        for expected in reversed(bad[:-1]):
+            await pilot.press("N")
+            assert steps.cursor_row == expected
+        title = shown(app, "#sample-title")
+        assert f"first error at step {bad[0] + 1}" in title and "None" not in title
+
+    run_app(store, script)
+
+
+def test_sample_screen_shows_text_picture_answer_and_chain(store: Path, samples: list[Sample]) -> None:
+    repaired = next(s for s in samples if s.parent_id and s.instance.domain == "maze")
+    parent = next(s for s in samples if s.id == repaired.parent_id)
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        app.open_sample(parent.id)
+        await settle(app, pilot)
+        assert shown(app, "#pane-text") == parent.text
+        assert "S" in shown(app, "#pane-picture") and "G" in shown(app, "#pane-picture")
+        answer = shown(app, "#pane-answer")
+        assert parent.verdicts is not None and parent.verdicts.answer.status in answer
+        assert "trace_plan_consistent" in answer
+        assert repaired.id in shown(app, "#pane-chain")
+        await pilot.press("t")
+        assert app.screen.query_one("#tabs").active == "tab-reasoning"  # type: ignore[attr-defined]
+        await pilot.press("r")  # to the round that answers this one's critique
+        await settle(app, pilot)
+        assert isinstance(app.screen, SampleScreen) and app.screen.sample_id == repaired.id
+        assert "critique this round answered" in shown(app, "#pane-chain")
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SampleScreen) and app.screen.sample_id == parent.id
+
+    run_app(store, script)
+
+
+def test_raw_text_spans_are_coloured_by_verdict(samples: list[Sample]) -> None:
+    """Each step's span covers its text in the raw output (blocksworld and deduction record spans; maze
+    steps are found by their text), and the colour follows the verdict."""
+    from modulo.tui.view import SPAN_STYLE, highlighted, step_spans
+
+    for domain in ("maze", "blocksworld", "deduction"):
+        sample = next(s for s in samples if s.instance.domain == domain and s.trace and s.trace.steps)
+        assert sample.trace is not None and sample.verdicts is not None
+        spans = step_spans(sample)
+        assert set(spans) == {step.index for step in sample.trace.steps}
+        for step in sample.trace.steps:
+            covered = sample.text[spans[step.index].start : spans[step.index].end]
+            assert covered.rstrip(".") == step.text.rstrip(".")
+        text = highlighted(sample.text, "response", sample, spans, None)
+        bad = next((v for v in sample.verdicts.steps if v.status != "valid"), sample.verdicts.steps[0])
+        span = spans[bad.index]
+        styles = {str(s.style) for s in text.spans if s.start == span.start and s.end == span.end}
+        assert SPAN_STYLE[bad.status] in styles
+
+
+def test_search_finds_samples_by_a_word_of_their_text(store: Path, samples: list[Sample]) -> None:
+    word = "Rompus"
+    expected = sum(word.casefold() in (s.text + (s.reasoning or "")).casefold() for s in samples)
+    assert 0 < expected < len(samples)
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await pilot.press(*word, "enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SamplesScreen)
+        rows = cells(screen.query_one("#samples", DataTable))
+        assert len(rows) == expected and {r[6] for r in rows} == {"deduction"}
+        assert f"text contains {word!r}" in shown(app, "#samples-title")
+        await pilot.press("escape")  # drops the search, keeps the screen
+        await settle(app, pilot)
+        assert screen.query_one("#samples", DataTable).row_count == len(samples)
+
+    run_app(store, script)
+
+
+def test_samples_bindings_filter_sort_and_export(store: Path, samples: list[Sample], tmp_path: Path) -> None:
+    out = tmp_path / "picked.jsonl"
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SamplesScreen)
+        table = screen.query_one("#samples", DataTable)
+        await pilot.press("f")  # first quadrant: valid trace, correct answer
+        await settle(app, pilot)
+        want = [
+            s
+            for s in samples
+            if s.verdicts and s.verdicts.trace_valid and s.verdicts.answer.status == "correct"
+        ]
+        assert table.row_count == len(want)
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert table.row_count == len(samples)
+        await pilot.press("o")  # sort menu
+        await pilot.pause()
+        await pilot.press("down", "enter")  # the second sort: first error
+        await settle(app, pilot)
+        firsts = [r[3] for r in cells(table)]
+        numbers = [int(v) for v in firsts if v != "–"]
+        assert numbers == sorted(numbers) and screen.sort == "first error"
+        await pilot.press("O")
+        await settle(app, pilot)
+        assert [int(v) for v in (r[3] for r in cells(table)) if v != "–"] == sorted(numbers, reverse=True)
+        await pilot.press("F")  # filter menu: pick "domain: blocksworld"
+        await pilot.pause()
+        menu = app.screen.query_one("#choice-list")
+        index = next(
+            i for i in range(menu.option_count) if menu.get_option_at_index(i).id == "domain=blocksworld"
+        )  # type: ignore[attr-defined]
+        menu.highlighted = index  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert table.row_count == sum(s.instance.domain == "blocksworld" for s in samples)
+        await pilot.press("w")
+        await pilot.pause()
+        app.screen.query_one("#ask-input").value = str(out)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        exported = [Sample.model_validate_json(line) for line in out.read_text().splitlines()]
+        assert sorted(s.id for s in exported) == sorted(
+            s.id for s in samples if s.instance.domain == "blocksworld"
+        )
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SampleScreen)
+        await pilot.press("escape")
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+    run_app(store, script)
+
+
+def test_help_lists_every_binding_of_each_screen(store: Path) -> None:
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        for keys in ([], ["enter"], ["s"], ["enter"]):
+            await pilot.press(*keys)
+            await settle(app, pilot)
+            screen = app.screen
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            listing = shown(app, "#help-text")
+            for binding in [*type(screen).BINDINGS, *ModuloApp.BINDINGS]:
+                assert binding.description in listing  # type: ignore[union-attr]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen
+
+    run_app(store, script)
+
+
+def test_compare_two_runs(store: Path) -> None:
+    from modulo.stats import two_proportions, wilson
+
+    a, b = report_json(store, "tui-fixture")["overall"], report_json(store, "tui-other")["overall"]
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await pilot.press("space", "down", "space", "c")
+        await settle(app, pilot)
+        text = shown(app, "#differences")
+        x, y = a["trace_valid"], b["trace_valid"]
+        d = two_proportions(wilson(x["k"], x["n"]), wilson(y["k"], y["n"]))
+        assert d.difference is not None and d.p_value is not None
+        assert f"{d.difference * 100:+.1f} pp" in text and f"p={d.p_value:.3g}" in text
+        assert "tui-fixture" in shown(app, "#side-a") and "tui-other" in shown(app, "#side-b")
+        await pilot.press("s")  # swap: b − a changes sign
+        assert "tui-other" in shown(app, "#side-a") and f"{-d.difference * 100:+.1f} pp" in shown(
+            app, "#differences"
+        )
+        await pilot.press("escape", "enter", "c")  # the dashboard of the run under the cursor (tui-other)
+        await pilot.pause()
+        await pilot.press("enter")  # compare with… the only other run
+        await settle(app, pilot)
+        assert "tui-other" in shown(app, "#side-a") and "tui-fixture" in shown(app, "#side-b")
+
+    run_app(store, script)
+
+
+def test_palette_filters_by_rule(store: Path, samples: list[Sample]) -> None:
+    want = sum(1 for s in samples if s.verdicts and "strips.precondition" in s.verdicts.rule_counts())
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"filter by rule strips.precondition")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SamplesScreen)
+        assert app.screen.filters.rule == "strips.precondition"
+        assert app.screen.query_one("#samples", DataTable).row_count == want > 0
+
+    run_app(store, script)
+
+
+def test_theme_toggles(store: Path) -> None:
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        assert app.theme == "textual-dark"
+        await pilot.press("ctrl+t")
+        assert app.theme == "textual-light"
+
+    run_app(store, script)
+
+
+def test_usable_at_80x24(store: Path) -> None:
+    """At 80×24 the essential columns and the first error are on screen."""
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        table = app.screen.query_one("#samples", DataTable)
+        widths = [c.get_render_width(table) for c in table.columns.values()]
+        assert sum(widths[:4]) <= 80  # position, instance, trace, first error
+        await pilot.press("down", "down", "enter")
+        await settle(app, pilot)
+        steps = app.screen.query_one("#steps", DataTable)
+        assert steps.region.height > 2 and steps.cursor_row in range(
+            steps.scroll_offset.y, steps.scroll_offset.y + steps.region.height
+        )
+        small = steps.region.height
+        await pilot.press("z")  # the steps fill the screen
+        await pilot.pause()
+        assert app.screen.maximized is steps and steps.region.height > small
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is None
+
+    run_app(store, script, size=(80, 24))
+
+
+def test_paging_and_filters_match_the_loaded_samples(store: Path, samples: list[Sample]) -> None:
+    """The data layer's pages and filters against the samples loaded whole."""
+    view = StoreView(store)
+    run_id = samples[0].run_id
+    page = view.page(run_id, Filters(), limit=5)
+    assert page.total == len(samples)
+    ids: list[str] = []
+    for offset in range(0, len(samples), 5):
+        ids += [r.id for r in view.page(run_id, Filters(), offset=offset, limit=5).rows]
+    assert ids == [s.id for s in samples]
+    checks = {
+        Filters(domain="maze"): lambda s: s.instance.domain == "maze",
+        Filters(round=1): lambda s: s.round == 1,
+        Filters(rule="astar.wrong_g"): lambda s: s.verdicts and "astar.wrong_g" in s.verdicts.rule_counts(),
+        Filters(difficulty="size=8x8"): lambda s: s.instance.difficulty.get("size") == "8x8",
+        Filters(reading="read"): lambda s: s.trace and (s.trace.reading or {}).get("status") == "read",
+        Filters(quadrant="invalid-wrong", round=0): lambda s: (
+            s.round == 0
+            and s.verdicts is not None
+            and not s.verdicts.trace_valid
+            and s.verdicts.answer.status != "correct"
+        ),
+    }
+    for filters, keep in checks.items():
+        assert view.count(run_id, filters) == sum(1 for s in samples if keep(s)), filters
+    assert PAGE_SIZE >= 50
+    with pytest.raises(ValueError, match="is the store"):
+        view.export(run_id, Filters(), store)
+
+
+def test_the_store_is_never_written(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session through every screen leaves the store's bytes as they were; a store this process may not
+    write is opened immutable, and nothing (not even a -wal or -shm file) appears beside it."""
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+
+    async def tour(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        await pilot.press("slash", *"create", "enter")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("e", "n", "t")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SampleScreen) and app.screen.sample is not None
+
+    run_app(store, tour)
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    copy = tmp_path / "ro" / "s.sqlite"
+    copy.parent.mkdir()
+    shutil.copy(store, copy)
+    copy.chmod(stat.S_IRUSR)
+    monkeypatch.setattr("modulo.store._writable", lambda path: False)  # as for a user without write access
+    run_app(copy, tour)
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["s.sqlite"]
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+
+
+def test_nothing_shows_none_and_statuses_have_their_own_column() -> None:
+    """A verdict with empty fields, extras holding None, no trace: dashes and words, never `None`."""
+    from modulo.model import AnswerVerdict, Instance, Step, StepVerdict, Trace, Verdicts
+    from modulo.stats import wilson
+    from modulo.tui.view import answer_text, bars, rate, verdict_rows
+
+    sample = Sample(
+        id="x",
+        run_id="r",
+        instance=Instance(domain="d", id="i"),
+        generator="g",
+        text="Polly is a jompus.",
+        trace=Trace(steps=[Step(index=0, text="Polly is a jompus.")], answer=None, answer_text=None),
+        verdicts=Verdicts(
+            steps=[StepVerdict(index=0, status="unsupported", rule=None)],
+            answer=AnswerVerdict(status="unparsed", extras={"plan_length": None}),
+        ),
+    )
+    assert "None" not in answer_text(sample).plain
+    assert "(none read)" in answer_text(sample).plain and "plan_length" in answer_text(sample).plain
+    [(verdict, text)] = verdict_rows(sample)
+    assert verdict.status == "unsupported" and text == "Polly is a jompus."  # two cells, not one string
+    assert rate(wilson(0, 0)) == "– 0/0"
+    assert bars({}).plain == "none"
+    assert "None" not in bars({"a": 3, "b": 0}).plain
+
+
+def test_runs_list_follows_a_store_being_written(tmp_path: Path) -> None:
+    """A run written while the UI is open appears on the runs screen (read again when the file changed)."""
+    from tui_store import MAIN, OTHER
+
+    from modulo.runner import Runner
+
+    path = tmp_path / "live.sqlite"
+    with Store(path) as db:
+        Runner(OTHER, db).run()
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        table = app.screen.query_one("#runs", DataTable)
+        assert [r[1] for r in cells(table)] == ["tui-other"]
+        with Store(path) as db:
+            Runner(MAIN, db).run()
+        await pilot.pause(3.5)  # the refresh timer, no key pressed
+        await settle(app, pilot)
+        assert [r[1] for r in cells(table)] == ["tui-fixture", "tui-other"]
+
+    run_app(path, script)
+
+
+def test_samples_page_by_page(store: Path, samples: list[Sample], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 5: moving down from a page's last row, `]`, `[` and moving up from its first row turn
+    pages; positions go on across pages."""
+    monkeypatch.setattr("modulo.tui.samples.PAGE_SIZE", 5)
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        app.open_samples(samples[0].run_id, Filters())
+        await settle(app, pilot)
+        table = app.screen.query_one("#samples", DataTable)
+
+        def first_position() -> str:
+            return cells(table)[0][0]
+
+        assert table.row_count == 5 and "page 1/4" in shown(app, "#samples-title")
+        await pilot.press("G", "down")
+        await settle(app, pilot)
+        assert first_position() == "6" and table.cursor_row == 0
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert first_position() == "11" and "page 3/4" in shown(app, "#samples-title")
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert [r[0] for r in cells(table)] == ["16"]  # the last page holds the 16th sample alone
+        await pilot.press("right_square_bracket")  # no page after the last
+        await settle(app, pilot)
+        assert first_position() == "16"
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert first_position() == "11"
+        await pilot.press("g", "up")
+        await settle(app, pilot)
+        assert first_position() == "6" and table.cursor_row == 4
+        ids = [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(5)]
+        assert ids == [s.id for s in samples[5:10]]
+
+    run_app(store, script)
+
+
+def test_dashboard_breaks_down_by_round(store: Path, samples: list[Sample]) -> None:
+    """Each round's row equals the cell `modulo.report.cell` makes of that round's loaded samples, and
+    Enter on it lists them."""
+    from modulo.report import cell
+    from modulo.tui.view import rate
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        breakdown = app.screen.query_one("#breakdown", DataTable)
+        rows = {r[0]: r for r in cells(breakdown)}
+        for round_ in (0, 1):
+            mine = [s.verdicts for s in samples if s.round == round_ and s.verdicts is not None]
+            expected = cell(mine)
+            row = rows[f"round {round_ + 1} (all its samples)"]
+            assert row[1:4] == [
+                str(expected.samples),
+                rate(expected.trace_valid),
+                rate(expected.answer_correct),
+            ]
+        breakdown.focus()
+        breakdown.move_cursor(row=breakdown.row_count - 1)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SamplesScreen) and app.screen.filters == Filters(round=1)
+        assert app.screen.query_one("#samples", DataTable).row_count == sum(s.round == 1 for s in samples)
+
+    run_app(store, script)

@@ -1,165 +1,174 @@
-"""`modulo tui`: browse a store — runs, the trace × answer table, samples, and every step's verdict.
+"""`modulo tui`: the instrument kept open beside runs. Runs → dashboard → samples → sample, and compare.
 
-Reads the store and the report; never writes, never imports a domain or a verifier.
+Read-only: it opens the store read-only (immutable when the file is not writable) and never writes it;
+an export writes only the file the user names. Queries run in workers, a page or an aggregate at a time
+(`modulo.tui.data`), so a 100 000-sample store opens as fast as a small one. Never imports a domain or a
+verifier directly: the sample screen's pictures come through the registry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
-from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
-from modulo.model import Sample
-from modulo.report import build_report, trace_state
-from modulo.store import Store
+from modulo.report import Report
+from modulo.tui.compare import CompareScreen
+from modulo.tui.dashboard import DashboardScreen
+from modulo.tui.data import QUADRANTS, Filters, StoreView
+from modulo.tui.runs import RunsScreen
+from modulo.tui.sample import SampleScreen
+from modulo.tui.samples import SamplesScreen
+from modulo.tui.widgets import ChoiceScreen, HelpScreen, bindings_of
 
-STATUS_STYLE = {
-    "valid": "green",
-    "invalid": "bold red",
-    "unsupported": "yellow",
-    "unparsed": "magenta",
-    "unknown": "cyan",
-}
-QUADRANTS = {
-    "all": lambda s: True,
-    "valid trace, correct answer": lambda s: _state(s) == "valid" and _correct(s),
-    "valid trace, wrong answer": lambda s: _state(s) == "valid" and not _correct(s),
-    "invalid trace, correct answer": lambda s: _state(s) == "invalid" and _correct(s),
-    "invalid trace, wrong answer": lambda s: _state(s) == "invalid" and not _correct(s),
-    "no trace": lambda s: _state(s) == "none",
-    "trace not judged": lambda s: _state(s) == "unknown",
-}
-
-
-def _state(sample: Sample) -> str:
-    """The sample's trace state; samples without a judged trace are beside the 2×2 table."""
-    return trace_state(sample.verdicts) if sample.verdicts is not None else "unverified"
-
-
-def _correct(sample: Sample) -> bool:
-    return sample.verdicts is not None and sample.verdicts.answer.status == "correct"
-
-
-def step_lines(sample: Sample) -> Text:
-    """The trace as coloured lines: one per step with its verdict, then the answer verdict."""
-    text = Text()
-    if sample.trace is None or sample.verdicts is None:
-        return Text("not verified yet\n\n" + sample.text)
-    texts = {step.index: step.text for step in sample.trace.steps}
-    for verdict in [*sample.verdicts.steps, *sample.verdicts.trace_checks]:
-        style = STATUS_STYLE[verdict.status]
-        text.append(f"{verdict.index:>4} ", style="dim")
-        text.append(f"{verdict.status:<11}", style=style)
-        text.append(texts.get(verdict.index, "(whole trace)"))
-        if verdict.status != "valid":
-            text.append(f"\n     {verdict.rule}: {verdict.message}", style=style)
-        text.append("\n")
-    answer = sample.verdicts.answer
-    text.append(f"\nanswer: {sample.trace.answer_text or '—'}\n")
-    text.append(
-        f"{answer.status} {answer.detail} {answer.message}".rstrip() + "\n",
-        style="green" if answer.status == "correct" else "bold red",
-    )
-    for key, value in answer.extras.items():
-        text.append(f"  {key}: {value}\n", style="dim")
-    return text
+THEMES = ("textual-dark", "textual-light")
 
 
 class ModuloApp(App[None]):
-    """Runs on the left, the 2×2 table and samples in the middle, the selected trace on the right."""
+    """Screens: runs (first), a run's dashboard, its samples, one sample, two runs compared."""
 
     TITLE = "modulo"
-    CSS = """
-    #runs { width: 32; }
-    #middle { width: 1fr; }
-    #quadrants { height: 8; }
-    #detail { width: 1fr; border-left: solid $accent; padding: 0 1; }
-    """
-    BINDINGS = [Binding("q", "quit", "quit"), Binding("f", "next_filter", "filter quadrant")]
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help"),
+        Binding("ctrl+t", "toggle_theme", "light/dark"),
+    ]
 
     def __init__(self, store_path: Path) -> None:
         super().__init__()
-        self.store_path = store_path
-        self.samples: list[Sample] = []
-        self.filter = "all"
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal():
-            yield DataTable(id="runs", cursor_type="row")
-            with Vertical(id="middle"):
-                yield Static(id="quadrants")
-                yield DataTable(id="samples", cursor_type="row")
-            with VerticalScroll(id="detail"):
-                yield Static(id="steps")
-        yield Footer()
+        self.view = StoreView(store_path)
+        self.reports: dict[str, tuple[object, Report]] = {}
+        """Run id → (the store's signature when computed, its report): recomputed once the store changes."""
+        self.pending: dict[str, list[Callable[[Report], None]]] = {}
+        self.computing: set[str] = set()
+        """Runs whose report a worker is computing."""
+        self.theme = THEMES[0]
 
     def on_mount(self) -> None:
-        runs = self.query_one("#runs", DataTable)
-        runs.add_columns("run", "samples")
-        with Store(self.store_path, readonly=True) as store:
-            for run in reversed(store.runs()):
-                runs.add_row(run.config.name, str(store.sample_count(run.id)), key=run.id)
-        samples = self.query_one("#samples", DataTable)
-        samples.add_columns("instance", "generator", "round", "trace", "first error", "answer")
-        if runs.row_count:
-            self.show_run(str(runs.coordinate_to_cell_key(Coordinate(0, 0)).row_key.value))
+        self.push_screen(RunsScreen())
 
-    def show_run(self, run_id: str) -> None:
-        with Store(self.store_path, readonly=True) as store:
-            run = store.find_run(run_id)
-            self.samples = store.samples(run_id, verified=True)
-        report = build_report(run, self.samples)
-        t = report.overall.table
-        self.query_one("#quadrants", Static).update(
-            f"[b]{run.config.name}[/b]  {report.samples} samples\n\n"
-            f"                 answer correct   answer wrong\n"
-            f"trace valid      {t.valid_correct:>14}   {t.valid_incorrect:>12}\n"
-            f"trace invalid    {t.invalid_correct:>14}   {t.invalid_incorrect:>12}\n"
-            f"no trace         {report.overall.no_trace.answer_correct:>14}   "
-            f"{report.overall.no_trace.answer_not_correct:>12}\n"
-            f"not judged       {report.overall.trace_unknown.answer_correct:>14}   "
-            f"{report.overall.trace_unknown.answer_not_correct:>12}\n"
-            f"filter (f): {self.filter}"
+    # navigation used by every screen and the palette
+
+    def open_run(self, run_id: str) -> None:
+        self.push_screen(DashboardScreen(run_id))
+
+    def open_samples(self, run_id: str, filters: Filters) -> None:
+        self.push_screen(SamplesScreen(run_id, filters))
+
+    def open_sample(self, sample_id: str, *, replace_current: bool = False) -> None:
+        if replace_current:
+            self.switch_screen(SampleScreen(sample_id))
+        else:
+            self.push_screen(SampleScreen(sample_id))
+
+    def compare(self, a: str, b: str) -> None:
+        self.push_screen(CompareScreen(a, b))
+
+    def pick_comparison(self, run_id: str) -> None:
+        """Ask which run to compare `run_id` with."""
+        options = [
+            (run.id, f"{run.config.name}  ({run.id[:8]}, {run.created_at[:16]})")
+            for run in reversed(self.view.store.runs())
+            if run.id != run_id
+        ]
+        if not options:
+            self.notify("the store holds no other run", severity="warning")
+            return
+        self.push_screen(
+            ChoiceScreen("compare with which run?", options),
+            lambda other: None if other is None else self.compare(run_id, other),
         )
-        self.fill_samples()
 
-    def fill_samples(self) -> None:
-        table = self.query_one("#samples", DataTable)
-        table.clear()
-        keep = QUADRANTS[self.filter]
-        for sample in self.samples:
-            v = sample.verdicts
-            if v is None or not keep(sample):
-                continue
-            table.add_row(
-                sample.instance.id,
-                sample.generator,
-                str(sample.round),
-                Text("valid", "green") if v.trace_valid else Text("invalid", "red"),
-                "" if v.first_error is None else str(v.first_error),
-                Text(v.answer.status, "green" if v.answer.status == "correct" else "red"),
-                key=sample.id,
-            )
+    def load_report(self, run_id: str, then: Callable[[Report], None] | None = None) -> None:
+        """The run's report (cached for the session), computed once in a worker, handed to `then`.
+        Called without `then` it only prefetches (the runs screen does so for the newest run)."""
+        cached = self.reports.get(run_id)
+        if cached is not None and cached[0] == self.view.signature():
+            if then is not None:
+                then(cached[1])
+            return
+        if then is not None:
+            self.pending.setdefault(run_id, []).append(then)
+        if run_id in self.computing:
+            return
+        self.computing.add(run_id)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value
-        if event.data_table.id == "runs" and key is not None:
-            self.show_run(key)
-        elif event.data_table.id == "samples":
-            sample = next((s for s in self.samples if s.id == key), None)
-            if sample is not None:
-                self.query_one("#steps", Static).update(step_lines(sample))
+        def work() -> None:
+            signature = self.view.signature()
+            report = self.view.report(run_id)
+            self.call_from_thread(self._report_ready, signature, report)
 
-    def action_next_filter(self) -> None:
-        names = list(QUADRANTS)
-        self.filter = names[(names.index(self.filter) + 1) % len(names)]
-        runs = self.query_one("#runs", DataTable)
-        if runs.row_count:
-            row_key = runs.coordinate_to_cell_key(Coordinate(runs.cursor_row, 0)).row_key.value
-            self.show_run(str(row_key))
+        self.run_worker(work, thread=True, group=f"report-{run_id}")
+
+    def _report_ready(self, signature: object, report: Report) -> None:
+        self.reports[report.run_id] = (signature, report)
+        self.computing.discard(report.run_id)
+        for then in self.pending.pop(report.run_id, []):
+            then(report)
+
+    def current_run(self, screen: Screen[object]) -> str | None:
+        """The run `screen` shows (None on the runs screen)."""
+        if isinstance(screen, DashboardScreen | SamplesScreen):
+            return screen.run_id
+        if isinstance(screen, SampleScreen) and screen.sample is not None:
+            return screen.sample.run_id
+        return None
+
+    # actions
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen.sub_title or "modulo", bindings_of(self.screen)))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+
+
+class ModuloCommands(Provider):
+    """Command palette entries: open a run, compare, filter (by quadrant, rule, domain…), export, theme."""
+
+    def _entries(self) -> Iterable[tuple[str, Callable[[], object], str]]:
+        app = self.app
+        assert isinstance(app, ModuloApp)
+        for run in reversed(app.view.store.runs()):
+            yield f"open run {run.config.name} ({run.id[:8]})", partial(app.open_run, run.id), "dashboard"
+        run_id = app.current_run(self.screen)
+        yield "toggle light/dark theme", app.action_toggle_theme, "theme"
+        yield "help: every key of this screen", app.action_help, "help"
+        if run_id is None:
+            return
+        yield "compare this run with…", partial(app.pick_comparison, run_id), "two runs side by side"
+        yield "all samples of this run", partial(app.open_samples, run_id, Filters()), "samples"
+        for key, (label, _) in QUADRANTS.items():
+            filters = Filters(quadrant=key, round=0 if key in _TABLE else None)
+            yield f"filter: {label}", partial(app.open_samples, run_id, filters), "samples"
+        for name, values in app.view.choices(run_id).items():
+            for value in values:
+                filters = Filters(**{name: int(value) if name == "round" else value})  # type: ignore[arg-type]
+                yield f"filter by {name} {value}", partial(app.open_samples, run_id, filters), "samples"
+        screen = self.screen  # the screen the palette was opened on
+        if isinstance(screen, SamplesScreen):
+            yield "export filtered samples to JSONL…", screen.action_export, "writes the file you name"
+            yield "search the raw text…", screen.action_search, "scan with progress"
+
+    async def discover(self) -> Hits:
+        for name, action, help_text in self._entries():
+            yield DiscoveryHit(name, action, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, help_text in self._entries():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), action, help=help_text)
+
+
+_TABLE = {"valid-correct", "valid-wrong", "invalid-correct", "invalid-wrong", "no-trace", "not-judged"}
+
+ModuloApp.COMMANDS = App.COMMANDS | {ModuloCommands}

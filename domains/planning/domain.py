@@ -25,6 +25,7 @@ from modulo.verifiers.strips import PlanAction, StripsProblem, apply, execute, g
 
 from .generator import blocksworld_problem
 from .grounding import ground_plan
+from .pictures import picture
 from .planner import shortest_plan
 from .search import SEARCH_BUDGET, greedy_plan, optimal_length, optimal_plan
 from .templates import Templates, load_config
@@ -202,9 +203,13 @@ class PddlDomain:
             "goal: "
             + " ".join(_fmt(c.atom) if c.positive else f"(not {_fmt(c.atom)})" for c in problem.goal),
         ]
+        plan = None
         if trace is not None:
             lines += [f"{s.index + 1:>3}. {s.text.splitlines()[-1] if s.text else ''}" for s in trace.steps]
-        return "\n".join(lines)
+            if isinstance(trace.answer, list) and all(isinstance(a, list | tuple) for a in trace.answer):
+                plan = [tuple(str(x) for x in a) for a in trace.answer]
+        drawn = picture(problem, plan)
+        return "\n".join([*drawn, "", *lines] if drawn else lines)
 
     def critique(self, verdicts: Verdicts) -> str:
         wrong = [f"step {v.index + 1}: {v.message}" for v in verdicts.steps if v.status != "valid"]

@@ -1,0 +1,219 @@
+"""Benchmark: the terminal UI on a 100 000-sample store, first paint and every action, against `report`.
+
+Run `python benchmarks/tui_scale.py [--samples N] [--repeats R] [--store PATH]`. The store is the one
+benchmarks/report_scale.py builds (reused when it exists). Each repeat runs, interleaved: the baseline
+(`modulo report --json` in a subprocess: what a researcher ran before to see the table) and one headless
+session of `modulo tui` (Textual's Pilot at 200×50) timing, from the key press until its result is on screen
+(every worker done):
+
+  first paint      app start → the runs list drawn (also: `import modulo.tui.app` in a fresh process)
+  dashboard        Enter on the newest run, at once after first paint (report not prefetched yet) and
+                   again after the prefetch had time to finish
+  open samples     `s`: the first page of 100 000 samples
+  next page        `]`
+  sort             first error, descending (`O` after choosing the sort)
+  quadrant         `f`: valid trace, correct answer
+  open sample      Enter: the sample screen (steps, spans; the picture comes in a worker after)
+  first error      `e`, then `n` (next error)
+  search           `/` + a word: the scan over every text, with progress (not an "action": a scan)
+
+It prints median and range per measure over R repeats, and the ratio baseline / first paint. The store's
+bytes are checked unchanged at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_scale import build_store, measure  # noqa: E402
+from textual.app import ComposeResult  # noqa: E402
+from textual.binding import Binding  # noqa: E402
+from textual.screen import Screen  # noqa: E402
+from textual.widgets import Footer, Header  # noqa: E402
+
+from modulo.tui.app import ModuloApp  # noqa: E402
+from modulo.tui.data import Filters, StoreView  # noqa: E402
+from modulo.tui.samples import SamplesScreen  # noqa: E402
+
+Timings = dict[str, tuple[float, float]]
+"""Measure → (wall seconds, CPU seconds of this process, all threads)."""
+
+
+class Blank(Screen[None]):
+    """An empty screen with the header and footer every modulo screen has: Textual's own floor."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Footer()
+
+
+async def session(path: Path) -> Timings:
+    """One UI session on the store: seconds per measure."""
+    times: Timings = {}
+    started, cpu_started = time.perf_counter(), time.process_time()
+    app = ModuloApp(path)
+    async with app.run_test(size=(200, 50)) as pilot:
+
+        async def settle() -> None:
+            for _ in range(3):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+
+        async def timed(name: str, action: Callable[[], Awaitable[None]]) -> None:
+            at, cpu = time.perf_counter(), time.process_time()
+            await action()
+            await settle()
+            times[name] = (time.perf_counter() - at, time.process_time() - cpu)
+
+        await pilot.pause()
+        while not app.screen.query("#runs") or not app.screen.query_one("#runs").row_count:  # type: ignore[attr-defined]
+            await pilot.pause(0.005)
+        times["first paint"] = (time.perf_counter() - started, time.process_time() - cpu_started)
+        await settle()
+
+        async def blank() -> None:
+            await app.push_screen(Blank())
+
+        await timed("floor: push a blank screen (Textual)", blank)
+        await pilot.press("escape")
+        await settle()
+        await timed("dashboard (cold)", lambda: pilot.press("enter"))
+        await pilot.press("escape")
+        await settle()
+        await timed("dashboard (prefetched)", lambda: pilot.press("enter"))
+        await timed("open samples", lambda: pilot.press("s"))
+        await timed("next page", lambda: pilot.press("right_square_bracket"))
+
+        async def sort() -> None:
+            await pilot.press("o")
+            await pilot.pause()
+            await pilot.press("down", "enter")
+            await settle()
+            await pilot.press("O")
+
+        await timed("sort by first error", sort)
+        await timed("quadrant filter", lambda: pilot.press("f"))
+        await timed("open sample", lambda: pilot.press("enter"))
+        await timed("first error (e)", lambda: pilot.press("e"))
+        await timed("next error (n)", lambda: pilot.press("n"))
+        await timed("back", lambda: pilot.press("escape"))
+        await timed("clear filters", lambda: pilot.press("x"))
+
+        async def search() -> None:
+            await pilot.press("slash")
+            await pilot.pause()
+            await pilot.press(*"polly", "enter")
+
+        await timed("search (scan of every text)", search)
+        screen = app.screen
+        assert isinstance(screen, SamplesScreen) and screen.filters.search == "polly", screen
+        times["search matches"] = (float(screen.page_data.total), 0.0)
+    return times
+
+
+def queries(path: Path) -> dict[str, float]:
+    """The data layer alone (no drawing): seconds per query behind each action, on a fresh connection."""
+    view = StoreView(path)
+    run_id = view.store.find_run(None).id
+    total = view.count(run_id, Filters())
+    first = view.page(run_id, Filters(), total=total).rows[0].id
+    sample = view.sample(first)
+    assert sample is not None
+    steps: dict[str, Callable[[], object]] = {
+        "runs list": view.runs,
+        "report (dashboard)": lambda: view.report(run_id),
+        "count": lambda: view.count(run_id, Filters()),
+        "first page": lambda: view.page(run_id, Filters(), total=total),
+        "page at 50 000": lambda: view.page(run_id, Filters(), offset=50_000, total=total),
+        "sort by first error, at 50 000": lambda: view.page(
+            run_id, Filters(), "first error", descending=True, offset=50_000, total=total
+        ),
+        "quadrant filter (page + count)": lambda: view.page(
+            run_id, Filters(quadrant="invalid-correct", round=0)
+        ),
+        "rule filter (page + count)": lambda: view.page(run_id, Filters(rule="astar.wrong_g")),
+        "difficulty filter (page + count)": lambda: view.page(run_id, Filters(difficulty="size=9x9")),
+        "filter choices": lambda: view._read_choices(run_id),
+        "one sample": lambda: view.sample(first),
+        "its next rounds (chain)": lambda: view.children(sample),
+    }
+    times = {}
+    for name, step in steps.items():
+        at = time.perf_counter()
+        step()
+        times[name] = time.perf_counter() - at
+    return times
+
+
+def summary(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:7.0f} [{min(values) * 1000:.0f}-{max(values) * 1000:.0f}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--store", type=Path, default=None, help="default: report_scale.py's store")
+    args = parser.parse_args()
+    workdir = Path(tempfile.gettempdir()) / "modulo-report-scale"
+    workdir.mkdir(exist_ok=True)
+    path = args.store or workdir / f"store-{args.samples}.sqlite"
+    build_store(path, args.samples, workdir)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    load = os.getloadavg()[0]
+    baseline: list[tuple[float, float]] = []
+    imports: list[float] = []
+    sessions: list[Timings] = []
+    data: list[dict[str, float]] = []
+    for _ in range(args.repeats):  # interleaved: baseline, import, session, baseline, ...
+        wall, cpu, _, _ = measure([sys.executable, "-m", "modulo", "report", "--json", "--store", str(path)])
+        baseline.append((wall, cpu))
+        at = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import modulo.tui.app"], check=True)
+        imports.append(time.perf_counter() - at)
+        sessions.append(asyncio.run(session(path)))
+        data.append(queries(path))
+    if hashlib.sha256(path.read_bytes()).hexdigest() != before:
+        raise SystemExit("the store's bytes changed during the sessions")
+    print(
+        f"store: {path} ({args.samples} samples); {args.repeats} interleaved repeats; "
+        f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after; cores {os.cpu_count()}"
+    )
+    print(f"{'ms, median [range]':44} {'wall':>22} {'CPU':>22}")
+    print(
+        f"{'baseline: modulo report --json (subprocess)':44} {summary([b[0] for b in baseline]):>22} "
+        f"{summary([b[1] for b in baseline]):>22}"
+    )
+    print(f"{'import modulo.tui.app (fresh process)':44} {summary(imports):>22}")
+    for name in sessions[0]:
+        walls = [s[name][0] for s in sessions]
+        if name == "search matches":
+            print(f"{name:44} {statistics.median(walls):22.0f}")
+            continue
+        cpus = [s[name][1] for s in sessions]
+        print(f"{name:44} {summary(walls):>22} {summary(cpus):>22}")
+    print("data layer alone (modulo.tui.data, no drawing), wall ms:")
+    for name in data[0]:
+        print(f"  {name:42} {summary([d[name] for d in data]):>22}")
+    ratios = [b[0] / s["first paint"][0] for b, s in zip(baseline, sessions, strict=True)]
+    print(
+        f"{'ratio baseline / first paint (wall)':44} {statistics.median(ratios):7.1f} "
+        f"[{min(ratios):.1f}-{max(ratios):.1f}]"
+    )
+
+
+if __name__ == "__main__":
+    main()
