@@ -27,7 +27,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
 
 Atom = tuple[str, ...]
 """A ground atom `(predicate, arg, ...)`; in action schemas, arguments starting with `?` are variables."""
@@ -93,8 +92,10 @@ class GroundAction:
         return fmt_atom((self.name, *self.args))
 
 
-class StepReport(NamedTuple):
-    """The judgement of one plan step (a named tuple: validators make one per step, and cheaply)."""
+@dataclass(slots=True)
+class StepReport:
+    """The judgement of one plan step. Not frozen: validators make one per step, and a frozen
+    dataclass costs four times as much to build; nothing changes a report once made."""
 
     index: int
     action: str
