@@ -460,7 +460,7 @@ def _init(source: _Source, section: Group, scope: _Scope) -> frozenset[Atom]:
             true.add(_atom(source, item, scope, "init"))
     both = sorted(true & false)
     if both:
-        raise source.error(section.pos, f"init states {both[0]} both true and false")
+        raise source.error(section.pos, f"init states ({' '.join(both[0])}) both true and false")
     return frozenset(true)
 
 
