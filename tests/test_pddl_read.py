@@ -46,7 +46,7 @@ SYNTAX = [
     ("problem", "(:goal (on a b)))", "(:goal (on a b))))", "line 4, column 20: ')' after the end"),
     ("problem", "(:domain d)", "(:domain d) (:init)", ":init is given twice"),
     ("domain", ":typing", ":typing :fancy", "unknown requirement :fancy"),
-    ("domain", "(:types block - object)", "(:types block - thing)", "undeclared supertype thing"),
+    ("domain", "(:types block - object)", "(:types block - a a - block)", "cycle through block"),
     ("domain", "(?x ?y - block)\n", "(?x ?y - brick)\n", "line 4, column 28: parameter ?x"),
     ("problem", "a b - block", "a b - brick", "object a has the undeclared type brick"),
     ("problem", "(:goal (on a b))", "(:goal (on a c))", "line 4, column 16: goal: undeclared object c"),
@@ -159,6 +159,13 @@ def test_empty_preconditions_and_nested_conjunctions() -> None:
     )
     wait = load_problem(domain, PROBLEM).actions["wait"]
     assert (wait.params, wait.pre, wait.add, wait.delete) == ((), (), (("handempty",),), ())
+
+
+def test_a_supertype_used_but_not_declared_is_a_type_under_object() -> None:
+    domain = DOMAIN.replace("(:types block - object)", "(:types block - thing)")
+    problem = load_problem(domain, PROBLEM.replace("a b - block", "a b - block t - thing"))
+    assert problem.ancestors["block"] == {"block", "thing", "object"}
+    assert problem.ancestors["thing"] == {"thing", "object"} and problem.objects["t"] == "thing"
 
 
 def test_constants_and_a_type_hierarchy() -> None:

@@ -93,9 +93,9 @@ class Domain:
     """A domain as read: what problems are checked against."""
 
     name: str
-    requirements: frozenset[str]
     parents: dict[str, str]
-    """Declared type -> its supertype (`object` at the top), in declaration order."""
+    """Type -> its supertype, in declaration order (a supertype never declared itself, as PDDL allows,
+    follows with `object` as its supertype)."""
     constants: dict[str, str]
     predicates: dict[str, int]
     actions: dict[str, ActionSchema]
@@ -161,7 +161,6 @@ def read_domain(text: str) -> Domain:
     """A domain from its text; raises `PddlSyntaxError` or `UnsupportedPddl`."""
     source = _Source(text, "domain")
     name, sections = _define(source, read_expr(source), "domain")
-    requirements: set[str] = set()
     parents: dict[str, str] = {}
     constants: dict[str, str] = {}
     predicates: dict[str, int] = {}
@@ -170,7 +169,7 @@ def read_domain(text: str) -> Domain:
     for section in sections:
         key = section[0]
         if key == ":requirements":
-            requirements |= _requirements(source, section, name)
+            _requirements(source, section, name)
         elif key == ":types":
             where[key] = section.pos
             for type_name, parent in _typed_list(source, section[1:], False, "type"):
@@ -195,11 +194,14 @@ def read_domain(text: str) -> Domain:
             raise source.unsupported(section.pos, UNSUPPORTED_SECTIONS[key])
         else:
             raise source.error(section.pos, f"unknown domain section {key!r}")
+    for parent in list(parents.values()):
+        if parent != "object" and parent not in parents:
+            parents[parent] = "object"
     _check_types(source, parents, where[":types"])
     known = {*parents, "object"}
     for obj, type_name in constants.items():
         _check_type(source, type_name, known, f"constant {obj}", where[":constants"])
-    domain = Domain(name, frozenset(requirements), parents, constants, dict(sorted(predicates.items())), {})
+    domain = Domain(name, parents, constants, dict(sorted(predicates.items())), {})
     for section in actions:
         action = _action(source, section, domain)
         if action.name in domain.actions:
@@ -332,8 +334,6 @@ def _declare(source: _Source, section: Group, earlier: dict[str, str], what: str
 
 def _check_types(source: _Source, parents: dict[str, str], pos: int) -> None:
     for type_name, parent in parents.items():
-        if parent != "object" and parent not in parents:
-            raise source.error(pos, f"type {type_name} has the undeclared supertype {parent}")
         seen = {type_name}
         while parent in parents:
             if parent in seen:
@@ -495,8 +495,8 @@ def _atom(source: _Source, expr: Group, scope: _Scope, where: str) -> Atom:
     return tuple(terms)
 
 
-def _pos(expr: Expr | None) -> int:
-    return expr.pos if expr is not None else 0
+def _pos(expr: Expr) -> int:
+    return expr.pos
 
 
 def _show(expr: Expr | str) -> str:
