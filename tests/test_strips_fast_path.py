@@ -143,3 +143,14 @@ def test_claimed_state_diverges_after_a_skipped_step() -> None:
     assert report.steps[0].unmet == ("(at r1 h)",)
     assert report.steps[1].unmet == ("(at r1 g)",) and report.steps[1].claimed_unmet == ()
     assert ("open", "k") in report.final_state and ("at", "r1", "k") in report.final_state
+
+
+def test_steps_given_as_lists_are_judged_like_tuples() -> None:
+    """Readers may hand over lists; the step cache is keyed by tuples and must not mix the two up."""
+    problem = load_problem(TYPED, TYPED_PROBLEM)
+    rng = random.Random(11)
+    for _ in range(100):
+        plan = [random_step(problem, rng) for _ in range(rng.randrange(1, 10))]
+        as_lists = [None if step is None else list(step) for step in plan]
+        assert validate_plan(problem, as_lists) == validate_plan(problem, plan) == reference(problem, plan)  # type: ignore[arg-type]
+        assert final_state(problem, as_lists) == final_state(problem, plan)  # type: ignore[arg-type]

@@ -24,8 +24,10 @@ claimed-state judgement is reported beside it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 Atom = tuple[str, ...]
 """A ground atom `(predicate, arg, ...)`; in action schemas, arguments starting with `?` are variables."""
@@ -91,9 +93,8 @@ class GroundAction:
         return fmt_atom((self.name, *self.args))
 
 
-@dataclass(frozen=True)
-class StepReport:
-    """The judgement of one plan step."""
+class StepReport(NamedTuple):
+    """The judgement of one plan step (a named tuple: validators make one per step, and cheaply)."""
 
     index: int
     action: str
@@ -133,13 +134,13 @@ def fmt_condition(cond: Condition) -> str:
     return fmt_atom(cond.atom) if cond.positive else f"(not {fmt_atom(cond.atom)})"
 
 
-def holds(cond: Condition, state: State) -> bool:
+def holds(cond: Condition, state: AbstractSet[Atom]) -> bool:
     if cond.atom[0] == "=":
         return (cond.atom[1] == cond.atom[2]) == cond.positive
     return (cond.atom in state) == cond.positive
 
 
-def unmet(conditions: Sequence[Condition], state: State) -> tuple[str, ...]:
+def unmet(conditions: Sequence[Condition], state: AbstractSet[Atom]) -> tuple[str, ...]:
     """The conditions that do not hold in `state`, formatted."""
     return tuple(fmt_condition(c) for c in conditions if not holds(c, state))
 
@@ -200,9 +201,29 @@ class _Compiled:
     """Whether every (ground, hence state-independent) equality literal holds."""
 
 
-@lru_cache(maxsize=1 << 16)
-def _compiled(problem: StripsProblem, step: PlanAction) -> _Compiled | tuple[str, str]:
-    """`ground` of a step, cached per (problem, step): plans repeat steps and validators re-check plans."""
+_Grounded = _Compiled | tuple[str, str]
+MAX_CACHED_STEPS = 1 << 16
+"""Steps kept per problem in `_steps` (a bound against plans made of endless distinct garbage)."""
+
+
+@lru_cache(maxsize=1024)
+def _steps(problem: StripsProblem) -> dict[PlanAction, _Grounded]:
+    """The problem's cache of grounded steps (plans repeat steps and validators re-check plans)."""
+    return {}
+
+
+def _grounded(problem: StripsProblem, step: PlanAction) -> _Grounded:
+    """`ground` of a step with its precondition split, cached per problem; `(rule, message)` if ill formed."""
+    cache = _steps(problem)
+    found = cache.get(step)
+    if found is None:
+        found = _compile(problem, step)
+        if len(cache) < MAX_CACHED_STEPS:
+            cache[step] = found
+    return found
+
+
+def _compile(problem: StripsProblem, step: PlanAction) -> _Grounded:
     action = ground(problem, step)
     if isinstance(action, tuple):
         return action
@@ -218,61 +239,88 @@ def _compiled(problem: StripsProblem, step: PlanAction) -> _Compiled | tuple[str
     )
 
 
-def _unmet(compiled: _Compiled, state: State) -> tuple[str, ...]:
+def _unmet(compiled: _Compiled, state: AbstractSet[Atom]) -> tuple[str, ...]:
     """`unmet(compiled.action.pre, state)`, with a set test first so an applicable step formats nothing."""
     if compiled.equality_holds and compiled.positive <= state and compiled.negative.isdisjoint(state):
         return ()
     return unmet(compiled.action.pre, state)
 
 
+def _apply_in_place(compiled: _Compiled, state: set[Atom]) -> None:
+    """`apply` on a mutable state: delete effects first, then add effects."""
+    state -= compiled.delete
+    state |= compiled.add
+
+
 def validate_plan(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> PlanReport:
     """Judge every step in the true and in the claimed state, then the goals in the true final state."""
-    true_state = claimed = problem.init
-    reports = []
+    # Both states are updated in place; they are one set until the first inapplicable step. The hot
+    # path (a cached, applicable step) is inlined: it is most of what a validator does.
+    true_state = claimed = set(problem.init)
+    cache = _steps(problem)
+    reports: list[StepReport] = []
+    append = reports.append
     for index, step in enumerate(plan):
         if step is None:
-            reports.append(StepReport(index, "", "strips.parse", "the step could not be read as an action"))
+            append(StepReport(index, "", "strips.parse", "the step could not be read as an action"))
             continue
-        compiled = _compiled(problem, tuple(step))
+        compiled = cache.get(step) if type(step) is tuple else None
+        if compiled is None:
+            compiled = _grounded(problem, tuple(step))
         if isinstance(compiled, tuple):
-            reports.append(StepReport(index, fmt_atom(step), *compiled))
+            append(StepReport(index, fmt_atom(step), *compiled))
             continue
         if (
             compiled.positive <= true_state
             and compiled.equality_holds
             and compiled.negative.isdisjoint(true_state)
         ):
-            missing: tuple[str, ...] = ()  # `_unmet`, inlined
+            missing: tuple[str, ...] = ()
         else:
             missing = unmet(compiled.action.pre, true_state)
-        # The two states coincide until the first inapplicable step: judge and apply once while they do.
-        shared = claimed is true_state
-        claimed_missing = missing if shared else _unmet(compiled, claimed)
-        claimed = (claimed - compiled.delete) | compiled.add  # `apply`, inlined
+        if claimed is true_state:
+            claimed_missing = missing
+            if missing:  # the states part: the claimed one applies the step the true one refuses
+                claimed = set(true_state)
+                _apply_in_place(compiled, claimed)
+            else:
+                true_state -= compiled.delete
+                true_state |= compiled.add
+        else:
+            claimed_missing = _unmet(compiled, claimed)
+            _apply_in_place(compiled, claimed)
+            if not missing:
+                _apply_in_place(compiled, true_state)
         if missing:
             message = f"{compiled.text} is not applicable: unmet {', '.join(missing)}"
-            reports.append(
-                StepReport(index, compiled.text, "strips.precondition", message, missing, claimed_missing)
-            )
+            append(StepReport(index, compiled.text, "strips.precondition", message, missing, claimed_missing))
         else:
-            true_state = claimed if shared else apply(compiled.action, true_state)
-            reports.append(StepReport(index, compiled.text, None, "", (), claimed_missing))
-    return PlanReport(reports, true_state, unmet(problem.goal, true_state))
+            append(StepReport(index, compiled.text, None, "", (), claimed_missing))
+    final = frozenset(true_state)
+    return PlanReport(reports, final, unmet(problem.goal, final))
 
 
 def final_state(problem: StripsProblem, plan: Sequence[PlanAction | None]) -> State | None:
     """The state an executable plan ends in; None if a step is unreadable, ill-formed or inapplicable.
     The verdict of `validate_plan` without its per-step reports (it stops at the first bad step):
     `validate_plan(p, plan).executable` is `final_state(p, plan) is not None`."""
-    state = problem.init
+    state = set(problem.init)
+    cache = _steps(problem)
     for step in plan:
         if step is None:
             return None
-        compiled = _compiled(problem, tuple(step))
-        if isinstance(compiled, tuple) or _unmet(compiled, state):
+        compiled = cache.get(step) if type(step) is tuple else None
+        if compiled is None:
+            compiled = _grounded(problem, tuple(step))
+        if isinstance(compiled, tuple):
             return None
-        state = (state - compiled.delete) | compiled.add
-    return state
+        if not (
+            compiled.positive <= state and compiled.equality_holds and compiled.negative.isdisjoint(state)
+        ):
+            return None
+        state -= compiled.delete
+        state |= compiled.add
+    return frozenset(state)
 
 
 @lru_cache(maxsize=256)
@@ -286,11 +334,11 @@ def fits(problem: StripsProblem, step: PlanAction) -> bool:
     """Whether a step is well formed and its static and equality preconditions hold: whether it can
     ever apply. Tells apart actions that share an English template (Logistics' load-truck and
     load-airplane are both "load {} into {} at {}")."""
-    action = ground(problem, step)
-    if isinstance(action, tuple):
+    compiled = _grounded(problem, tuple(step))
+    if isinstance(compiled, tuple):
         return False
     static = static_predicates(problem)
-    return all(holds(c, problem.init) for c in action.pre if c.atom[0] in static or c.atom[0] == "=")
+    return all(holds(c, problem.init) for c in compiled.action.pre if c.atom[0] in static or c.atom[0] == "=")
 
 
 def execute(problem: StripsProblem, plan: Sequence[PlanAction]) -> list[State] | None:

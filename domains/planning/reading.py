@@ -283,7 +283,7 @@ def _aliases(names: dict[str, str]) -> dict[str, list[str]]:
 
 
 def _form_pattern(form: str) -> str:
-    body = r"\s+".join(re.escape(w) for w in form.split())
+    body = _words_pattern(form)
     if len(form) == 1 or form in STOPWORDS:
         # a one-letter or common-word name ("a", "i", "in") counts only as a capital, at a clause's end,
         # or before punctuation, a joining word or another one-letter name ("feast b d"); never as an
@@ -296,6 +296,28 @@ def _form_pattern(form: str) -> str:
     return rf"(?:(?:the|a|an)\s+)?{body}"
 
 
+def _mention_regex(forms: list[str]) -> re.Pattern[str]:
+    """One regex for every form (longest first); the match's group `o<k>` or `a<k>` names form k.
+
+    Each form may follow an article (`_form_pattern`). Trying every form bare first and then every form
+    after an article finds the same mentions as trying each form with and then without an article, and
+    much faster, unless a form itself starts with an article word: then the plain alternation is kept.
+    """
+    plain = [not (len(f) == 1 or f in STOPWORDS) for f in forms]
+    if any(ok and f.split()[0] in ARTICLES for f, ok in zip(forms, plain, strict=True)):
+        body = "|".join(f"(?P<o{k}>{_form_pattern(f)})" for k, f in enumerate(forms))
+    else:
+        bare = "|".join(f"(?P<o{k}>{_words_pattern(f)})" for k, f in enumerate(forms) if plain[k])
+        after = "|".join(f"(?P<a{k}>{_words_pattern(f)})" for k, f in enumerate(forms) if plain[k])
+        short = [f"(?P<o{k}>{_form_pattern(f)})" for k, f in enumerate(forms) if not plain[k]]
+        body = "|".join([*([bare, rf"(?:the|a|an)\s+(?:{after})"] if bare else []), *short])
+    return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])", re.I)
+
+
+def _words_pattern(form: str) -> str:
+    return r"\s+".join(re.escape(w) for w in form.split())
+
+
 class _Objects:
     """Finds object mentions; which object a mention names."""
 
@@ -303,16 +325,7 @@ class _Objects:
         aliases = _aliases(names)
         pairs = sorted(((f, o) for o, fs in aliases.items() for f in fs), key=lambda p: -len(p[0]))
         self.by_form = {f: o for f, o in pairs}
-        self.regex = (
-            re.compile(
-                r"(?<![\w-])(?:"
-                + "|".join(f"(?P<o{k}>{_form_pattern(f)})" for k, (f, _) in enumerate(pairs))
-                + r")(?![\w-])",
-                re.I,
-            )
-            if pairs
-            else re.compile(r"(?!)")
-        )
+        self.regex = _mention_regex([f for f, _ in pairs]) if pairs else re.compile(r"(?!)")
         self.order = [o for _, o in pairs]
 
     def one(self, text: str) -> str | None:
