@@ -20,11 +20,10 @@ Validators:
 - `up`: unified-planning's `SequentialPlanValidator` (if installed): the cross-check of every verdict.
 
 Parsing excluded: problems and plans are read once; only validation is timed. Parsing included: each
-round reads every problem and plan text again (`ours-parse`: `load_problem` with its in-memory and
-disk caches empty, a fresh `$MODULO_CACHE` per round; `ours-parse-disk`: disk cache warm; `up-parse`:
-`PDDLReader`). Each round runs the validators in a shuffled order (interleaved; the garbage collector
-off while one is timed, as `timeit` does), over R rounds; the report gives actions/s and time ratios
-per round as median [min - max].
+round reads every problem and plan text again (`ours-parse`: `load_problem` with its in-memory cache
+empty; `up-parse`: `PDDLReader`). Each round runs the validators in a shuffled order (interleaved; the
+garbage collector off while one is timed, as `timeit` does), over R rounds; the report gives actions/s
+and time ratios per round as median [min - max].
 """
 
 from __future__ import annotations
@@ -33,10 +32,8 @@ import argparse
 import gc
 import itertools
 import json
-import os
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -225,11 +222,10 @@ def run_lean(cases: list[Case]) -> Verdicts:
     return [lean_valid(c.lean, c.problem.init, goal_atoms(c.problem), p) for c in cases for p in c.plans]
 
 
-def run_ours_parse(cases: list[Case], fresh_disk: bool) -> Verdicts:
-    pddl_load._load.cache_clear()
+def run_ours_parse(cases: list[Case]) -> Verdicts:
+    pddl_load.load_problem.cache_clear()
+    pddl_load._domain.cache_clear()
     strips._steps.cache_clear()
-    if fresh_disk:
-        os.environ["MODULO_CACHE"] = tempfile.mkdtemp(prefix="strips-bench-")
     out = []
     for c in cases:
         problem = pddl_load.load_problem(c.domain, c.problem_text)
@@ -261,8 +257,7 @@ def measure(name: str, cases: list[Case], up: Up | None, repeats: int, rng: rand
         "ours-verdict": lambda: run_verdict(cases),
         "ours-verdict-warm": lambda: run_verdict(cases, clear=False),
         "lean": lambda: run_lean(cases),
-        "ours-parse": lambda: run_ours_parse(cases, fresh_disk=True),
-        "ours-parse-disk": lambda: run_ours_parse(cases, fresh_disk=False),
+        "ours-parse": lambda: run_ours_parse(cases),
     }
     if up is not None:
         runs["up"] = lambda: [up.valid(c.up, p) for c in cases for p in c.up_plans]
@@ -272,9 +267,6 @@ def measure(name: str, cases: list[Case], up: Up | None, repeats: int, rng: rand
     for _ in range(repeats):
         order = list(runs)
         rng.shuffle(order)
-        if order.index("ours-parse-disk") < order.index("ours-parse"):  # the disk cache must exist
-            order.remove("ours-parse-disk")
-            order.insert(order.index("ours-parse") + 1, "ours-parse-disk")
         for key in order:
             if key.endswith("-warm"):  # fill the step cache (untimed): an earlier run may have cleared it
                 runs[key]()
@@ -295,7 +287,6 @@ def measure(name: str, cases: list[Case], up: Up | None, repeats: int, rng: rand
         ("ours-verdict-warm", "lean"),
         ("ours", "up"),
         ("ours-parse", "up-parse"),
-        ("ours-parse-disk", "up-parse"),
     ]
     for a, b in pairs:
         if a in times and b in times:
@@ -316,7 +307,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=PLANBENCH, help="the PlanBench data folder")
     args = parser.parse_args()
-    os.environ["MODULO_CACHE"] = tempfile.mkdtemp(prefix="strips-bench-")
     try:
         up: Up | None = Up()
     except ImportError:

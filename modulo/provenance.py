@@ -18,8 +18,8 @@ from pathlib import Path
 import modulo
 from modulo.registry import domain_entry_point
 
-VERDICT_ENGINES = ("z3-solver", "networkx", "pddl", "lark")
-"""Libraries whose behaviour a verdict may depend on."""
+VERDICT_ENGINES = ("z3-solver", "networkx", "lark")
+"""Libraries whose behaviour a verdict may depend on (the PDDL reader is modulo's own: `modulo.verifiers`)."""
 
 
 @cache

@@ -141,6 +141,10 @@ class PlanBenchImporter:
         problem = files.read(label)
         if isinstance(problem, ImportProblem):
             return problem
+        try:  # unreadable PDDL: listed with the reader's one-line message, not stored (reads are cached)
+            load_problem(domain_text, problem)
+        except ValueError as exc:
+            return ImportProblem(record=label, reason=str(exc))
         payload = {"domain_pddl": domain_text, "problem_pddl": problem, "templates": templates}
         instance = Instance(
             domain=domain,
