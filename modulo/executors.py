@@ -4,14 +4,17 @@ An executor maps a picklable top-level function over plain items and yields the 
 with a bounded amount of work in flight, so memory stays flat on an input of any length; the caller
 stays the only writer of the store. An item whose function raises comes back as a `Failure` (callers
 turn it into that item's explicit error verdict). A worker process that dies is retried: the local pool
-restarts and runs each item of the lost chunks once more on its own, Ray retries the task and then each
-of its items on its own; an item whose retry dies too comes back as a `Failure` naming the death.
+restarts and runs each item of the lost chunks on its own, Ray retries the task and then runs each of
+its items on its own; an item that kills its process twice on its own comes back as a `Failure` naming
+the death.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Generic, Protocol, TypeVar
 
+from modulo.claims import claim_alive, process_owner, utc_now
 from modulo.registry import RegistryError, get_domain
 
 T = TypeVar("T")
@@ -131,7 +135,9 @@ class LocalPool:
                 context.set_forkserver_preload(self.preload)
             else:
                 context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=watch_driver, initargs=(process_owner(),)
+            )
         return self._pool
 
     def _restart(self) -> None:
@@ -171,13 +177,15 @@ class LocalPool:
             return [self._retry(fn, item) for item in flight.chunk]
 
     def _retry(self, fn: Callable[[T], R], item: T) -> R | Failure:
-        """One item alone in a fresh pool: a second death is that item's, and is reported."""
-        try:
-            [result] = self._submit(fn, [item]).result()
-            return result
-        except BrokenProcessPool:
-            self._restart()
-            return Failure("the worker process verifying it died twice (killed, or out of memory?)")
+        """One item alone in a fresh pool, twice if it dies: a death alone is that item's own, and a second
+        one is reported (a chunk's death may have been another item's, so it does not count)."""
+        for _ in range(2):
+            try:
+                [result] = self._submit(fn, [item]).result()
+                return result
+            except BrokenProcessPool:
+                self._restart()
+        return Failure("the worker process verifying it died twice (killed, or out of memory?)")
 
     def close(self) -> None:
         if self._pool is not None:
@@ -187,8 +195,8 @@ class LocalPool:
 
 class RayCluster:
     """Ray tasks on the cluster at `address` (else RAY_ADDRESS, else a running local instance or a new
-    one): each chunk a task retried once if its worker dies, at most `workers` x IN_FLIGHT_PER_WORKER
-    chunks in flight (`workers` defaults to the cluster's CPUs)."""
+    one): each chunk a task retried once if its worker dies (then each item alone, retried once), at most
+    `workers` x IN_FLIGHT_PER_WORKER chunks in flight (`workers` defaults to the cluster's CPUs)."""
 
     name = "ray"
 
@@ -206,7 +214,7 @@ class RayCluster:
         cpus = int(self._ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, workers or cpus)
         self._chunk_task = self._ray.remote(max_retries=1, retry_exceptions=False)(run_chunk)
-        self._item_task = self._ray.remote(max_retries=0, retry_exceptions=False)(run_chunk)
+        self._item_task = self._ray.remote(max_retries=1, retry_exceptions=False)(run_chunk)
 
     def map(
         self, fn: Callable[[T], R], items: Iterable[T], count: int | None = None
@@ -238,6 +246,21 @@ class RayCluster:
 
     def close(self) -> None:
         return None
+
+
+DRIVER_CHECK_SECONDS = 1.0
+
+
+def watch_driver(owner: str) -> None:
+    """In a pool worker: end the process soon after the driver (`owner`, a claims owner) is gone, e.g.
+    killed with -9, instead of waiting on its queue forever."""
+
+    def watch() -> None:
+        while claim_alive(owner, utc_now()):
+            time.sleep(DRIVER_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="modulo-driver-watch", daemon=True).start()
 
 
 def import_ray() -> Any:
