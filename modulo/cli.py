@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -95,7 +96,7 @@ def _source(verify_reasoning: bool) -> TraceSource:
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {redact(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False)  # e.g. `modulo[ray]` kept
     raise typer.Exit(2)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -205,6 +206,8 @@ class RayCluster:
         self.chunk = chunk
         target = address or os.environ.get("RAY_ADDRESS") or None
         if not self._ray.is_initialized():
+            if target and (refused := unreachable(target)):
+                raise ExecutorError(f"cannot reach a Ray cluster at {target}: {refused}")
             try:
                 self._ray.init(address=target, log_to_driver=False, configure_logging=False)
             except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
@@ -261,6 +264,19 @@ def watch_driver(owner: str) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="modulo-driver-watch", daemon=True).start()
+
+
+def unreachable(address: str, seconds: float = 5.0) -> str | None:
+    """Why nothing answers at a `host:port` Ray address (None if something does, or if the address is
+    not of that form, e.g. `auto` or `ray://`): Ray itself would retry for a minute or more."""
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def import_ray() -> Any:

@@ -398,3 +398,11 @@ def _verified(path: Path) -> int:
             )
     except sqlite3.OperationalError:
         return 0
+
+
+def test_ray_missing_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the `ray` extra were not installed
+    path = published_mazes(tmp_path / "mazes.txt", 2)
+    done = CliRunner().invoke(app, ["verify", str(path), "--domain", "maze", "--executor", "ray"])
+    assert done.exit_code == 2 and "pip install 'modulo[ray]'" in done.stderr, done.stderr
+    assert not (tmp_path / "out.jsonl").exists()
