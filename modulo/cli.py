@@ -28,7 +28,7 @@ from modulo.generators.errors import GeneratorError
 from modulo.importing import read_records, store_records
 from modulo.inputs import read_text
 from modulo.model import TraceSource
-from modulo.protocols import SequenceDomain
+from modulo.protocols import ImportedItem, SequenceDomain
 from modulo.redact import redact
 from modulo.registry import (
     RegistryError,
@@ -410,6 +410,9 @@ def import_cmd(
     store: StoreOption = DEFAULT_STORE,
     as_json_flag: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     verify_reasoning: VerifyReasoningOption = False,
+    workers: WorkersOption = None,
+    executor_name: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Import a published results file, re-verify every record, and report agreement.
 
@@ -420,7 +423,12 @@ def import_cmd(
         if not path.exists():
             fail(f"{path} does not exist")
         records = read_records(importer, path, options)  # a bad file creates no store
-        with Store(store) as db, _progress() as bar:
+        domains = sorted({r.instance.domain for r in records if isinstance(r, ImportedItem)})
+        with (
+            _executor(executor_name, workers, ray_address, domains) as executor,
+            Store(store) as db,
+            _progress() as bar,
+        ):
             task = bar.add_task(f"import {name}", total=len(records))
             run, summary = store_records(
                 importer,
@@ -430,6 +438,7 @@ def import_cmd(
                 db,
                 lambda _, n: bar.update(task, advance=n),
                 _source(verify_reasoning),
+                executor,
             )
         problems = summary.get("problems", [])
         if as_json_flag:

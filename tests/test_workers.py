@@ -406,3 +406,24 @@ def test_ray_missing_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     done = CliRunner().invoke(app, ["verify", str(path), "--domain", "maze", "--executor", "ray"])
     assert done.exit_code == 2 and "pip install 'modulo[ray]'" in done.stderr, done.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@needs_data
+def test_import_on_a_pool_stores_and_summarises_what_an_import_in_process_does(tmp_path: Path) -> None:
+    from modulo.importing import read_records, store_records
+
+    data = json.loads(PLANBENCH_RESULTS.read_text(encoding="utf-8"))
+    data["instances"] = data["instances"][:30]
+    source = tmp_path / PLANBENCH_RESULTS.name
+    source.write_text(json.dumps(data), encoding="utf-8")
+    records = read_records(PlanBenchImporter(), source, PLANBENCH_OPTIONS)
+    summaries = []
+    for name, executor in (("one", InProcess()), ("pool", LocalPool(2, chunk=4, small=0))):
+        with Store(tmp_path / f"{name}.sqlite") as store:
+            importer = PlanBenchImporter()
+            _, summary = store_records(importer, source, PLANBENCH_OPTIONS, records, store, executor=executor)
+        executor.close()
+        summaries.append(summary)
+    assert summaries[0] == summaries[1] and summaries[0]["agree"] + summaries[0]["disagree"] > 0
+    assert snapshot(tmp_path / "one.sqlite") == snapshot(tmp_path / "pool.sqlite")
+    assert len(snapshot(tmp_path / "one.sqlite")) == 30
