@@ -1,6 +1,7 @@
 """Benchmark: `modulo verify` throughput (items/s) against workers, on the local pool and on Ray.
 
-Run `python benchmarks/scaling.py [--repeat R] [--mazes N] [--no-ray] [--crossover]`. Workloads, real data:
+Run `python benchmarks/scaling.py [--repeat R] [--mazes N] [--no-ray] [--crossover] [--profile]
+[--only NAME]`. Workloads, real data:
 
 - mazes: N Searchformer-format lines of 30x30 mazes made by the repo's generators (one in three traces
   corrupted; benchmarks/verify_mazes.py writes them), `--domain maze --format searchformer`;
@@ -14,7 +15,8 @@ whole command (start-up included: what a user waits for). It prints median and r
 the ratio to `--workers 1` of the same round, and the driver's CPU seconds (reading, writing, pickling:
 the serial part; with `--workers 1` all the work). `--crossover` also times verify_file on the first n
 maze lines in a fresh interpreter, in-process against a new two-process pool (its start-up included),
-to find where the pool starts to pay. Other processes on the machine add noise: the load is printed.
+to find where the pool starts to pay. `--profile` measures the part that does not scale (see `profile`).
+Other processes on the machine add noise: the load is printed.
 """
 
 from __future__ import annotations
@@ -147,12 +149,38 @@ def crossover(mazes: Path, repeat: int) -> None:
         print(f"  n={n:4d}  in-process {one:6.2f} s   pool of 2 {two:6.2f} s   ratio {one / two:4.2f}")
 
 
+def profile(name: str, path: Path, count: int, extra: list[str], repeat: int, tmp: Path) -> None:
+    """Per record: the driver's CPU with a pool (reading, pickling, writing: what does not scale) and all
+    the CPU of `--workers 1`, each the difference between the whole file and its first half (so
+    start-up cancels out); their ratio bounds the speed-up on any number of cores (Amdahl)."""
+    half = tmp / f"half{path.suffix}"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    half.write_text("".join(lines[: count // 2]), encoding="utf-8")
+    serial, total = [], []
+    for _ in range(repeat):
+        cpu = {}
+        for workers in ("1", "2"):
+            for file in (path, half):
+                command = [sys.executable, "-m", "modulo", "verify", str(file), *extra, "--workers", workers]
+                cpu[workers, file] = timed([*command, "--out", str(tmp / "out.jsonl")], dict(os.environ))[1]
+        per = count - count // 2
+        total.append((cpu["1", path] - cpu["1", half]) / per)
+        serial.append((cpu["2", path] - cpu["2", half]) / per)
+    t, s = statistics.median(total), statistics.median(serial)
+    print(
+        f"  {name}: {1e3 * t:.2f} ms CPU per record in all, {1e3 * s:.2f} ms of it in the driver with a pool "
+        f"({100 * s / t:.0f}%): at most x{t / s:.1f} on any number of cores"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--mazes", type=int, default=1000)
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--crossover", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--only", help="run only the workload whose name starts with this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -178,8 +206,13 @@ def main() -> None:
                 configs[f"ray {cpus}"] = (["--executor", "ray"], {**os.environ, "RAY_ADDRESS": address})
             load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
             print(f"load average {load} on {os.cpu_count()} CPUs; {args.repeat} interleaved rounds")
+            workloads = [w for w in workloads if not args.only or w[0].startswith(args.only)]
             for name, path, count, extra in workloads:
                 report(name, path, count, extra, configs, args.repeat, tmp)
+            if args.profile:
+                print("\nprofile: CPU per record, start-up left out (the whole file minus its first half)")
+                for name, path, count, extra in workloads:
+                    profile(name, path, count, extra, args.repeat, tmp)
             if args.crossover:
                 crossover(mazes, args.repeat)
         finally:
