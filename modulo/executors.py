@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
+from multiprocessing.context import BaseContext
 from typing import Any, Generic, Protocol, TypeVar
 
 from modulo.claims import claim_alive, process_owner, utc_now
@@ -131,11 +132,11 @@ class LocalPool:
 
     def _fresh_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            context: BaseContext = multiprocessing.get_context("spawn")
             if "forkserver" in multiprocessing.get_all_start_methods():
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(self.preload)
-            else:
-                context = multiprocessing.get_context("spawn")
+                forkserver = multiprocessing.get_context("forkserver")
+                forkserver.set_forkserver_preload(self.preload)
+                context = forkserver
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=watch_driver, initargs=(process_owner(),)
             )
