@@ -217,8 +217,10 @@ class RayCluster:
                 raise ExecutorError(f"cannot reach a Ray cluster {where}: {first}") from exc
         cpus = int(self._ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, workers or cpus)
-        self._chunk_task = self._ray.remote(max_retries=1, retry_exceptions=False)(run_chunk)
-        self._item_task = self._ray.remote(max_retries=1, retry_exceptions=False)(run_chunk)
+        self._task = self._ray.remote(max_retries=1, retry_exceptions=False)(run_chunk)
+        errors = self._ray.exceptions
+        lost = ("WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OutOfMemoryError")
+        self._lost = tuple(getattr(errors, name) for name in lost if hasattr(errors, name))
 
     def map(
         self, fn: Callable[[T], R], items: Iterable[T], count: int | None = None
@@ -227,24 +229,24 @@ class RayCluster:
         fn_ref = ray.put(fn)
         flights: deque[_Flight[T]] = deque()
         for chunk in _chunks(items, self.chunk):
-            flights.append(_Flight(chunk, self._chunk_task.remote(fn_ref, chunk), 0))
+            flights.append(_Flight(chunk, self._task.remote(fn_ref, chunk), 0))
             if len(flights) >= self.workers * IN_FLIGHT_PER_WORKER:
                 yield from self._collect(fn_ref, flights.popleft())
         while flights:
             yield from self._collect(fn_ref, flights.popleft())
 
     def _collect(self, fn_ref: Any, flight: _Flight[T]) -> list[Any]:
-        errors = self._ray.exceptions
+        """The chunk's results in order; if its worker died twice, each item on its own (twice at most)."""
         try:
             results: list[Any] = self._ray.get(flight.result)
             return results
-        except (errors.WorkerCrashedError, errors.NodeDiedError, errors.ObjectLostError):
-            retries = [self._item_task.remote(fn_ref, [item]) for item in flight.chunk]
+        except self._lost:
+            retries = [self._task.remote(fn_ref, [item]) for item in flight.chunk]
             out: list[Any] = []
             for ref in retries:
                 try:
                     out.extend(self._ray.get(ref))
-                except (errors.WorkerCrashedError, errors.NodeDiedError, errors.ObjectLostError):
+                except self._lost:
                     out.append(Failure("the Ray worker verifying it died twice (killed, or out of memory?)"))
             return out
 
