@@ -308,12 +308,19 @@ def make_executor(
         raise ExecutorError(f"--executor must be local or ray, not {name!r}")
     if ray_address is not None:
         raise ExecutorError("--ray-address goes with --executor ray")
-    count = (os.cpu_count() or 1) if workers is None else workers
+    count = cores() if workers is None else workers
     if count < 1:
         raise ExecutorError(f"--workers must be at least 1, not {count}")
     if count == 1:
         return InProcess()
     return LocalPool(count, preload=domain_modules(domains))
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS says, else `os.cpu_count()`)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def domain_modules(names: Iterable[str]) -> list[str]:
