@@ -37,9 +37,9 @@ CHUNK = 16
 IN_FLIGHT_PER_WORKER = 4
 """Chunks in flight per worker: keeps every worker busy while the caller writes results."""
 
-SMALL_INPUT = 200
+SMALL_INPUT = 400
 """Inputs with fewer items than this are verified in-process: starting a pool costs more than it saves
-(measured in docs/scale-verify.md)."""
+(measured in docs/scale-verify.md: 400-700 maze lines, fewer records of costlier domains)."""
 
 
 class ExecutorError(RuntimeError):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from test_workers import (
     KILL_SUITE,
+    KILLED,
     _verified,
     die_once_then_square,
     published_mazes,
@@ -126,7 +127,7 @@ def test_a_killed_ray_worker_is_retried(on_ray: object, tmp_path: Path) -> None:
 
 def test_kill_9_of_the_ray_driver_then_resume(cluster: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "kill.toml"
-    config.write_text(KILL_SUITE.format(latency=0.01), encoding="utf-8")
+    config.write_text(KILL_SUITE.format(latency=0.005, count=KILLED), encoding="utf-8")
     path, reference = tmp_path / "killed.sqlite", tmp_path / "reference.sqlite"
     command = [sys.executable, "-m", "modulo", "run", str(config), "--no-report"]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -136,7 +137,7 @@ def test_kill_9_of_the_ray_driver_then_resume(cluster: dict[str, str], tmp_path:
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=60) == -signal.SIGKILL
-    assert 40 <= _verified(path) < 210, "the kill came mid-run"
+    assert 40 <= _verified(path) < KILLED, "the kill came mid-run"
     resumed = subprocess.run(
         [*command, "--store", str(path), "--executor", "ray"], env=cluster, capture_output=True
     )
@@ -145,7 +146,7 @@ def test_kill_9_of_the_ray_driver_then_resume(cluster: dict[str, str], tmp_path:
         [*command, "--store", str(reference), "--workers", "1"], env=cluster, capture_output=True
     )
     assert local.returncode == 0, local.stderr
-    assert snapshot(path) == snapshot(reference) and len(snapshot(path)) == 210
+    assert snapshot(path) == snapshot(reference) and len(snapshot(path)) == KILLED
 
 
 def test_an_unreachable_cluster_is_one_line(tmp_path: Path) -> None:
