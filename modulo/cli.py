@@ -289,8 +289,9 @@ def verify(
                 for outcome in verify_file(traces, reader, executor, total):
                     bar.advance(task)
                     if outcome.record is None:
-                        summary.skip(str(outcome.problem))
-                        bar.console.print(f"[yellow]skipped[/] {outcome.problem}", highlight=False)
+                        problem = str(outcome.problem)
+                        summary.skip(problem)
+                        bar.console.print(f"[yellow]skipped[/] {escape(problem)}", highlight=False)
                         continue
                     summary.count(outcome.state, outcome.correct, outcome.rules, outcome.size_inferred)
                     sink.write(outcome.record + "\n")
