@@ -2,4 +2,5 @@
 
 from modulo.cli import app
 
-app()
+if __name__ == "__main__":  # worker processes of `--workers` import this module without running it
+    app()

@@ -6,11 +6,13 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,11 +23,12 @@ from rich.progress import (
 )
 
 from modulo.assisted import AssistedReport
+from modulo.executors import SMALL_INPUT, Executor, ExecutorError, make_executor
 from modulo.generators.errors import GeneratorError
 from modulo.importing import read_records, store_records
 from modulo.inputs import read_text
 from modulo.model import TraceSource
-from modulo.protocols import SequenceDomain
+from modulo.protocols import ImportedItem, SequenceDomain
 from modulo.redact import redact
 from modulo.registry import (
     RegistryError,
@@ -41,16 +44,8 @@ from modulo.report_sql import report_from_store
 from modulo.reverify import reverify as reverify_run
 from modulo.runner import ConfigError, Runner, load_config
 from modulo.store import Store, StoreError
-from modulo.verify import (
-    InputError,
-    TraceRecord,
-    VerdictRecord,
-    VerifyItem,
-    VerifySummary,
-    interchange_items,
-    sequence_items,
-    verdict_of,
-)
+from modulo.verify import InputError, TraceRecord, VerdictRecord, VerifySummary
+from modulo.verify_stream import LineReader, verify_file
 
 app = typer.Typer(
     help="LLM-Modulo generate-and-verify with formal, per-step verdicts.",
@@ -73,13 +68,35 @@ VerifyReasoningOption = Annotated[
     ),
 ]
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Processes (or Ray CPUs) that verify; default: every core (every CPU of the Ray cluster). "
+        f"Fewer than {SMALL_INPUT} items are verified in this process. Results are the same for any number.",
+    ),
+]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where verification runs: local (a process pool here) or ray (Ray tasks on the cluster at "
+        "--ray-address or RAY_ADDRESS; pip install 'modulo[ray]'). This process stays the only writer.",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option("--ray-address", help="--executor ray: the cluster's address (default: RAY_ADDRESS)."),
+]
+
 
 def _source(verify_reasoning: bool) -> TraceSource:
     return "reasoning" if verify_reasoning else "response"
 
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {redact(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(redact(message))}", highlight=False)  # e.g. `modulo[ray]` kept
     raise typer.Exit(2)
 
 
@@ -100,12 +117,25 @@ def user_errors() -> Iterator[None]:
         ConfigError,
         RegistryError,
         StoreError,
+        ExecutorError,
         InputError,
         GeneratorError,
         LookupError,
         ValueError,
     ) as exc:
         fail(str(exc))
+
+
+@contextmanager
+def _executor(
+    name: str, workers: int | None, ray_address: str | None, domains: list[str]
+) -> Iterator[Executor]:
+    """The executor the flags ask for, shut down on the way out."""
+    executor = make_executor(name, workers, ray_address=ray_address, domains=domains)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 def _progress() -> Progress:
@@ -137,6 +167,9 @@ def run(
             "deterministic sampling: temperature 0, oracle, replay), always, never."
         ),
     ] = "auto",
+    workers: WorkersOption = None,
+    executor_name: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Generate, verify and store a benchmark suite; re-running the same config resumes it.
 
@@ -149,8 +182,10 @@ def run(
             suite = load_config(config)
         except RecursionError:
             fail(f"suite {config} is nested too deeply to read; is it the right file?")
-        with Store(store) as db:
-            runner = Runner(suite, db, limit=limit, retry_failed=retry_failed, reuse=reuse)  # type: ignore[arg-type]
+        domains = [task.domain for task in suite.tasks]
+        with _executor(executor_name, workers, ray_address, domains) as executor, Store(store) as db:
+            options = {"limit": limit, "retry_failed": retry_failed, "reuse": reuse, "executor": executor}
+            runner = Runner(suite, db, **options)  # type: ignore[arg-type]
             with _progress() as bar:
                 task = bar.add_task(f"{suite.name}", total=None)
 
@@ -228,6 +263,9 @@ def verify(
     ] = False,
     out_path: Annotated[Path | None, typer.Option("--out", help="Verdicts JSONL (default: stdout).")] = None,
     verify_reasoning: VerifyReasoningOption = False,
+    workers: WorkersOption = None,
+    executor_name: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     json_summary: Annotated[
         bool,
         typer.Option(
@@ -239,28 +277,24 @@ def verify(
 ) -> None:
     """Verify traces produced elsewhere; writes one verdict record per readable input line."""
     with user_errors():
-        items = _verify_items(traces, domain, fmt, {"size": size, "strict_ties": strict_ties or None})
+        reader = _line_reader(traces, domain, fmt, {"size": size, "strict_ties": strict_ties or None})
+        reader = replace(reader, trace_source=_source(verify_reasoning))
+        total = _count_lines(traces)
         summary = VerifySummary()
         sink = _open_out(out_path) if out_path else sys.stdout
+        domains = [domain] if domain else []
         try:
-            with _progress() as bar:
-                task = bar.add_task(f"verify {traces.name}", total=_count_lines(traces))
-                for item in items:
+            with _progress() as bar, _executor(executor_name, workers, ray_address, domains) as executor:
+                task = bar.add_task(f"verify {traces.name}", total=total)
+                for outcome in verify_file(traces, reader, executor, total):
                     bar.advance(task)
-                    if isinstance(item, InputError):
-                        summary.skip(str(item))
-                        bar.console.print(f"[yellow]skipped[/] {item}", highlight=False)
+                    if outcome.record is None:
+                        problem = str(outcome.problem)
+                        summary.skip(problem)
+                        bar.console.print(f"[yellow]skipped[/] {escape(problem)}", highlight=False)
                         continue
-                    name = item.instance.domain
-                    try:
-                        chosen = get_domain(name)
-                    except RegistryError as exc:
-                        summary.skip(f"{item.where}: {exc}")
-                        bar.console.print(f"[yellow]skipped[/] {item.where}: {exc}", highlight=False)
-                        continue
-                    line, verdicts = verdict_of(chosen, item, _source(verify_reasoning))
-                    summary.add(item, verdicts)
-                    sink.write(line + "\n")
+                    summary.count(outcome.state, outcome.correct, outcome.rules, outcome.size_inferred)
+                    sink.write(outcome.record + "\n")
         finally:
             if out_path:
                 sink.close()
@@ -300,14 +334,13 @@ def _count_lines(path: Path) -> int | None:
         return None
 
 
-def _verify_items(
-    path: Path, domain: str | None, fmt: str | None, options: dict[str, object]
-) -> Iterator[VerifyItem | InputError]:
-    """The items of a traces-in file, or with `fmt` of a published sequence file of `domain`."""
+def _line_reader(path: Path, domain: str | None, fmt: str | None, options: dict[str, object]) -> LineReader:
+    """How to read the lines of a traces-in file, or with `fmt` of a published sequence file of `domain`;
+    an unknown domain or format is one error, not one per line."""
     if fmt is None:
         if domain is not None:
-            get_domain(domain)  # an unknown --domain is one error, not one per line
-        return interchange_items(path, domain)
+            get_domain(domain)
+        return LineReader(str(path), domain)
     if domain is None:
         raise InputError("--format needs --domain (e.g. --domain maze --format searchformer)")
     chosen = get_domain(domain)
@@ -316,7 +349,7 @@ def _verify_items(
     if fmt not in chosen.sequence_formats:
         formats = ", ".join(chosen.sequence_formats)
         raise InputError(f"domain {domain!r} has no format {fmt!r}; formats: {formats}")
-    return sequence_items(path, chosen, fmt, options)
+    return LineReader(str(path), domain, fmt, options)
 
 
 @app.command("report")
@@ -378,6 +411,9 @@ def import_cmd(
     store: StoreOption = DEFAULT_STORE,
     as_json_flag: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     verify_reasoning: VerifyReasoningOption = False,
+    workers: WorkersOption = None,
+    executor_name: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Import a published results file, re-verify every record, and report agreement.
 
@@ -388,7 +424,12 @@ def import_cmd(
         if not path.exists():
             fail(f"{path} does not exist")
         records = read_records(importer, path, options)  # a bad file creates no store
-        with Store(store) as db, _progress() as bar:
+        domains = sorted({r.instance.domain for r in records if isinstance(r, ImportedItem)})
+        with (
+            _executor(executor_name, workers, ray_address, domains) as executor,
+            Store(store) as db,
+            _progress() as bar,
+        ):
             task = bar.add_task(f"import {name}", total=len(records))
             run, summary = store_records(
                 importer,
@@ -398,6 +439,7 @@ def import_cmd(
                 db,
                 lambda _, n: bar.update(task, advance=n),
                 _source(verify_reasoning),
+                executor,
             )
         problems = summary.get("problems", [])
         if as_json_flag:

@@ -9,11 +9,12 @@ from typing import Any
 
 from modulo.assisted import RECORDED, AssistedReading, summarise
 from modulo.claims import utc_now
+from modulo.executors import Executor, InProcess
 from modulo.model import GeneratorConfig, Run, RunConfig, Sample, TaskConfig, Trace, TraceSource, Verdicts
 from modulo.protocols import ImportedItem, Importer, ImportProblem
 from modulo.reading import separate_reasoning
 from modulo.registry import RegistryError, get_domain
-from modulo.runner import ProgressFn, run_id_for, sample_id, verify_sample, versions
+from modulo.runner import ProgressFn, failed_verification, run_id_for, sample_id, verify_stored, versions
 from modulo.store import Store
 from modulo.translation import assess, check_domain
 
@@ -61,9 +62,11 @@ def store_records(
     store: Store,
     progress: ProgressFn | None = None,
     trace_source: TraceSource = "response",
+    executor: Executor | None = None,
 ) -> tuple[Run | None, dict[str, Any]]:
-    """Store and verify every record; re-importing the same file and options resumes, never duplicates.
-    With `trace_source="reasoning"` the trace verdicts judge each record's thinking (`--verify-reasoning`).
+    """Store and verify every record (on `executor`, default this process); re-importing the same file
+    and options resumes, never duplicates. With `trace_source="reasoning"` the trace verdicts judge each
+    record's thinking (`--verify-reasoning`).
 
     Records the importer cannot read, records of a domain not installed here, records reusing another
     record's id for a different problem, and records whose verdict is `unknown` are problems: listed,
@@ -97,22 +100,31 @@ def store_records(
     stored = {s.id: s for s in store.samples(run.id)}
     seen: Counter[tuple[str, str]] = Counter()
     readings: list[AssistedReading] = []
+    samples = []
     for item in items:
         key = (item.instance.domain, item.instance.id)
         sid = sample_id(run.id, item.instance, seen[key], 0)
-        sample = stored.get(sid) or Sample(
-            id=sid,
-            run_id=run.id,
-            instance=item.instance,
-            generator=item.generator,
-            sample_index=seen[key],
-            text=item.text,
-            reasoning=item.reasoning or separate_reasoning(item.text).reasoning,
+        samples.append(
+            stored.get(sid)
+            or Sample(
+                id=sid,
+                run_id=run.id,
+                instance=item.instance,
+                generator=item.generator,
+                sample_index=seen[key],
+                text=item.text,
+                reasoning=item.reasoning or separate_reasoning(item.text).reasoning,
+            )
         )
         seen[key] += 1
+    unverified = [sample for sample in samples if sample.verdicts is None]
+    store.add_generated([sample for sample in unverified if sample.id not in stored])
+    tasks = [(sample, trace_source) for sample in unverified]
+    verified = (executor or InProcess()).map(verify_stored, tasks, len(tasks))
+    for item, sample in zip(items, samples, strict=True):
         if sample.verdicts is None:
-            store.add_generated([sample])
-            sample = verify_sample(get_domain(item.instance.domain), sample, trace_source)
+            result = next(verified)
+            sample = result if isinstance(result, Sample) else failed_verification(sample, result.reason)
             store.set_verdicts(sample)
         assert sample.trace is not None and sample.verdicts is not None
         if item.translation is not None:

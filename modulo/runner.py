@@ -14,6 +14,7 @@ import json
 import platform
 import time
 import tomllib
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 
 import modulo
 from modulo.claims import process_owner, utc_now
+from modulo.executors import Executor, Failure, InProcess
 from modulo.generators.errors import BatchFailed
 from modulo.limits import over_caps
 from modulo.loop import back_prompt, needs_retry
@@ -36,6 +38,7 @@ from modulo.model import (
     Sample,
     TaskConfig,
     TokenCounts,
+    Trace,
     TraceSource,
 )
 from modulo.protocols import (
@@ -53,7 +56,7 @@ from modulo.redact import find_secrets
 from modulo.registry import generator_identity, get_domain, get_generator
 from modulo.store import Store
 from modulo.translation import assist_run, check_domain
-from modulo.verify import verify_text
+from modulo.verify import crashed_verdicts, verify_text
 
 
 class ConfigError(ValueError):
@@ -238,7 +241,8 @@ class Runner:
     `retry_failed` forgets the run's failed generations first, so they are tried again; `reuse` says when
     a text stored under the same cache key (same generator, params, prompt and request key) may be used
     instead of generating: "auto" (the default) only for deterministic sampling (temperature 0, oracle,
-    replay), "always", or "never".
+    replay), "always", or "never". `executor` says where texts are verified (default: this process);
+    this process stays the only writer of the store.
     """
 
     def __init__(
@@ -249,8 +253,10 @@ class Runner:
         *,
         retry_failed: bool = False,
         reuse: Literal["auto", "always", "never"] = "auto",
+        executor: Executor | None = None,
     ) -> None:
         self.config = config
+        self.executor: Executor = executor or InProcess()
         self.store = store
         self.limit = limit
         self.retry_failed = retry_failed
@@ -259,6 +265,8 @@ class Runner:
         self._generators: dict[str, Generator] = {}
         self._left: list[str] = []
         """Ids skipped because another process held them (counted at the end if still unfinished)."""
+        self._halt: BatchFailed | None = None
+        """A generator's failure part-way through a batch: the run stops once what came back is stored."""
 
     def _generator(self, config: GeneratorConfig) -> Generator:
         key = config.model_dump_json()
@@ -341,47 +349,79 @@ class Runner:
     def _execute(
         self, summary: RunSummary, jobs: list[Job], progress: ProgressFn | None, planned: PlannedFn | None
     ) -> None:
+        """Generate and store the pending jobs' texts batch by batch, verifying them on the executor
+        while later batches are generated; verdicts are written here, in job order."""
         done = self.store.sample_ids(summary.run.id)
         pending = [job for job in jobs if job.id not in done]
         summary.skipped += len(jobs) - len(pending)
         if planned:
             planned(len(pending))
+        phase = f"round {pending[0].round}" if pending else ""
+        produced: deque[tuple[Sample, TraceSource]] = deque()
+
+        def to_verify() -> Iterator[tuple[Sample, TraceSource]]:
+            for job, sample in self._produce(summary, pending, progress, phase):
+                produced.append((sample, job.trace_source))
+                yield sample, job.trace_source
+
+        finished: list[str] = []
+        for verified in self.executor.map(verify_stored, to_verify(), len(pending)):
+            sample, source = produced.popleft()
+            self._store(sample, verified, source)
+            summary.verified += 1
+            finished.append(sample.id)
+            if len(finished) >= self.config.batch_size:
+                self.store.release(self.owner, finished)
+                finished = []
+            if progress:
+                progress(phase, 1)
+        if finished:
+            self.store.release(self.owner, finished)
+        if self._halt is not None:
+            raise self._halt from self._halt.__cause__
+
+    def _produce(
+        self, summary: RunSummary, pending: list[Job], progress: ProgressFn | None, phase: str
+    ) -> Iterator[tuple[Job, Sample]]:
+        """Claim, generate and store the texts batch by batch; yields each stored text to verify (failed
+        generations and samples another process holds are counted here)."""
         for candidates in _batches(pending, self.config.batch_size):
             claimed = set(self.store.claim([job.id for job in candidates], self.owner, stored=False))
             batch = [job for job in candidates if job.id in claimed]
             self._left += [job.id for job in candidates if job.id not in claimed]
-            if batch:
-                try:
-                    samples = self._generate(summary.run.id, batch, summary)
-                except _PartialBatch as partial:  # keep what came back, then stop as before
-                    self._keep(summary, partial.done)
-                    raise partial.error from partial.error.__cause__
-                self._keep(summary, list(zip(batch, samples, strict=True)))
-                self.store.release(self.owner, [job.id for job in batch])
-            if progress:
-                progress(f"round {candidates[0].round}", len(candidates))
-
-    def _keep(self, summary: RunSummary, done: list[tuple[Job, Sample]]) -> None:
-        """Store generated samples, then verify those that have a text."""
-        if not done:
-            return
-        self.store.add_generated([sample for _, sample in done], run=summary.run)
-        summary.generated += len(done)
-        for job, sample in done:
-            if sample.generation_error is None:
-                self._store_verdicts(job.domain, sample, job.trace_source)
-                summary.verified += 1
-            else:
-                summary.failed += 1
-
-    def _store_verdicts(self, domain: Domain, sample: Sample, trace_source: TraceSource) -> None:
-        """Verify and store; if the stored text is not the one verified (another process stored that id
-        first), verify the stored text instead, so a verdict always belongs to the text beside it."""
-        while not self.store.set_verdicts(verify_sample(domain, sample, trace_source)):
-            stored = self.store.sample(sample.id)
-            if stored is None or stored.generation_error is not None or stored.text == sample.text:
+            if progress and len(batch) < len(candidates):
+                progress(phase, len(candidates) - len(batch))
+            if not batch:
+                continue
+            try:
+                samples = self._generate(summary.run.id, batch, summary)
+            except _PartialBatch as partial:  # keep and verify what came back, then stop as before
+                self._halt = partial.error
+                batch, samples = [job for job, _ in partial.done], [sample for _, sample in partial.done]
+            self.store.add_generated(samples, run=summary.run)
+            summary.generated += len(samples)
+            failed = [sample.id for sample in samples if sample.generation_error is not None]
+            if failed:
+                summary.failed += len(failed)
+                self.store.release(self.owner, failed)
+                if progress:
+                    progress(phase, len(failed))
+            for job, sample in zip(batch, samples, strict=True):
+                if sample.generation_error is None:
+                    yield job, sample
+            if self._halt is not None:
                 return
-            sample = stored
+
+    def _store(self, sample: Sample, verified: Sample | Failure, source: TraceSource) -> None:
+        """Write a sample's verdicts (a failed verification as explicit `unknown` verdicts). If the stored
+        text is not the one verified (another process stored that id first), verify the stored text
+        instead, so a verdict always belongs to the text beside it."""
+        result = verified if isinstance(verified, Sample) else failed_verification(sample, verified.reason)
+        while not self.store.set_verdicts(result):
+            stored = self.store.sample(sample.id)
+            if stored is None or stored.generation_error is not None or stored.text == result.text:
+                return
+            result = verify_stored((stored, source))
 
     def _check_assisted(self) -> None:
         """Refuse, before any work, an assisted extraction the tasks' domains cannot ground."""
@@ -459,11 +499,11 @@ class Runner:
             planned(len(pending))
         claimed = set(self.store.claim([s.id for s in pending], self.owner, stored=True))
         self._left += [s.id for s in pending if s.id not in claimed]
-        for sample in pending:
-            if sample.id not in claimed:
-                continue
-            source = trace_source_of(self.config, sample)
-            self._store_verdicts(get_domain(sample.instance.domain), sample, source)
+        mine = [(s, trace_source_of(self.config, s)) for s in pending if s.id in claimed]
+        for (sample, source), verified in zip(
+            mine, self.executor.map(verify_stored, mine, len(mine)), strict=True
+        ):
+            self._store(sample, verified, source)
             self.store.release(self.owner, [sample.id])
             summary.verified += 1
             if progress:
@@ -510,6 +550,25 @@ def verify_sample(domain: Domain, sample: Sample, trace_source: TraceSource = "r
     made_by = code_versions([sample.instance.domain])
     return sample.model_copy(
         update={"trace": trace, "verdicts": verdicts, "timings": timings, "verified_by": made_by}
+    )
+
+
+def verify_stored(task: tuple[Sample, TraceSource]) -> Sample:
+    """`verify_sample` of a stored sample through the domain its instance names: what a worker runs."""
+    sample, trace_source = task
+    return verify_sample(get_domain(sample.instance.domain), sample, trace_source)
+
+
+def failed_verification(sample: Sample, reason: str) -> Sample:
+    """The sample with explicit `unknown` verdicts saying why its verification failed (a worker raised
+    outside the domain's guards, or its process died twice); `modulo reverify` judges it again."""
+    why = f"verification of this sample failed: {reason}"
+    return sample.model_copy(
+        update={
+            "trace": Trace(parse_errors=[why]),
+            "verdicts": crashed_verdicts(why, []),
+            "verified_by": code_versions([sample.instance.domain]),
+        }
     )
 
 

@@ -102,15 +102,16 @@ def _verify_response(domain: Domain, instance: Instance, text: str) -> tuple[Tra
         trace = domain.parse(text, instance)
     except Exception as exc:  # noqa: BLE001 - turned into an explicit verdict
         reason = f"parser of domain {domain.name!r} crashed: {type(exc).__name__}: {exc}"
-        return Trace(parse_errors=[reason]), _crashed(reason, [])
+        return Trace(parse_errors=[reason]), crashed_verdicts(reason, [])
     try:
         return trace, domain.check(instance, trace)
     except Exception as exc:  # noqa: BLE001 - turned into an explicit verdict
         reason = f"checker of domain {domain.name!r} crashed: {type(exc).__name__}: {exc}"
-        return trace, _crashed(reason, trace.steps)
+        return trace, crashed_verdicts(reason, trace.steps)
 
 
-def _crashed(reason: str, steps: list[Any]) -> Verdicts:
+def crashed_verdicts(reason: str, steps: list[Any]) -> Verdicts:
+    """Every verdict `unknown` (rule `internal.error`) with `reason`: what a crash in judging gives."""
     return Verdicts(
         steps=[
             StepVerdict(index=s.index, status="unknown", rule="internal.error", message=reason) for s in steps
@@ -251,27 +252,25 @@ def read_trace_records(path: Path) -> Iterator[TraceRecord | InputError]:
 
 
 def _trace_lines(path: Path) -> Iterator[tuple[int, TraceRecord | InputError]]:
-    for number, line in _lines(path):
-        if isinstance(line, InputError):
-            yield number, line
-            continue
-        try:
-            record = TraceRecord.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            yield number, InputError(f"{path}:{number}: not JSON ({exc.msg})")
-            continue
-        except RecursionError:
-            yield number, InputError(f"{path}:{number}: JSON nested too deeply to read")
-            continue
-        except ValidationError as exc:
-            yield number, InputError(f"{path}:{number}: not a trace record ({_problems(exc)})")
-            continue
-        try:
-            record.to_instance()
-        except ValidationError as exc:
-            yield number, InputError(f"{path}:{number}: not a valid instance ({_problems(exc)})")
-            continue
-        yield number, record
+    for number, line in file_lines(path):
+        yield number, line if isinstance(line, InputError) else trace_record(path, number, line)
+
+
+def trace_record(path: Path | str, number: int, line: str) -> TraceRecord | InputError:
+    """One line of a traces-in file as a record whose instance validates, or why it is not one."""
+    try:
+        record = TraceRecord.model_validate(json.loads(line))
+    except json.JSONDecodeError as exc:
+        return InputError(f"{path}:{number}: not JSON ({exc.msg})")
+    except RecursionError:
+        return InputError(f"{path}:{number}: JSON nested too deeply to read")
+    except ValidationError as exc:
+        return InputError(f"{path}:{number}: not a trace record ({_problems(exc)})")
+    try:
+        record.to_instance()
+    except ValidationError as exc:
+        return InputError(f"{path}:{number}: not a valid instance ({_problems(exc)})")
+    return record
 
 
 def _problems(exc: ValidationError) -> str:
@@ -294,17 +293,18 @@ class VerifyItem:
 def interchange_items(path: Path, domain: str | None = None) -> Iterator[VerifyItem | InputError]:
     """Items of a traces-in JSONL file; `domain` overrides each record's own."""
     for number, record in _trace_lines(path):
-        if isinstance(record, InputError):
-            yield record
-            continue
-        instance = record.to_instance()
-        yield VerifyItem(
-            record.id,
-            instance.model_copy(update={"domain": domain or record.domain}),
-            record.text,
-            f"{path}:{number}",
-            record.reasoning,
-        )
+        yield record if isinstance(record, InputError) else interchange_item(path, number, record, domain)
+
+
+def interchange_item(path: Path | str, number: int, record: TraceRecord, domain: str | None) -> VerifyItem:
+    instance = record.to_instance()
+    return VerifyItem(
+        record.id,
+        instance.model_copy(update={"domain": domain or record.domain}),
+        record.text,
+        f"{path}:{number}",
+        record.reasoning,
+    )
 
 
 def sequence_items(
@@ -313,38 +313,40 @@ def sequence_items(
     """Items of a published-format file: per line one token sequence, as plain text or as a JSON object
     with `text` (its other fields, e.g. `id`/`idx`, `rows`/`cols`, reach the domain as options; the
     user's `options` win). The id is the record's, else the line number."""
-    for number, line in _lines(path):
+    for number, line in file_lines(path):
         if isinstance(line, InputError):
             yield line
-            continue
-        record: dict[str, Any] = {"text": line}
-        if line.startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield InputError(f"{path}:{number}: not JSON ({exc.msg})")
-                continue
-            except RecursionError:
-                yield InputError(f"{path}:{number}: JSON nested too deeply to read")
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                yield InputError(f"{path}:{number}: a JSON line needs a string field `text`")
-                continue
-        fields = {**record, **{k: v for k, v in options.items() if v is not None}}
-        fields["id"] = str(next((record[k] for k in ("id", "idx") if record.get(k) is not None), number))
+        else:
+            yield sequence_item(path, number, line, domain, fmt, options)
+
+
+def sequence_item(
+    path: Path | str, number: int, line: str, domain: SequenceDomain, fmt: str, options: dict[str, Any]
+) -> VerifyItem | InputError:
+    """One line of a published-format file (see `sequence_items`) as an item, or why it is not one."""
+    record: dict[str, Any] = {"text": line}
+    if line.startswith("{"):
         try:
-            instance, output = domain.read_sequence(record["text"], fmt, fields)
-        except ValueError as exc:
-            yield InputError(f"{path}:{number}: {exc}")
-            continue
-        except Exception as exc:  # noqa: BLE001 - a reader bug on one line never stops the others
-            reason = f"the {domain.name!r} reader of {fmt!r} failed: {type(exc).__name__}: {exc}"
-            yield InputError(f"{path}:{number}: {reason}")
-            continue
-        yield VerifyItem(fields["id"], instance, output, f"{path}:{number}")
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return InputError(f"{path}:{number}: not JSON ({exc.msg})")
+        except RecursionError:
+            return InputError(f"{path}:{number}: JSON nested too deeply to read")
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            return InputError(f"{path}:{number}: a JSON line needs a string field `text`")
+    fields = {**record, **{k: v for k, v in options.items() if v is not None}}
+    fields["id"] = str(next((record[k] for k in ("id", "idx") if record.get(k) is not None), number))
+    try:
+        instance, output = domain.read_sequence(record["text"], fmt, fields)
+    except ValueError as exc:
+        return InputError(f"{path}:{number}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a reader bug on one line never stops the others
+        reason = f"the {domain.name!r} reader of {fmt!r} failed: {type(exc).__name__}: {exc}"
+        return InputError(f"{path}:{number}: {reason}")
+    return VerifyItem(fields["id"], instance, output, f"{path}:{number}")
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
+def file_lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
     """Non-blank lines with their numbers; a line that is not UTF-8 is an InputError in its place, an
     unreadable file an InputError raised."""
     try:
@@ -382,10 +384,19 @@ class VerifySummary:
     rules: Counter[str] = field(default_factory=Counter)
 
     def add(self, item: VerifyItem, verdicts: Verdicts) -> None:
+        self.count(
+            trace_state(verdicts),
+            verdicts.answer.status == "correct",
+            verdicts.rule_counts(),
+            bool(item.instance.payload.get("size_inferred")),
+        )
+
+    def count(self, state: TraceState, correct: bool, rules: dict[str, int], size_inferred: bool) -> None:
+        """Count one verdict: its trace state, whether the answer is correct, its rule counts."""
         self.verified += 1
-        self.size_inferred += bool(item.instance.payload.get("size_inferred"))
-        self.outcomes[trace_state(verdicts), verdicts.answer.status == "correct"] += 1
-        self.rules.update(verdicts.rule_counts())
+        self.size_inferred += size_inferred
+        self.outcomes[state, correct] += 1
+        self.rules.update(rules)
 
     def skip(self, problem: str) -> None:
         """Count an unreadable line; the first PROBLEMS_KEPT are kept to show."""
