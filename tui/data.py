@@ -443,35 +443,9 @@ _CLAIMS = "SELECT s.run_id, c.owner, c.claimed_at FROM claims c JOIN samples s O
 
 
 def _row(r: tuple[Any, ...]) -> Row:
-    """A Row from the columns of `_ROW_COLUMNS`."""
-    (
-        rowid,
-        sample_id,
-        instance,
-        domain,
-        generator,
-        round_,
-        state,
-        first_error,
-        answer,
-        correct,
-        reading,
-        failed,
-    ) = r
-    return Row(
-        rowid,
-        sample_id,
-        instance,
-        domain,
-        generator,
-        round_,
-        state,
-        first_error,
-        answer,
-        bool(correct),
-        reading,
-        bool(failed),
-    )
+    """A Row from the columns of `_ROW_COLUMNS`, with `correct` and `failed` as booleans."""
+    *head, correct, reading, failed = r
+    return Row(*head, bool(correct), reading, bool(failed))
 
 
 def _contains(text: Any, reasoning: Any, needle: str) -> bool:
