@@ -343,6 +343,7 @@ class Runner:
             summary.elsewhere = self.store.unfinished(self._left)
         finally:
             self.store.release(self.owner)
+            self.store.drop_dead_claims()
         summary.run = self.store.get_run(fresh.id) or fresh
         return summary
 

@@ -521,6 +521,15 @@ class Store:
                     "DELETE FROM claims WHERE owner = ? AND sample_id = ?", [(owner, i) for i in sample_ids]
                 )
 
+    def drop_dead_claims(self) -> int:
+        """Delete the claims of owners that are dead or lapsed (what a killed process left behind, even
+        on samples it finished); returns how many."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT sample_id, owner, claimed_at FROM claims").fetchall()
+            dead = [(sid, owner) for sid, owner, at in rows if not claim_alive(owner, at)]
+            db.executemany("DELETE FROM claims WHERE sample_id = ? AND owner = ?", dead)
+        return len(dead)
+
     def unfinished(self, sample_ids: list[str]) -> int:
         """How many of these samples are not stored, or stored without verdicts (failures count as done)."""
         left = 0

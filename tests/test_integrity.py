@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from modulo import store as store_module
+from modulo.claims import utc_now
 from modulo.cli import app
 from modulo.model import GeneratorConfig, RunConfig, TaskConfig
 from modulo.packing import unpack
@@ -536,3 +537,33 @@ def test_many_processes_may_create_one_store_at_once(tmp_path: Path) -> None:
         ]
         errors = [proc.communicate(timeout=60)[1] for proc in procs]
         assert [proc.returncode for proc in procs] == [0] * 6, errors
+
+
+def test_claims_a_killed_process_left_on_finished_samples_are_dropped(tmp_path: Path) -> None:
+    """A process killed after writing verdicts but before releasing its claims leaves them behind;
+    the next run drops every claim whose owner is dead, and keeps a live owner's."""
+    config = RunConfig(name="claims", tasks=[maze_task("exact")])
+    owner = (
+        "from modulo.claims import process_owner; import time; "
+        "print(process_owner(), flush=True); time.sleep(60)"
+    )
+    dead = subprocess.Popen([sys.executable, "-c", owner], stdout=subprocess.PIPE, text=True)
+    live = subprocess.Popen([sys.executable, "-c", owner], stdout=subprocess.PIPE, text=True)
+    try:
+        assert dead.stdout is not None and live.stdout is not None
+        dead_owner, live_owner = dead.stdout.readline().strip(), live.stdout.readline().strip()
+        dead.kill()
+        dead.wait()
+        with Store(tmp_path / "claims.sqlite") as store:
+            run = Runner(config, store).run().run
+            ids = [s.id for s in store.samples(run.id)]
+            with sqlite3.connect(tmp_path / "claims.sqlite") as db:
+                db.execute("INSERT INTO claims VALUES (?, ?, ?)", (ids[0], dead_owner, utc_now()))
+                db.execute("INSERT INTO claims VALUES (?, ?, ?)", (ids[1], live_owner, utc_now()))
+            Runner(config, store).run()
+            with sqlite3.connect(tmp_path / "claims.sqlite") as db:
+                left = db.execute("SELECT sample_id, owner FROM claims").fetchall()
+    finally:
+        live.kill()
+        live.wait()
+    assert left == [(ids[1], live_owner)]  # the dead owner's claim is gone, the live one's kept

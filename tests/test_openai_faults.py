@@ -179,7 +179,9 @@ def test_a_huge_reply_is_dropped_as_that_samples_error(fake: str) -> None:
 
 
 INTERRUPTED = """
-import sys, time
+import signal, sys, time
+# Ctrl-C as in a terminal: a test run started as a background job (`pytest &`) passes SIGINT on ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from modulo.generators.openai_compat import OpenAIGenerator
 from modulo.model import ChatMessage, Instance
 from modulo.protocols import GenerationRequest
