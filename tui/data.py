@@ -444,8 +444,8 @@ _CLAIMS = "SELECT s.run_id, c.owner, c.claimed_at FROM claims c JOIN samples s O
 
 def _row(r: tuple[Any, ...]) -> Row:
     """A Row from the columns of `_ROW_COLUMNS`, with `correct` and `failed` as booleans."""
-    *head, correct, reading, failed = r
-    return Row(*head, bool(correct), reading, bool(failed))
+    row = Row(*r)
+    return replace(row, correct=bool(row.correct), failed=bool(row.failed))
 
 
 def _contains(text: Any, reasoning: Any, needle: str) -> bool:
