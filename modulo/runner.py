@@ -352,6 +352,7 @@ class Runner:
     ) -> None:
         """Generate and store the pending jobs' texts batch by batch, verifying them on the executor
         while later batches are generated; verdicts are written here, in job order."""
+        self._halt = None
         done = self.store.sample_ids(summary.run.id)
         pending = [job for job in jobs if job.id not in done]
         summary.skipped += len(jobs) - len(pending)
