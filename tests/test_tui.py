@@ -225,7 +225,8 @@ def test_sample_screen_shows_text_picture_answer_and_chain(store: Path, samples:
 def test_raw_text_spans_are_coloured_by_verdict(samples: list[Sample]) -> None:
     """Each step's span covers its text in the raw output (blocksworld and deduction record spans; maze
     steps are found by their text), and the colour follows the verdict."""
-    from modulo.tui.view import SPAN_STYLE, highlighted, step_spans
+    from modulo.spans import step_spans
+    from modulo.tui.view import SPAN_STYLE, highlighted
 
     for domain in ("maze", "blocksworld", "deduction"):
         sample = next(s for s in samples if s.instance.domain == domain and s.trace and s.trace.steps)

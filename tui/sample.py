@@ -21,15 +21,14 @@ from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from modulo.model import Sample
 from modulo.registry import RegistryError, get_domain
 from modulo.sample_summary import trace_state
+from modulo.spans import StepSpan, step_spans
 from modulo.tui.view import (
     STATUS_STYLE,
     TRACE_STYLE,
-    StepSpan,
     answer_text,
     error_positions,
     highlighted,
     show,
-    step_spans,
     verdict_rows,
 )
 from modulo.tui.widgets import Table

@@ -1,0 +1,40 @@
+"""Where each step of a sample's trace sits in the raw text it was read from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modulo.model import Sample
+
+
+@dataclass(frozen=True)
+class StepSpan:
+    """Where a step sits in the raw output: which text (`response` is the sample's raw text) and offsets."""
+
+    source: str
+    start: int
+    end: int
+
+
+def step_spans(sample: Sample) -> dict[int, StepSpan]:
+    """Each step's span: the one its reading recorded (`parsed.span`), else where its text occurs next in the
+    raw output; a step found in neither has none (and is not highlighted)."""
+    spans: dict[int, StepSpan] = {}
+    if sample.trace is None:
+        return spans
+    texts = {"response": sample.text, "reasoning": sample.reasoning or ""}
+    cursor = {"response": 0, "reasoning": 0}
+    for step in sample.trace.steps:
+        parsed = step.parsed if isinstance(step.parsed, dict) else {}
+        source = "reasoning" if parsed.get("source") == "reasoning" else "response"
+        raw = texts[source]
+        span = parsed.get("span")
+        if isinstance(span, list | tuple) and len(span) == 2 and 0 <= span[0] <= span[1] <= len(raw):
+            spans[step.index] = StepSpan(source, int(span[0]), int(span[1]))
+        else:
+            at = raw.find(step.text, cursor[source]) if step.text else -1
+            if at < 0:
+                continue
+            spans[step.index] = StepSpan(source, at, at + len(step.text))
+        cursor[source] = spans[step.index].end
+    return spans
