@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modulo.domains.planning.pictures import draw, towers
+from modulo.domains.planning.pictures import beside, draw, towers
 from modulo.model import GeneratorConfig, RunConfig, TaskConfig
 from modulo.registry import get_domain
 from modulo.runner import Runner
@@ -34,8 +34,26 @@ def test_render_shows_before_after_and_goal(tmp_path: Path) -> None:
         Runner(config, store).run()
         [sample] = store.samples(store.find_run("pictures").id)
     drawing = get_domain("blocksworld").render(sample.instance, sample.trace)
-    assert drawing.startswith(
-        "before:\n[b]\n[d]\n[a]\n[c]\n───\n\n"
-        "after step 9 (step 10 cannot apply):\n[d]\n[a] [c]\n───────\nholding: b\n\n"
-        "goal:\n[c]\n[b]\n[d]\n[a]\n───\n"
+    assert drawing.split("\n\n")[0] == "\n".join(
+        [
+            "before:    after step 9 (step 10 fails), holding b:    goal:",
+            "[b]                                                    [c]",
+            "[d]                                                    [b]",
+            "[a]        [d]                                         [d]",
+            "[c]        [a] [c]                                     [a]",
+            "───        ───────                                     ───",
+        ]
     )
+
+
+def test_wide_pictures_go_one_under_another() -> None:
+    """Panels wider together than PICTURE_WIDTH are stacked, each label above its towers."""
+    wide = draw([[f"block{i}"] for i in range(8)])
+    assert beside([("before:", wide), ("goal:", ["[a]", "───"])]) == [
+        "before:",
+        *wide,
+        "",
+        "goal:",
+        "[a]",
+        "───",
+    ]

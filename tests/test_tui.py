@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import ContentSwitcher, DataTable, Static
 from tui_store import build
 
 from modulo.model import Sample
@@ -210,7 +210,8 @@ def test_sample_screen_shows_text_picture_answer_and_chain(store: Path, samples:
         assert "trace_plan_consistent" in answer
         assert repaired.id in shown(app, "#pane-chain")
         await pilot.press("t")
-        assert app.screen.query_one("#tabs").active == "tab-reasoning"  # type: ignore[attr-defined]
+        assert isinstance(app.screen, SampleScreen) and app.screen.tab == "reasoning"
+        assert app.screen.query_one("#panes", ContentSwitcher).current == "scroll-reasoning"
         await pilot.press("r")  # to the round that answers this one's critique
         await settle(app, pilot)
         assert isinstance(app.screen, SampleScreen) and app.screen.sample_id == repaired.id
@@ -601,3 +602,30 @@ def test_dashboard_breaks_down_by_round(store: Path, samples: list[Sample]) -> N
         assert app.screen.query_one("#samples", DataTable).row_count == sum(s.round == 1 for s in samples)
 
     run_app(store, script)
+
+
+def test_logic_picture_numbers_premises_and_colours_steps_by_verdict(samples: list[Sample]) -> None:
+    """The deduction picture lists the premises P1… one per line, and each step's line carries the colour
+    of its own verdict."""
+    from modulo.domains.logic.pictures import premise_lines
+    from modulo.tui.sample import _picture
+    from modulo.tui.view import STATUS_STYLE
+
+    assert premise_lines(
+        "Ann is red. Red things are big.\n## Clues:\n1. Bob is left of Ann. He is tall."
+    ) == [
+        "Ann is red.",
+        "Red things are big.",
+        "## Clues:",
+        "1. Bob is left of Ann. He is tall.",
+    ]
+    sample = next(s for s in samples if s.instance.domain == "deduction" and s.verdicts and s.verdicts.steps)
+    assert sample.trace is not None and sample.verdicts is not None
+    picture = _picture(sample)
+    lines = picture.plain.split("\n")
+    assert lines[0] == "premises:" and lines[1].lstrip().startswith("P1 ")
+    for verdict in sample.verdicts.steps:
+        line = next(line for line in lines if line.startswith(f"{verdict.index + 1:>3}. "))
+        start = picture.plain.index(line)
+        styles = {str(s.style) for s in picture.spans if s.start == start and s.end == start + len(line)}
+        assert STATUS_STYLE[verdict.status] in styles

@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from modulo.report import Report
 from modulo.stats import two_proportions
 from modulo.tui.view import difference_line, percent
+from modulo.tui.widgets import KeyBar, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -43,13 +44,13 @@ class CompareScreen(Screen[None]):
         self.reports: dict[str, Report] = {}
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="cmp"):
             with Horizontal(id="tables"):
                 yield Static("computing…", id="side-a", classes="side")
                 yield Static("computing…", id="side-b", classes="side")
             yield Static(id="differences")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "compare"

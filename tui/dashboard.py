@@ -14,12 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from modulo.report import Cell, Report
 from modulo.tui.data import Filters
 from modulo.tui.view import bars, cell_summary, percent, phi_text, rate
-from modulo.tui.widgets import Table
+from modulo.tui.widgets import KeyBar, Table, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -72,7 +72,7 @@ class DashboardScreen(Screen[None]):
         self.breakdown_keys: list[Filters] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="dash"):
             yield Static("computing the report…", id="dash-title")
             with Horizontal(id="top"):
@@ -85,7 +85,7 @@ class DashboardScreen(Screen[None]):
             with Horizontal(classes="plots"):
                 yield Static(id="reading", classes="plot")
                 yield Static(id="rounds", classes="plot")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "dashboard"

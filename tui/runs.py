@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 
 from modulo.tui.data import RunRow
-from modulo.tui.widgets import Table
+from modulo.tui.widgets import KeyBar, Table, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -52,10 +52,10 @@ class RunsScreen(Screen[None]):
         self.prefetched = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("reading the store…", id="runs-title")
         yield Table(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "runs"

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Static
 
 from modulo.model import Sample
 from modulo.registry import RegistryError, get_domain
@@ -31,7 +31,7 @@ from modulo.tui.view import (
     show,
     verdict_rows,
 )
-from modulo.tui.widgets import Table
+from modulo.tui.widgets import KeyBar, TabBar, Table, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -58,38 +58,45 @@ class SampleScreen(Screen[None]):
     #left { width: 3fr; }
     #steps { height: 1fr; }
     #step-detail { height: auto; max-height: 8; padding: 0 1; border-top: solid $accent; }
-    #tabs { width: 2fr; }
+    #right { width: 2fr; }
+    #panes { height: 1fr; }
     #body.narrow { layout: vertical; }
     #body.narrow #left { height: 1fr; }
-    #body.narrow #tabs { height: 1fr; }
-    TabPane { padding: 0; }
+    #body.narrow #right { height: 1fr; }
     """
 
     app: ModuloApp
 
-    def __init__(self, sample_id: str) -> None:
+    def __init__(self, sample_id: str, sample: Sample | None = None) -> None:
+        """`sample`, when the caller has read it already, is drawn with the screen's first frame."""
         super().__init__()
         self.sample_id = sample_id
+        self.preloaded = sample
         self.sample: Sample | None = None
+        self.tab = TABS[0]
         self.spans: dict[int, StepSpan] = {}
         self.children_ids: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("reading the sample…", id="sample-title")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield Table(id="steps", cursor_type="row")
                 yield Static(id="step-detail")
-            with TabbedContent(*TABS, id="tabs"):
-                for name in TABS:
-                    with TabPane(name, id=f"tab-{name}"), VerticalScroll(id=f"scroll-{name}"):
-                        yield Static(id=f"pane-{name}")
-        yield Footer()
+            with Vertical(id="right"):
+                yield TabBar(TABS, self.tab, id="tabs")
+                with ContentSwitcher(initial=f"scroll-{self.tab}", id="panes"):
+                    for name in TABS:
+                        with VerticalScroll(id=f"scroll-{name}"):
+                            yield Static(id=f"pane-{name}")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "sample"
         self.on_resize()
+        if self.preloaded is not None:
+            self._show(self.preloaded, [])
         self.run_worker(self._read, thread=True, exclusive=True, group="sample")
 
     def on_resize(self) -> None:
@@ -102,9 +109,13 @@ class SampleScreen(Screen[None]):
         table.move_cursor(row=table.cursor_row)
 
     def _read(self) -> None:
-        sample = self.app.view.sample(self.sample_id)
+        """The sample (unless preloaded), its later rounds and its picture, off the UI thread."""
+        sample = self.preloaded or self.app.view.sample(self.sample_id)
         children = [] if sample is None else self.app.view.children(sample)
-        self.app.call_from_thread(self._show, sample, children)
+        if self.preloaded is None:
+            self.app.call_from_thread(self._show, sample, children)
+        elif sample is not None:
+            self.app.call_from_thread(self._show_chain, sample, children)
         if sample is not None:
             picture = _picture(sample)
             self.app.call_from_thread(self.query_one("#pane-picture", Static).update, picture)
@@ -114,7 +125,6 @@ class SampleScreen(Screen[None]):
             self.query_one("#sample-title", Static).update(Text(f"no sample {self.sample_id}", style="red"))
             return
         self.sample = sample
-        self.children_ids = children
         self.spans = step_spans(sample)
         self.query_one("#sample-title", Static).update(self._title(sample))
         table = self.query_one("#steps", Table)
@@ -137,7 +147,7 @@ class SampleScreen(Screen[None]):
             if sample.prompt
             else Text("no prompt stored", style="dim")
         )
-        self.query_one("#pane-chain", Static).update(self._chain(sample))
+        self._show_chain(sample, children)
         self.query_one("#pane-picture", Static).update(Text("drawing…", style="dim"))
         self._texts(None)
         errors = error_positions(sample)
@@ -155,6 +165,10 @@ class SampleScreen(Screen[None]):
             )
             self.query_one("#step-detail", Static).update(Text(why, style="dim"))
         table.focus()
+
+    def _show_chain(self, sample: Sample, children: list[str]) -> None:
+        self.children_ids = children
+        self.query_one("#pane-chain", Static).update(self._chain(sample))
 
     def _title(self, sample: Sample) -> Text:
         state = trace_state(sample.verdicts) if sample.verdicts is not None else "not verified"
@@ -174,9 +188,9 @@ class SampleScreen(Screen[None]):
             text.append(answer.status, style="green" if answer.status == "correct" else "bold red")
             if answer.detail:
                 text.append(f" ({answer.detail})")
-        difficulty = ", ".join(f"{k} {v}" for k, v in sample.instance.difficulty.items())
+        difficulty = " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in sample.instance.difficulty.items())
         if difficulty:
-            text.append(f"\n{difficulty}", style="dim")
+            text.append(f"\ndifficulty: {difficulty}", style="dim")
         return text
 
     def _chain(self, sample: Sample) -> Text:
@@ -210,14 +224,20 @@ class SampleScreen(Screen[None]):
             self.query_one(f"#pane-{pane}", Static).update(
                 highlighted(raw, source, sample, self.spans, selected)
             )
-        span = self.spans.get(selected) if selected is not None else None
-        if span is not None:
-            pane = "text" if span.source == "response" else "reasoning"
-            raw = sample.text if span.source == "response" else sample.reasoning or ""
-            scroll = self.query_one(f"#scroll-{pane}", VerticalScroll)
-            width = max(20, scroll.size.width - 2)
-            line = sum(len(part) // width + 1 for part in raw[: span.start].split("\n")) - 1
-            scroll.scroll_to(y=max(0, line - 3), animate=False)
+        if selected is not None and selected in self.spans:
+            self.call_after_refresh(self._scroll_to_span, selected)
+
+    def _scroll_to_span(self, selected: int) -> None:
+        """Scroll the raw text to the step's span (after layout, when the pane's width is known)."""
+        sample, span = self.sample, self.spans.get(selected)
+        if sample is None or span is None:
+            return
+        pane = "text" if span.source == "response" else "reasoning"
+        raw = sample.text if span.source == "response" else sample.reasoning or ""
+        scroll = self.query_one(f"#scroll-{pane}", VerticalScroll)
+        width = max(20, scroll.size.width - 2)
+        line = sum(len(part) // width + 1 for part in raw[: span.start].split("\n")) - 1
+        scroll.scroll_to(y=max(0, line - 3), animate=False)
 
     # steps
 
@@ -280,9 +300,15 @@ class SampleScreen(Screen[None]):
             self.notify("no earlier error")
 
     def action_next_tab(self) -> None:
-        tabs = self.query_one("#tabs", TabbedContent)
-        active = tabs.active.removeprefix("tab-")
-        tabs.active = f"tab-{TABS[(TABS.index(active) + 1) % len(TABS)]}"
+        self.show_tab(TABS[(TABS.index(self.tab) + 1) % len(TABS)])
+
+    def show_tab(self, name: str) -> None:
+        self.tab = name
+        self.query_one("#tabs", TabBar).show(name)
+        self.query_one("#panes", ContentSwitcher).current = f"scroll-{name}"
+
+    def on_tab_bar_picked(self, event: TabBar.Picked) -> None:
+        self.show_tab(event.name)
 
     def action_zoom(self) -> None:
         """Fill the screen with the focused pane (the steps, or the tabs); again to restore."""
@@ -312,13 +338,14 @@ def _picture(sample: Sample) -> Text:
         return Text(f"no picture: {exc}", style="dim")
     except Exception as exc:  # a domain's drawing bug must not take the screen down
         return Text(f"the domain could not draw this instance: {exc}", style="red")
-    return _colour(sample.instance.domain, drawing)
+    return _colour(sample, drawing)
 
 
-def _colour(domain: str, drawing: str) -> Text:
-    """Maze pictures with walls, start, goal, closed nodes and plan coloured; others as drawn."""
+def _colour(sample: Sample, drawing: str) -> Text:
+    """Maze pictures with walls, start, goal, closed nodes and plan coloured; in other pictures, each trace
+    step's numbered line (`  3. …`) in its verdict's colour."""
     text = Text(drawing)
-    if domain == "maze":
+    if sample.instance.domain == "maze":
         for char, style in (
             ("#", "grey50"),
             ("S", "bold green"),
@@ -328,4 +355,17 @@ def _colour(domain: str, drawing: str) -> Text:
         ):
             text.highlight_regex(re.escape(char), style)
         text.append("\n\n# wall · S start · G goal · o closed by the trace · * the plan", style="dim")
+        return text
+    statuses = {v.index: v.status for v in (sample.verdicts.steps if sample.verdicts else [])}
+    at = 0
+    for line in drawing.split("\n"):
+        numbered = _STEP_LINE.match(line)
+        status = statuses.get(int(numbered.group(1)) - 1) if numbered else None
+        if status is not None:
+            text.stylize(STATUS_STYLE[status], at, at + len(line))
+        at += len(line) + 1
     return text
+
+
+_STEP_LINE = re.compile(r"\s*(\d+)\. ")
+"""A trace step's line in a domain's picture (steps are numbered from 1)."""

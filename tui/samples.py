@@ -14,12 +14,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from modulo.tui.data import PAGE_SIZE, QUADRANTS, SORTS, Filters, Page, Row
 from modulo.tui.view import TRACE_STYLE, show
-from modulo.tui.widgets import AskScreen, ChoiceScreen, Table
+from modulo.tui.widgets import AskScreen, ChoiceScreen, KeyBar, Table, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -76,10 +76,10 @@ class SamplesScreen(Screen[None]):
         self.status = ""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("reading samples…", id="samples-title")
         yield SampleTable(id="samples", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "samples"

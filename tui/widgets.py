@@ -1,16 +1,143 @@
-"""Widgets shared by the screens: a table with vi keys, and the modal dialogs (help, filter, export)."""
+"""Widgets shared by the screens: a title bar and a key bar, a table with vi keys, and the modal dialogs
+(help, filter, export).
+
+The title and key bars are one widget each. Textual's Header and Footer compose a widget per key and
+per title part and restyle them all whenever the focus or the screen changes: on the sample screen that
+was about half the time of opening it (measured with benchmarks/tui_scale.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+
+class TitleBar(Static):
+    """The app's title and the screen's sub-title on one line."""
+
+    DEFAULT_CSS = """
+    TitleBar { dock: top; height: 1; width: 100%; background: $panel; color: $foreground; }
+    TitleBar { text-style: bold; padding: 0 1; }
+    """
+
+    def render(self) -> Text:
+        screen = self.screen
+        return Text.assemble(self.app.title, (f" — {screen.sub_title}" if screen.sub_title else "", "dim"))
+
+
+class _Keys(Text):
+    """Key labels, with the columns each key's label covers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[tuple[int, int, str]] = []
+
+
+class KeyBar(Static):
+    """The current screen's shown bindings on one line, `key description`; a click on one presses its key."""
+
+    DEFAULT_CSS = """
+    KeyBar { dock: bottom; height: 1; width: 100%; background: $panel; color: $foreground; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: list[tuple[int, int, str]] = []
+        """(start column, end column, key) of each binding drawn."""
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, lambda _screen: self.refresh())
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def render(self) -> Text:
+        """The screen's keys, then the app's; help and the palette always at the right end, the rest cut
+        with `…` when the line is too narrow."""
+        shown: dict[str, tuple[str, str]] = {}
+        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if binding.show and enabled and binding.action not in shown:
+                shown[binding.action] = (binding.key.split(",")[0], binding.description)
+        pinned = [shown.pop(action) for action in ("app.help", "help") if action in shown]
+        pinned.append(("ctrl+p", "palette"))
+        right = self._keys_text(pinned)
+        left = self._keys_text(list(shown.values()))
+        room = max(0, self.size.width - right.cell_len)
+        if left.cell_len > room:
+            left.truncate(max(0, room - 1))
+            left.append("…")
+            left.keys = [(start, end, key) for start, end, key in left.keys if end < room]
+        text, self._keys = Text(), []
+        for part, offset in ((left, 0), (right, max(room, left.cell_len))):
+            text.append(" " * (offset - len(text)))
+            self._keys += [(start + offset, end + offset, key) for start, end, key in part.keys]
+            text.append_text(part)
+        return text
+
+    def _keys_text(self, keys: list[tuple[str, str]]) -> _Keys:
+        text = _Keys()
+        for key, description in keys:
+            start = len(text)
+            text.append(f" {self.app.get_key_display(Binding(key, ''))} ", style="bold reverse")
+            text.append(f" {description} ")
+            text.keys.append((start, len(text), key))
+        return text
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, key in self._keys:
+            if start <= event.x < end:
+                self.app.simulate_key(key)
+                return
+
+
+class TabBar(Static):
+    """Tab names on one line, the active one highlighted; a click on a name posts `TabBar.Picked`."""
+
+    DEFAULT_CSS = """
+    TabBar { height: 1; width: 100%; background: $panel; }
+    """
+
+    class Picked(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, names: list[str], active: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.names = names
+        self.active = active
+
+    def show(self, name: str) -> None:
+        self.active = name
+        self.refresh()
+
+    def _cells(self) -> list[tuple[int, int, str]]:
+        cells, at = [], 0
+        for name in self.names:
+            cells.append((at, at + len(name) + 2, name))
+            at += len(name) + 3
+        return cells
+
+    def render(self) -> Text:
+        text = Text()
+        for _, _, name in self._cells():
+            text.append(f" {name} ", style="bold reverse" if name == self.active else "dim")
+            text.append(" ")
+        return text
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, name in self._cells():
+            if start <= event.x < end:
+                self.post_message(self.Picked(name))
+                return
 
 
 class Table(DataTable[str | Text]):

@@ -13,6 +13,7 @@ from typing import Any
 from modulo.domains.logic.answers import ambiguous_answer
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
+from modulo.domains.logic.pictures import picture
 from modulo.domains.logic.rules import RulesError, decide_by_rules, rules_steps
 from modulo.domains.logic.steps import (
     claim_of,
@@ -35,7 +36,6 @@ from modulo.domains.logic.theory import (
     negate,
     read_theory,
     render_literal,
-    split_sentences,
 )
 from modulo.domains.logic.thinking import judge_logic_thinking
 from modulo.domains.structured import json_instructions
@@ -249,11 +249,9 @@ class DeductionDomain:
         return {v.index for v in verdicts if v.status == "valid" and v.index not in path}
 
     def render(self, instance: Instance, trace: Trace | None = None) -> str:
-        lines = split_sentences(instance.payload["context"])
-        lines += ["", f"Statement: {instance.payload['statement']}"]
-        if trace is not None:
-            lines += ["", *(f"{s.index + 1}. {s.text}" for s in trace.steps), f"Answer: {trace.answer}"]
-        return "\n".join(lines)
+        question = [f"statement: {instance.payload['statement']}"]
+        answer = "–" if trace is None or trace.answer is None else str(trace.answer)
+        return picture(instance.payload["context"], question, trace, answer)
 
     def critique(self, verdicts: Verdicts) -> str:
         return critique_text(verdicts)

@@ -14,6 +14,7 @@ from typing import Any
 
 from modulo.domains.logic.answers import ambiguous_answer
 from modulo.domains.logic.ordering_gen import THEMES, puzzle
+from modulo.domains.logic.pictures import picture
 from modulo.domains.logic.puzzle import PositionPuzzle, PuzzleError, pos, read_puzzle
 from modulo.domains.logic.steps import (
     claim_of,
@@ -192,10 +193,9 @@ class OrderingDomain:
 
     def render(self, instance: Instance, trace: Trace | None = None) -> str:
         payload = instance.payload
-        lines = [self.shown_context(payload["context"]), "", payload["question"], *payload["options"]]
-        if trace is not None:
-            lines += ["", *(f"{s.index + 1}. {s.text}" for s in trace.steps), f"Answer: ({trace.answer})"]
-        return "\n".join(lines)
+        question = [payload["question"], *payload["options"]]
+        answer = "–" if trace is None or trace.answer is None else f"({trace.answer})"
+        return picture(self.shown_context(payload["context"]), question, trace, answer)
 
     def shown_context(self, context: str) -> str:
         """What `render` shows of the puzzle: its last paragraph (the preamble left out)."""

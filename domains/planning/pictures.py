@@ -48,23 +48,45 @@ def draw(tower_list: list[list[str]]) -> list[str]:
     return [line.rstrip() or " " for line in lines]
 
 
+PICTURE_WIDTH = 76
+"""Panels (before, after, goal) are drawn side by side when together they fit this many columns."""
+
+
 def picture(problem: StripsProblem, plan: Sequence[PlanAction] | None) -> list[str]:
-    """Initial state, the state after the plan (or after its executable prefix), and the goal, as towers;
-    nothing for a domain without stacking."""
+    """Initial state, the state after the plan (or after its executable prefix), and the goal, as towers,
+    side by side when they fit `PICTURE_WIDTH` columns, else one under another; nothing for a domain
+    without stacking."""
     start = towers(problem.init)
     if start is None:
         return []
-    lines = ["before:", *draw(start), *_holding(problem.init)]
+    panels = [(f"before{_holding(problem.init)}:", draw(start))]
     if plan is not None:
         done, state = _run(problem, plan)
         reached = towers(state) or []
-        label = (
-            "after the plan:" if done == len(plan) else f"after step {done} (step {done + 1} cannot apply):"
-        )
-        lines += ["", label, *draw(reached), *_holding(state)]
+        label = "after the plan" if done == len(plan) else f"after step {done} (step {done + 1} fails)"
+        panels.append((f"{label}{_holding(state)}:", draw(reached)))
     goal = towers((c.atom for c in problem.goal if c.positive), table=False)
-    lines += ["", "goal:", *draw(goal or [])]
-    return lines
+    panels.append(("goal:", draw(goal or [])))
+    return beside(panels)
+
+
+def beside(panels: list[tuple[str, list[str]]], gap: int = 4) -> list[str]:
+    """Labelled drawings next to each other (labels on the first line, tables aligned on the last) if they
+    fit `PICTURE_WIDTH` columns; otherwise one under another with a blank line between."""
+    widths = [max(len(label), *map(len, lines)) for label, lines in panels]
+    if sum(widths) + gap * (len(panels) - 1) > PICTURE_WIDTH:
+        return [
+            row for i, (label, lines) in enumerate(panels) for row in ([""] if i else []) + [label, *lines]
+        ]
+    height = max(len(lines) for _, lines in panels)
+    columns = [[label, *[""] * (height - len(lines)), *lines] for label, lines in panels]
+    return [
+        (" " * gap)
+        .join(column[row].ljust(width) for column, width in zip(columns, widths, strict=True))
+        .rstrip()
+        or " "
+        for row in range(height + 1)
+    ]
 
 
 def _run(problem: StripsProblem, plan: Sequence[PlanAction]) -> tuple[int, frozenset[Atom]]:
@@ -76,6 +98,7 @@ def _run(problem: StripsProblem, plan: Sequence[PlanAction]) -> tuple[int, froze
     return 0, problem.init
 
 
-def _holding(state: Iterable[Atom]) -> list[str]:
+def _holding(state: Iterable[Atom]) -> str:
+    """`, holding a` when the hand holds blocks in `state`; empty otherwise."""
     held = sorted(a[1] for a in state if a[0] == "holding" and len(a) == 2)
-    return [f"holding: {', '.join(held)}"] if held else []
+    return f", holding {', '.join(held)}" if held else ""
