@@ -30,7 +30,7 @@ from modulo.tui.dashboard import DashboardScreen
 from modulo.tui.data import PAGE_SIZE, Filters, StoreView
 from modulo.tui.sample import SampleScreen
 from modulo.tui.samples import SamplesScreen
-from modulo.tui.widgets import HelpScreen
+from modulo.tui.widgets import HelpScreen, KeyBar
 
 
 @pytest.fixture(scope="module")
@@ -629,3 +629,32 @@ def test_logic_picture_numbers_premises_and_colours_steps_by_verdict(samples: li
         start = picture.plain.index(line)
         styles = {str(s.style) for s in picture.spans if s.start == start and s.end == start + len(line)}
         assert STATUS_STYLE[verdict.status] in styles
+
+
+def test_mouse_on_tab_names_and_keys(store: Path, samples: list[Sample]) -> None:
+    """A click on a tab's name opens it; a click on a key in the key bar presses it (here `e`, after moving
+    away from the first error), and at 80 columns help stays reachable at the bar's right end."""
+    sample = next(s for s in samples if s.verdicts and s.verdicts.first_error not in (None, 0))
+    assert sample.verdicts is not None and sample.verdicts.first_error is not None
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        app.open_sample(sample.id)
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SampleScreen)
+        bar = screen.query_one("#tabs")
+        column = bar.render().plain.index(" picture ") + 2
+        await pilot.click("#tabs", offset=(column, 0))
+        assert screen.tab == "picture"
+        steps = screen.query_one("#steps", DataTable)
+        await pilot.press("g")
+        assert steps.cursor_row == 0
+        keys = screen.query_one(KeyBar)
+        line = keys.render().plain
+        await pilot.click(KeyBar, offset=(line.index(" e ") + 1, 0))
+        assert steps.cursor_row == sample.verdicts.first_error
+        assert line.rstrip().endswith("?  help  ^p  palette") and "…" in line and len(line) <= 80
+        await pilot.click(KeyBar, offset=(line.index(" ? ") + 1, 0))
+        assert isinstance(app.screen, HelpScreen)
+
+    run_app(store, script, size=(80, 24))
