@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from modulo.report import Report
+from modulo.report import Cell, Report
 from modulo.tui.compare import CompareScreen
 from modulo.tui.dashboard import DashboardScreen
 from modulo.tui.data import QUADRANTS, Filters, StoreView
@@ -47,6 +47,8 @@ class ModuloApp(App[None]):
         self.pending: dict[str, list[Callable[[Report], None]]] = {}
         self.computing: set[str] = set()
         """Runs whose report a worker is computing."""
+        self.round_tables: dict[str, dict[int, Cell]] = {}
+        """Run id → the table of each LLM-Modulo round, computed with (and as fresh as) its report."""
         self.theme = THEMES[0]
 
     def on_mount(self) -> None:
@@ -103,6 +105,7 @@ class ModuloApp(App[None]):
         def work() -> None:
             signature = self.view.signature()
             report = self.view.report(run_id)
+            self.round_tables[run_id] = self.view.round_cells(run_id)
             self.call_from_thread(self._report_ready, signature, report)
 
         self.run_worker(work, thread=True, group=f"report-{run_id}")

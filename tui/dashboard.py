@@ -146,7 +146,9 @@ class DashboardScreen(Screen[None]):
         table.focus()
         self.query_one("#rates", Static).update(cell_summary(cell))
         self._breakdown(report)
-        self.run_worker(self._read_rounds, thread=True, exclusive=True, group="rounds")
+        rounds = self.app.round_tables.get(self.run_id, {})
+        if len(rounds) > 1:
+            self._add_rounds(rounds)
         first = {str(k + 1): v for k, v in report.first_error_histogram.items()}
         self.query_one("#first-errors", Static).update(
             Text.assemble(("first invalid step (1-based), first attempts\n", "bold"), bars(first))
@@ -186,15 +188,8 @@ class DashboardScreen(Screen[None]):
                     phi_text(cell.phi),
                 )
 
-    def _read_rounds(self) -> None:
-        cells = self.app.view.round_cells(self.run_id)
-        if len(cells) > 1:
-            self.app.call_from_thread(self._add_rounds, cells)
-
     def _add_rounds(self, cells: dict[int, Cell]) -> None:
         """Each LLM-Modulo round as a breakdown row (all its verified samples, not first attempts only)."""
-        if not self.is_attached:
-            return
         breakdown = self.query_one("#breakdown", Table)
         for round_, cell in cells.items():
             self.breakdown_keys.append(Filters(round=round_))
