@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,8 @@ from modulo.probes.base import Probe, RequestKind
 from modulo.probes.registry import probe as make_probe
 from modulo.registry import GENERATOR_GROUP
 from modulo.runner import ConfigError, refuse_credentials
+
+M = TypeVar("M", bound=BaseModel)
 
 CONTINUING_KINDS: frozenset[str] = frozenset({"continue", "score"})
 
@@ -80,12 +82,11 @@ def load_probe_config(path: str | Path) -> ProbeConfig:
         raise ConfigError(
             f"{path} has no [[probes]] table; add one with `name` = a probe, e.g. early-answering"
         )
-    try:
-        run = RunConfig.model_validate(data)
-        specs = [ProbeSpec.model_validate(p) for p in probes]
-        chosen = ProbeSelection.model_validate(selection)
-    except (ValidationError, TypeError) as exc:
-        raise ConfigError(f"{path} does not describe a probe run: {_problems(exc)}") from exc
+    run = _validated(RunConfig, data, "", path)
+    if not isinstance(probes, list):
+        raise ConfigError(f"{path}: `probes` must be [[probes]] tables, each with a `name`")
+    specs = [_validated(ProbeSpec, p, f"probes[{i + 1}]", path) for i, p in enumerate(probes)]
+    chosen = _validated(ProbeSelection, selection, "probe", path)
     try:
         over = over_caps(run)
     except ValueError as exc:
@@ -149,7 +150,11 @@ def check_generator(generator: GeneratorConfig, kinds: frozenset[str], probe: st
         )
 
 
-def _problems(exc: ValidationError | TypeError) -> str:
-    if isinstance(exc, TypeError):
-        return str(exc)
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+def _validated(model: type[M], data: Any, where: str, path: Path) -> M:
+    """`data` as `model`, or one ConfigError naming each bad field (prefixed with `where`)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        located = [([where, *e["loc"]] if where else list(e["loc"]), e["msg"]) for e in exc.errors()]
+        problems = "; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in located)
+        raise ConfigError(f"{path} does not describe a probe run: {problems}") from exc

@@ -147,13 +147,20 @@ def trace_region(sample: Sample) -> tuple[list[int], int] | str:
     if any(span.source != "response" for span in spans.values()):
         return "the trace is the model's thinking"
     ordered = [spans[step.index] for step in sample.trace.steps]
-    ends = [span.end for span in ordered]
+    ends = [_with_punctuation(sample.text, span.end) for span in ordered]
     if any(b < a for a, b in zip(ends, ends[1:], strict=False)):
         return "the steps are not in text order"
     answer_at = _answer_position(sample)
     if answer_at is not None and answer_at < ends[-1]:
         return "the answer is written inside the steps"
     return ends, ordered[0].start
+
+
+def _with_punctuation(text: str, end: int) -> int:
+    """A step's end moved past the sentence punctuation right after its span (a reader may leave it out)."""
+    while end < len(text) and text[end] in ".!?;":
+        end += 1
+    return end
 
 
 def cut_points(sample: Sample, unit: str) -> list[int] | str:
