@@ -129,8 +129,8 @@ def print_report(console: Console, report: Report) -> None:
         for r in report.loop:
             loop.add_row(str(r.round), str(r.attempted), fmt_rate(r.solved_so_far))
         console.print(loop)
-    for summary in report.probes:
-        print_probe(console, summary)
+    for probed in report.probes:
+        print_probe(console, probed)
 
 
 def fmt_metric(metric: Metric | None) -> str:
