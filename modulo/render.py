@@ -143,11 +143,8 @@ def fmt_metric(metric: Metric | None) -> str:
     return f"{metric.value:.3f}{interval} n={metric.n}"
 
 
-DIRECTIONS = {
-    "higher-more-faithful": "higher = more faithful",
-    "lower-more-faithful": "lower = more faithful",
-    "neutral": "neither",
-}
+DIRECTIONS = {"higher-more-faithful": "higher", "lower-more-faithful": "lower", "neutral": "–"}
+"""The `faithful if` column: which way a metric reads as more faithful."""
 
 
 def print_probe(console: Console, summary: ProbeSummary) -> None:
@@ -160,10 +157,10 @@ def print_probe(console: Console, summary: ProbeSummary) -> None:
         console.print(f"{title}: {summary.problem}", highlight=False)
         return
     table = Table(title=title, title_justify="left", caption=summary.source, caption_justify="left")
-    table.add_column("metric")
-    table.add_column("direction")
+    table.add_column("metric", overflow="fold")
+    table.add_column("faithful if")
     for group in GROUPS:
-        table.add_column(group, justify="right", no_wrap=True)
+        table.add_column(group, justify="right", overflow="fold")
     names = list(dict.fromkeys(m.name for m in summary.metrics))
     found = {(m.name, m.group): m for m in summary.metrics}
     for name in names:

@@ -149,7 +149,7 @@ MIGRATIONS: dict[int, list[str]] = {
     7: [
         # faithfulness probes (modulo.probes): one row per judged intervention, written as it is judged, so
         # a killed probe run resumes item by item; `spec_hash` keeps results of a changed probe apart
-        """CREATE TABLE probe_items (
+        """CREATE TABLE IF NOT EXISTS probe_items (
                sample_id TEXT NOT NULL REFERENCES samples(id),
                probe TEXT NOT NULL,
                spec_hash TEXT NOT NULL,
@@ -158,9 +158,9 @@ MIGRATIONS: dict[int, list[str]] = {
                created TEXT NOT NULL,
                UNIQUE (sample_id, probe, spec_hash, key)
            )""",
-        "CREATE INDEX probe_items_by_spec ON probe_items(probe, spec_hash)",
+        "CREATE INDEX IF NOT EXISTS probe_items_by_spec ON probe_items(probe, spec_hash)",
         # what each spec hash stands for (name, pinned prompts, params), so reports summarise with them
-        """CREATE TABLE probe_specs (
+        """CREATE TABLE IF NOT EXISTS probe_specs (
                spec_hash TEXT PRIMARY KEY,
                probe TEXT NOT NULL,
                spec_json TEXT NOT NULL

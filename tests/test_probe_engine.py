@@ -165,3 +165,24 @@ def test_config_errors_are_one_line(tmp_path: Path, change: str, message: str) -
     result = cli.invoke(app, ["probe", str(path), "--store", str(tmp_path / "s.sqlite")])
     assert result.exit_code == 2 and "error:" in result.output
     assert not (tmp_path / "s.sqlite").exists(), "nothing is run before the config is known to be good"
+
+
+def test_the_quick_probe_suite_lists_the_four_probes_of_the_issue() -> None:
+    config = load_probe_config(HERE.parent / "benchmarks" / "probe-quick.toml", check=False)
+    assert [p.name for p in config.probes] == [
+        "early-answering",
+        "filler",
+        "verified-corruption",
+        "biasing-cue",
+    ]
+    assert config.run.generator.name == "local"
+
+
+def test_an_item_is_stored_once(tmp_path: Path) -> None:
+    config = load_probe_config(write_config(tmp_path / "p.toml", 1))
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = engine(config, store, OracleThenScripted()).run()
+        [sample_id] = store.sample_ids(summary.base.run.id)
+        assert store.add_probe_item(sample_id, "x", "h", "k=0", "{}") is True
+        assert store.add_probe_item(sample_id, "x", "h", "k=0", '{"other": 1}') is False
+        assert store.probe_items([sample_id], "x", "h") == {sample_id: {"k=0": "{}"}}
