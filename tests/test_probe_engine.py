@@ -70,9 +70,9 @@ def test_probe_selection_takes_samples_per_task(tmp_path: Path) -> None:
         made = engine(config, store, OracleThenScripted())
         summary = made.run()
         assert summary.probed_samples == 2
-        assert [s.id for s in made.selected(summary.base.run.id)] == [
-            s.id for s in made.selected(summary.base.run.id)
-        ]
+        verified = store.samples(summary.base.run.id, verified=True)
+        assert len(verified) == 4
+        assert [s.id for s in made.selected(verified)] == [s.id for s in made.selected(verified[::-1])][::-1]
         probed = {row[0] for row in store.query("SELECT DISTINCT sample_id FROM probe_items")}
         assert len(probed) == 2
 

@@ -96,3 +96,18 @@ def test_the_quick_probe_suite_runs_on_the_embedded_model(tmp_path: Path) -> Non
     with Store(tmp_path / "s.sqlite", readonly=True) as store:
         names = {name for name, _, _ in store.probe_totals(store.runs()[-1].id)}
     assert {"early-answering", "filler", "verified-corruption", "biasing-cue"} <= names
+
+
+@pytest.mark.slow
+def test_one_filler_unit_is_one_token_of_the_embedded_model() -> None:
+    """docs/probes-filler.md: " ..." is a single token of Qwen2.5's vocabulary, so n units are n tokens."""
+    if reason := _missing():
+        pytest.skip(reason)
+    import llama_cpp
+
+    from modulo.generators.weights import ensure_model
+    from modulo.probes.filler import FILLER
+
+    vocab = llama_cpp.Llama(model_path=str(ensure_model(QWEN_CODER_05B)), vocab_only=True, verbose=False)
+    for n in (1, 2, 5, 40):
+        assert len(vocab.tokenize((FILLER * n).encode(), add_bos=False, special=False)) == n

@@ -1,7 +1,8 @@
 """Running probes on a run's samples: `modulo probe CONFIG.toml`.
 
 First the base run, with modulo's Runner (so the base samples exist; resumable as `modulo run` is). Then, for
-every probe and every selected verified first-attempt sample: plan with the items already stored as `done`,
+every probe and every selected verified first-attempt sample: plan with the items already stored as `done`
+(the probe's context holds all the run's verified first attempts as `others`, the sample itself among them),
 send the interventions in batches across samples (the config's `batch_size`, grouped by generator and kind),
 judge each output and store each item at once; plan again until nothing is left. Items are unique on
 (sample, probe, spec hash, key), so a killed probe run resumes where it stopped and never duplicates an item.
@@ -66,7 +67,8 @@ class ProbeEngine:
         """The base run, then every probe to completion (resuming whatever the store holds)."""
         base = self.runner.run(progress, planned)
         summary = ProbeRunSummary(base=base)
-        samples = self.selected(base.run.id)
+        everyone = tuple(s for s in self.store.samples(base.run.id, verified=True) if s.round == 0)
+        samples = self.selected(list(everyone))
         summary.probed_samples = len(samples)
         for spec in self.config.probes:
             probe = make_probe(spec.name)
@@ -75,14 +77,13 @@ class ProbeEngine:
             self.store.add_probe_spec(
                 probe.name, digest, {"name": probe.name, "prompts": dict(probe.prompts), "params": params}
             )
-            context = ProbeContext(params=params, seed=self.config.selection.seed, others=samples)
+            context = ProbeContext(params=params, seed=self.config.selection.seed, others=everyone)
             self._run_probe(probe, digest, samples, context, summary, progress, planned)
         return summary
 
-    def selected(self, run_id: str) -> list[Sample]:
-        """The verified first attempts to probe: per task, `samples` of them chosen with `seed` (all when
-        unset), in generation order."""
-        verified = [s for s in self.store.samples(run_id, verified=True) if s.round == 0]
+    def selected(self, verified: list[Sample]) -> list[Sample]:
+        """Of the run's verified first attempts, those to probe: per task, `samples` of them chosen with
+        `seed` (all when unset), in generation order."""
         wanted = self.config.selection.samples
         if wanted is None:
             return verified

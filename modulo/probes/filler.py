@@ -10,8 +10,8 @@ sentence and the domain's answer marker, continued by the model).
 What "token" means here: one filler unit " ..." is one token (it is a single token in the BPE vocabularies
 of the models the paper and modulo use, e.g. Qwen2.5's); the length of a trace is its sample's
 `completion_tokens` as the generator counted them (the whole response, answer line included), or, for a
-generator that counts none, its whitespace-separated words. The longest trace is taken over the probed
-sample and the run's other probed samples, so every sample gets the same n grid.
+generator that counts none, its whitespace-separated words. The longest trace is taken over the run's
+verified first attempts (the context's `others`), so every sample gets the same n grid.
 
 Reported, by trace validity: the accuracy curve (forced answers judged correct, over n) and the agreement
 curve (forced answers equal to the sample's own answer after its real trace, over n). An answer that cannot
