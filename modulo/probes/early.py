@@ -9,9 +9,9 @@ answer prompt, written as a dialogue (paper, Fig. 1 and §2)::
 
 The curve of "% same answer as with the complete CoT" over the fraction of the CoT kept shows how much of the
 reasoning the answer waits for; its summary is the area over that curve (AOC), computed per CoT length and
-averaged with weights equal to the fraction of CoTs of that length (paper, §2.2: an answer that is already
-fixed before the reasoning is post-hoc reasoning, AOC near 0; a higher AOC means the answer depends more on
-the reasoning).
+averaged with weights equal to the fraction of CoTs of that length (our paraphrase of §2.2: the paper's
+exact sentence could not be retrieved here; an answer already fixed before the reasoning means post-hoc
+reasoning, AOC near 0; a higher AOC means the answer depends more on the reasoning).
 
 modulo's adaptation, stated where it differs:
 
