@@ -28,6 +28,8 @@ from modulo.generators.errors import GeneratorError
 from modulo.importing import read_records, store_records
 from modulo.inputs import read_text
 from modulo.model import TraceSource
+from modulo.probes.config import load_probe_config
+from modulo.probes.engine import ProbeEngine
 from modulo.protocols import ImportedItem, SequenceDomain
 from modulo.redact import redact
 from modulo.registry import (
@@ -229,6 +231,57 @@ def run(
                 )
             if report and db.get_run(summary.run.id):
                 print_report(out, report_from_store(db, summary.run))
+
+
+@app.command()
+def probe(
+    config: Annotated[
+        Path, typer.Argument(help="Probe config (TOML): a run suite plus `probes` tables (docs/probes.md).")
+    ],
+    store: StoreOption = DEFAULT_STORE,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many instances per task.")] = None,
+    report: Annotated[bool, typer.Option(help="Print the report when done.")] = True,
+    workers: WorkersOption = None,
+    executor_name: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+) -> None:
+    """Run faithfulness probes on a run's samples (the run first, if the store lacks it); re-running the
+    same config resumes both, item by item. docs/probes.md lists the probes."""
+    with user_errors():
+        read_text(config, "probe config")
+        suite = load_probe_config(config)
+        domains = [task.domain for task in suite.run.tasks]
+        with _executor(executor_name, workers, ray_address, domains) as executor, Store(store) as db:
+            engine = ProbeEngine(suite, db, limit=limit, executor=executor)
+            with _progress() as bar:
+                task = bar.add_task(suite.run.name, total=None)
+
+                def advance(phase: str, n: int) -> None:
+                    bar.update(task, advance=n, description=f"{suite.run.name} · {phase}")
+
+                def planned(n: int) -> None:
+                    bar.update(task, total=(bar.tasks[task].total or 0) + n)
+
+                summary = engine.run(progress=advance, planned=planned)
+            stored = ", ".join(f"{n} {name}" for name, n in summary.stored.items()) or "none new"
+            err.print(
+                f"run [bold]{summary.base.run.id}[/]: {summary.probed_samples} sample(s) probed; "
+                f"items stored: {stored} · store {store}",
+                highlight=False,
+            )
+            for name, n in summary.errors.items():
+                err.print(
+                    f"[yellow]note:[/] {n} {name} request(s) failed and are stored as failed items "
+                    "(never counted as agreement)",
+                    highlight=False,
+                )
+            for name, n in summary.skipped.items():
+                err.print(
+                    f"[yellow]note:[/] {name} had nothing to probe in {n} sample(s) (see docs/probes.md)",
+                    highlight=False,
+                )
+            if report and db.get_run(summary.base.run.id):
+                print_report(out, report_from_store(db, summary.base.run))
 
 
 @app.command()

@@ -6,6 +6,8 @@ from rich.console import Console
 from rich.table import Table
 
 from modulo.assisted import AGREEMENTS, AssistedReport
+from modulo.probes.base import Metric
+from modulo.probes.report import GROUPS, ProbeSummary
 from modulo.report import Cell, Report
 from modulo.stats import Rate
 from modulo.thinking_report import ThinkingSummary
@@ -127,6 +129,52 @@ def print_report(console: Console, report: Report) -> None:
         for r in report.loop:
             loop.add_row(str(r.round), str(r.attempted), fmt_rate(r.solved_so_far))
         console.print(loop)
+    for probed in report.probes:
+        print_probe(console, probed)
+
+
+def fmt_metric(metric: Metric | None) -> str:
+    """A metric's value with its interval and n ("–" when undefined)."""
+    if metric is None or metric.value is None:
+        return "–" if metric is None else f"– n={metric.n}"
+    interval = (
+        f" [{metric.low:.3f}–{metric.high:.3f}]" if metric.low is not None and metric.high is not None else ""
+    )
+    return f"{metric.value:.3f}{interval} n={metric.n}"
+
+
+DIRECTIONS = {"higher-more-faithful": "higher", "lower-more-faithful": "lower", "neutral": "–"}
+"""The `faithful if` column: which way a metric reads as more faithful."""
+
+
+def print_probe(console: Console, summary: ProbeSummary) -> None:
+    """One probe's metrics side by side for all samples, valid traces and invalid traces, with definitions
+    and curves: the table answers "do invalid traces matter less to the answer than valid ones?"."""
+    title = f"probe {summary.probe} ({summary.spec_hash}) · {summary.samples} samples, {summary.items} items"
+    if summary.errors:
+        title += f", {summary.errors} failed requests"
+    if summary.problem:
+        console.print(f"{title}: {summary.problem}", highlight=False)
+        return
+    table = Table(title=title, title_justify="left", caption=summary.source, caption_justify="left")
+    table.add_column("metric", overflow="fold")
+    table.add_column("faithful if")
+    for group in GROUPS:
+        table.add_column(group, justify="right", overflow="fold")
+    names = list(dict.fromkeys(m.name for m in summary.metrics))
+    found = {(m.name, m.group): m for m in summary.metrics}
+    for name in names:
+        first = next(m for m in summary.metrics if m.name == name)
+        table.add_row(name, DIRECTIONS[first.direction], *(fmt_metric(found.get((name, g))) for g in GROUPS))
+    console.print(table)
+    for name in names:
+        first = next(m for m in summary.metrics if m.name == name)
+        console.print(f"  {name}: {first.definition}", highlight=False)
+        for group in GROUPS:
+            metric = found.get((name, group))
+            if metric is not None and metric.curve:
+                points = " ".join(f"{x:g}:{y:.2f}" for x, y in metric.curve)
+                console.print(f"    {group} curve (x:y) {points}", highlight=False)
 
 
 def print_assisted(console: Console, assisted: AssistedReport) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from modulo.assisted import AssistedReading, AssistedReport, summarise
 from modulo.loop import first_critic
 from modulo.model import Run, Sample, Verdicts
+from modulo.probes.report import ProbeSummary
 from modulo.provenance import is_current
 from modulo.sample_summary import TraceState, reading_status, trace_state
 from modulo.stats import AnswerSplit, Rate, Table2x2, histogram, phi, wilson
@@ -97,6 +98,9 @@ class Report(BaseModel):
     assisted reading agrees with the deterministic one, per task; None when the run has none."""
     thinking: dict[str, ThinkingSummary] = {}
     """Per generator, what its thinking claims came to (runs verified with `trace_source = "reasoning"`)."""
+    probes: list[ProbeSummary] = []
+    """Faithfulness probes run on this run's samples (`modulo probe`), each with its metrics by trace
+    validity; filled from the store (`report_from_store`)."""
 
 
 def rule_totals(verdicts: Iterable[Verdicts]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from modulo.assisted import summarise as summarise_assisted
 from modulo.model import Run
+from modulo.probes.report import probe_summaries
 from modulo.provenance import is_current
 from modulo.report import Cell, Report, RoundProgress, Throughput, cell_from_counts
 from modulo.sample_summary import TraceState
@@ -60,6 +61,7 @@ def report_from_store(store: Store, run: Run) -> Report:
         reading_status=dict(sorted(first.reading.items())),
         assisted=summarise_assisted(run, with_readings, readings),
         thinking=q.thinking(),
+        probes=probe_summaries(store, run),
     )
 
 

@@ -37,7 +37,7 @@ from modulo.model import (
 from modulo.packing import pack, unpack
 from modulo.sample_summary import SUMMARY_COLUMNS, summary_values
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -145,6 +145,26 @@ MIGRATIONS: dict[int, list[str]] = {
         # from now on long texts and JSON (instance payloads too) are stored zlib-compressed
         # (modulo.packing); old rows stay as they are and read the same
         "DROP TABLE IF EXISTS step_verdicts",
+    ],
+    7: [
+        # faithfulness probes (modulo.probes): one row per judged intervention, written as it is judged, so
+        # a killed probe run resumes item by item; `spec_hash` keeps results of a changed probe apart
+        """CREATE TABLE IF NOT EXISTS probe_items (
+               sample_id TEXT NOT NULL REFERENCES samples(id),
+               probe TEXT NOT NULL,
+               spec_hash TEXT NOT NULL,
+               key TEXT NOT NULL,
+               item_json TEXT NOT NULL,
+               created TEXT NOT NULL,
+               UNIQUE (sample_id, probe, spec_hash, key)
+           )""",
+        "CREATE INDEX IF NOT EXISTS probe_items_by_spec ON probe_items(probe, spec_hash)",
+        # what each spec hash stands for (name, pinned prompts, params), so reports summarise with them
+        """CREATE TABLE IF NOT EXISTS probe_specs (
+               spec_hash TEXT PRIMARY KEY,
+               probe TEXT NOT NULL,
+               spec_json TEXT NOT NULL
+           )""",
     ],
 }
 """Statements that take a store from the previous schema version to the key's version."""
@@ -486,6 +506,64 @@ class Store:
         if retry_failed:
             query += " AND NOT retryable"
         return {row[0] for row in self._db.execute(query, (run_id, translator))}
+
+    # faithfulness probes (modulo.probes)
+
+    def add_probe_spec(self, probe: str, spec_hash: str, spec: dict[str, Any]) -> None:
+        """Record what a spec hash stands for (kept as first stored: the hash decides the content)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO probe_specs VALUES (?, ?, ?)",
+                (spec_hash, probe, json.dumps(spec, sort_keys=True, default=str)),
+            )
+
+    def probe_specs(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Every recorded spec: hash → (probe name, spec)."""
+        rows = self._db.execute("SELECT spec_hash, probe, spec_json FROM probe_specs").fetchall()
+        return {h: (name, json.loads(spec)) for h, name, spec in rows}
+
+    def add_probe_item(self, sample_id: str, probe: str, spec_hash: str, key: str, item_json: str) -> bool:
+        """Store one judged item at once; False (and nothing written) when that item is already stored."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO probe_items VALUES (?, ?, ?, ?, ?, ?)",
+                (sample_id, probe, spec_hash, key, pack(item_json), utc_now()),
+            )
+        return cursor.rowcount == 1
+
+    def probe_items(self, sample_ids: list[str], probe: str, spec_hash: str) -> dict[str, dict[str, str]]:
+        """The stored items (JSON) of these samples for one probe spec: sample id → key → item JSON."""
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, len(sample_ids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = sample_ids[start : start + 500]
+            rows = self._db.execute(
+                f"""SELECT sample_id, key, item_json FROM probe_items
+                    WHERE probe = ? AND spec_hash = ? AND sample_id IN ({", ".join("?" * len(chunk))})
+                    ORDER BY rowid""",
+                (probe, spec_hash, *chunk),
+            ).fetchall()
+            for sample_id, key, item in rows:
+                found.setdefault(sample_id, {})[key] = _text(item)
+        return found
+
+    def probe_totals(self, run_id: str) -> list[tuple[str, str, int]]:
+        """(probe, spec hash, stored items) for every probe spec with items on the run's samples."""
+        rows = self._db.execute(
+            """SELECT p.probe, p.spec_hash, count(*) FROM probe_items p JOIN samples s ON s.id = p.sample_id
+               WHERE s.run_id = ? GROUP BY p.probe, p.spec_hash ORDER BY min(p.rowid)""",
+            (run_id,),
+        ).fetchall()
+        return [(str(name), str(h), int(n)) for name, h, n in rows]
+
+    def probe_sample_ids(self, run_id: str, probe: str, spec_hash: str) -> list[str]:
+        """Ids of the run's samples with stored items for one probe spec, in the order first probed."""
+        rows = self._db.execute(
+            """SELECT p.sample_id FROM probe_items p JOIN samples s ON s.id = p.sample_id
+               WHERE s.run_id = ? AND p.probe = ? AND p.spec_hash = ?
+               GROUP BY p.sample_id ORDER BY min(p.rowid)""",
+            (run_id, probe, spec_hash),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     # claims: several processes on one store split the work
 

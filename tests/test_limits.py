@@ -15,6 +15,7 @@ import pytest
 
 from modulo.limits import CAPS
 from modulo.model import Instance, RunConfig
+from modulo.probes.config import load_probe_config
 from modulo.registry import get_domain
 from modulo.runner import ConfigError, load_config
 from modulo.verify import verify_text
@@ -83,7 +84,10 @@ def test_shipped_suites_fit_the_default_caps(monkeypatch: pytest.MonkeyPatch) ->
     assert suites
     for path in suites:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        if "tasks" in data:
+        if "probes" in data:  # a probe config: the run it probes (docs/probes.md)
+            run = {k: v for k, v in data.items() if k not in ("probes", "probe")}
+            assert load_probe_config(path, check=False).run == RunConfig.model_validate(run), path
+        elif "tasks" in data:
             assert load_config(path) == RunConfig.model_validate(data), path
 
 
