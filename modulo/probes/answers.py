@@ -38,6 +38,8 @@ def read_answer(domain: Domain, instance: Instance, text: str) -> ReadAnswer:
 def reading_status(trace: Trace) -> ReadStatus:
     """`ambiguous` or `unreadable` when the reading says so; else `read` exactly when an answer was read."""
     said = (trace.reading or {}).get("status")
-    if said in ("ambiguous", "unreadable"):
-        return said  # type: ignore[no-any-return]
-    return "read" if trace.answer is not None else "unreadable"
+    if said == "ambiguous":
+        return "ambiguous"
+    if said == "unreadable" or trace.answer is None:
+        return "unreadable"
+    return "read"
