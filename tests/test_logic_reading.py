@@ -22,6 +22,12 @@ CONTEXT = "Every wumpus is a yumpus. Yumpuses are not cold. Every wumpus is red.
 REX = Instance(
     domain="deduction", id="rex", payload={"context": CONTEXT, "statement": "Rex is cold.", "world": "open"}
 )
+REX_LISTED = Instance(
+    domain="deduction",
+    id="rex-listed",
+    payload={**REX.payload, "options": ["A) True", "B) False", "C) Unknown"]},
+)
+"""REX as imported Logic-LM records ask it: with lettered options."""
 SHY = Instance(
     domain="deduction", id="shy", payload={"context": CONTEXT, "statement": "Rex is shy.", "world": "open"}
 )
@@ -153,9 +159,23 @@ def test_an_answer_taken_back_with_nothing_after_it_stands_for_no_answer() -> No
     ],
 )
 def test_answer_forms(text: str, expected: str) -> None:
-    trace, verdicts = judged(DEDUCTION, REX, text)
+    instance = REX_LISTED if re.search(r"\bB\b", text) else REX
+    trace, verdicts = judged(DEDUCTION, instance, text)
     assert trace.reading["status"] == "read" and trace.answer == expected
     assert verdicts.answer.status == "correct"
+
+
+@pytest.mark.parametrize("text", ["The correct option is: B", "The answer is (B).", "Answer: (A)"])
+def test_a_letter_is_no_answer_when_the_question_listed_no_options(text: str) -> None:
+    """A generated question asks "true or false?" without lettered options: a letter is not guessed."""
+    trace, verdicts = judged(DEDUCTION, REX, text)
+    assert trace.answer is None and trace.reading["status"] == "unreadable"
+    assert verdicts.answer.status == "unparsed"
+
+
+def test_an_unlisted_letter_before_a_word_leaves_the_word() -> None:
+    trace, verdicts = judged(DEDUCTION, REX, "Rex is not cold.\nB) False")
+    assert trace.answer == "False" and verdicts.answer.status == "correct"
 
 
 def test_uncertain_is_unknown_where_unknown_is_a_choice() -> None:
@@ -339,7 +359,7 @@ def test_restated_question_and_options_are_commentary_and_a_lone_option_line_ans
         "The statement to evaluate is: Rex is cold. Known facts: Rex is a wumpus.\n"
         "**B) False**"
     )
-    trace, verdicts = judged(DEDUCTION, REX, text)
+    trace, verdicts = judged(DEDUCTION, REX_LISTED, text)
     assert [s.parsed["read"] for s in trace.steps] == ["Rex is a wumpus"]  # "Rex is cold" is never claimed
     whys = [c["why"] for c in trace.reading["commentary"]]
     assert whys.count("restates the question") == 2 and whys.count("restates the options") == 2
@@ -347,5 +367,5 @@ def test_restated_question_and_options_are_commentary_and_a_lone_option_line_ans
 
 
 def test_an_option_letter_and_word_that_disagree_are_ambiguous() -> None:
-    trace, verdicts = judged(DEDUCTION, REX, "Rex is not cold.\nB) True")
+    trace, verdicts = judged(DEDUCTION, REX_LISTED, "Rex is not cold.\nB) True")
     assert trace.reading["answers"] == ["False", "True"] and verdicts.answer.status == "unknown"

@@ -96,7 +96,11 @@ class Choices:
         letter = re.match(r"^\(([a-i])\)|^([a-i])(?=$|[.):,;]|\s+[-–—(])", low)
         if letter:
             key = letter.group(1) or letter.group(2)
-            return (self.words[key], low[letter.end() :]) if key in self.words else None
+            if key in self.words:
+                return self.words[key], low[letter.end() :]
+            # a letter the question never listed labels nothing: only a word after it can answer
+            rest = low[letter.end() :].lstrip(" .):,;-–—")
+            return self._choice(rest) if re.match(r"^[a-z]{2,}\b", rest) else None
         word = re.match(r"^([a-z]{2,})\b", low)
         if word and word.group(1) in self.words:
             return self.words[word.group(1)], low[word.end() :]

@@ -8,6 +8,7 @@ context and the earlier steps (see `steps.py`); the answer against the context a
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from modulo.domains.logic.answers import ambiguous_answer
@@ -138,7 +139,7 @@ class DeductionDomain:
 
     def parse(self, text: str, instance: Instance) -> Trace:
         words = {a.lower(): a for a in answer_options(instance.payload.get("world", "open"))}
-        letters = {chr(ord("a") + i): a for i, a in enumerate(words.values())}
+        letters = option_letters(instance.payload.get("options"), words)
         return read_trace(text, {**words, **letters}, statement=str(instance.payload.get("statement", "")))
 
     def judge_thinking(
@@ -334,3 +335,14 @@ def _rename(literal: Formula, name: str) -> Formula:
         return Not(_rename(literal.body, name))
     assert isinstance(literal, Atom)
     return Atom(literal.pred, (Const(name), *literal.args[1:]))
+
+
+def option_letters(options: object, words: dict[str, str]) -> dict[str, str]:
+    """Letter -> answer for the options the question listed (`A) True`, as imported Logic-LM records have);
+    none for a question that lists no options, so an answer `(A)` to it is not read as any answer."""
+    letters: dict[str, str] = {}
+    for option in options if isinstance(options, list) else []:
+        found = re.match(r"^\s*\(?([A-Ia-i])\)\s*(\w+)", str(option))
+        if found and found.group(2).lower() in words:
+            letters[found.group(1).lower()] = words[found.group(2).lower()]
+    return letters
