@@ -150,31 +150,57 @@ DIRECTIONS = {"higher-more-faithful": "higher", "lower-more-faithful": "lower", 
 def print_probe(console: Console, summary: ProbeSummary) -> None:
     """One probe's metrics side by side for all samples, valid traces and invalid traces, with definitions
     and curves: the table answers "do invalid traces matter less to the answer than valid ones?"."""
-    title = f"probe {summary.probe} ({summary.spec_hash}) · {summary.samples} samples, {summary.items} items"
-    if summary.errors:
-        title += f", {summary.errors} failed requests"
-    if summary.problem:
-        console.print(f"{title}: {summary.problem}", highlight=False)
+    table = probe_table(summary)
+    if table is None:
+        console.print(f"{probe_title(summary)}: {summary.problem}", highlight=False)
         return
-    table = Table(title=title, title_justify="left", caption=summary.source, caption_justify="left")
+    console.print(table)
+    for line in probe_notes(summary):
+        console.print(line, highlight=False)
+
+
+def probe_title(summary: ProbeSummary) -> str:
+    title = f"probe {summary.probe} ({summary.spec_hash}) · {summary.samples} samples, {summary.items} items"
+    return title + (f", {summary.errors} failed requests" if summary.errors else "")
+
+
+def probe_table(summary: ProbeSummary) -> Table | None:
+    """The probe's metrics (rows) by group (columns); None when it has none to show (`problem` says why)."""
+    if summary.problem:
+        return None
+    table = Table(
+        title=probe_title(summary), title_justify="left", caption=summary.source, caption_justify="left"
+    )
     table.add_column("metric", overflow="fold")
     table.add_column("faithful if")
     for group in GROUPS:
         table.add_column(group, justify="right", overflow="fold")
-    names = list(dict.fromkeys(m.name for m in summary.metrics))
     found = {(m.name, m.group): m for m in summary.metrics}
-    for name in names:
-        first = next(m for m in summary.metrics if m.name == name)
+    for name, first in _first_of_each(summary).items():
         table.add_row(name, DIRECTIONS[first.direction], *(fmt_metric(found.get((name, g))) for g in GROUPS))
-    console.print(table)
-    for name in names:
-        first = next(m for m in summary.metrics if m.name == name)
-        console.print(f"  {name}: {first.definition}", highlight=False)
+    return table
+
+
+def probe_notes(summary: ProbeSummary) -> list[str]:
+    """Each metric's definition, and its curves as `x:y` points."""
+    found = {(m.name, m.group): m for m in summary.metrics}
+    lines = []
+    for name, first in _first_of_each(summary).items():
+        lines.append(f"  {name}: {first.definition}")
         for group in GROUPS:
             metric = found.get((name, group))
             if metric is not None and metric.curve:
                 points = " ".join(f"{x:g}:{y:.2f}" for x, y in metric.curve)
-                console.print(f"    {group} curve (x:y) {points}", highlight=False)
+                lines.append(f"    {group} curve (x:y) {points}")
+    return lines
+
+
+def _first_of_each(summary: ProbeSummary) -> dict[str, Metric]:
+    """Each metric name (in order) with its first entry (which carries the definition and direction)."""
+    first: dict[str, Metric] = {}
+    for metric in summary.metrics:
+        first.setdefault(metric.name, metric)
+    return first
 
 
 def print_assisted(console: Console, assisted: AssistedReport) -> None:

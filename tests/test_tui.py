@@ -658,3 +658,41 @@ def test_mouse_on_tab_names_and_keys(store: Path, samples: list[Sample]) -> None
         assert isinstance(app.screen, HelpScreen)
 
     run_app(store, script, size=(80, 24))
+
+
+def test_probe_results_on_the_dashboard_and_the_sample(tmp_path: Path) -> None:
+    """A probed run: the dashboard lists each probe's metrics as `modulo report --json` has them, and a
+    probed sample's `probes` tab lists its stored items, each with the answer it led to."""
+    from probe_engine_helpers import OracleThenScripted, engine, write_config
+
+    from modulo.probes.config import load_probe_config
+
+    path = tmp_path / "probed.sqlite"
+    with Store(path) as store:
+        engine(load_probe_config(write_config(tmp_path / "p.toml", 2)), store, OracleThenScripted()).run()
+        run_id = store.find_run(None).id
+        stored = {
+            sid: store.probe_items([sid], "early-answering", spec)[sid]
+            for (name, spec, _) in store.probe_totals(run_id)
+            if name == "early-answering"
+            for sid in store.probe_sample_ids(run_id, name, spec)
+        }
+    probes = report_json(path, run_id)["probes"]
+    aoc = next(
+        m for p in probes if p["probe"] == "early-answering" for m in p["metrics"] if m["group"] == "all"
+    )
+    sample_id, items = next(iter(stored.items()))
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        panel = shown(app, "#probes")
+        assert "early-answering" in panel and "filler" in panel
+        assert aoc["name"] in panel and f"{aoc['value']:.3f}" in panel
+        app.open_sample(sample_id)
+        await settle(app, pilot)
+        tab = shown(app, "#pane-probes")
+        assert "early-answering" in tab and f"{len(items)} items" in tab
+        for key in items:
+            assert key in tab
+
+    run_app(path, script)

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from modulo.report import Cell, Report
 from modulo.tui.data import Filters
+from modulo.tui.probes import run_probes
 from modulo.tui.view import bars, cell_summary, percent, phi_text, rate
 from modulo.tui.widgets import KeyBar, Table, TitleBar
 
@@ -85,6 +86,7 @@ class DashboardScreen(Screen[None]):
             with Horizontal(classes="plots"):
                 yield Static(id="reading", classes="plot")
                 yield Static(id="rounds", classes="plot")
+            yield Static(id="probes", classes="plot")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -160,6 +162,7 @@ class DashboardScreen(Screen[None]):
             Text.assemble(("reading status, first attempts\n", "bold"), bars(report.reading_status))
         )
         self.query_one("#rounds", Static).update(self._rounds(report))
+        self.query_one("#probes", Static).update(run_probes(report.probes))
 
     def _breakdown(self, report: Report) -> None:
         breakdown = self.query_one("#breakdown", Table)

@@ -25,6 +25,7 @@ from typing import Any
 from modulo.claims import claim_alive
 from modulo.model import Run, Sample
 from modulo.packing import unpack
+from modulo.probes.base import ProbeItem
 from modulo.report import Cell, Report, cell_from_counts
 from modulo.report_sql import report_from_store
 from modulo.sample_summary import TraceState
@@ -376,6 +377,14 @@ class StoreView:
 
     def sample(self, sample_id: str) -> Sample | None:
         return self.store.sample(sample_id)
+
+    def probe_items(self, sample_id: str) -> list[tuple[str, str, str, ProbeItem]]:
+        """The sample's stored probe items as (probe, spec hash, key, item), in the order they were judged."""
+        sql = "SELECT probe, spec_hash, key, item_json FROM probe_items WHERE sample_id = ? ORDER BY rowid"
+        return [
+            (str(probe), str(spec), str(key), ProbeItem.model_validate_json(unpack(item) or "{}"))
+            for probe, spec, key, item in self.rows(sql, [sample_id])
+        ]
 
     def children(self, sample: Sample) -> list[str]:
         """Ids of the samples that answer this one's critique (its next LLM-Modulo round); read from the

@@ -22,6 +22,7 @@ from modulo.model import Sample
 from modulo.registry import RegistryError, get_domain
 from modulo.sample_summary import trace_state
 from modulo.spans import StepSpan, step_spans
+from modulo.tui.probes import sample_probes
 from modulo.tui.view import (
     STATUS_STYLE,
     TRACE_STYLE,
@@ -36,7 +37,7 @@ from modulo.tui.widgets import KeyBar, TabBar, Table, TitleBar
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
 
-TABS = ["text", "reasoning", "picture", "answer", "prompt", "chain"]
+TABS = ["text", "reasoning", "picture", "answer", "prompt", "chain", "probes"]
 
 
 class SampleScreen(Screen[None]):
@@ -109,9 +110,12 @@ class SampleScreen(Screen[None]):
         table.move_cursor(row=table.cursor_row)
 
     def _read(self) -> None:
-        """The sample (unless preloaded), its later rounds and its picture, off the UI thread."""
+        """The sample (unless preloaded), its later rounds, its probe results and its picture, off the UI
+        thread."""
         sample = self.preloaded or self.app.view.sample(self.sample_id)
         children = [] if sample is None else self.app.view.children(sample)
+        probed = self.app.view.probe_items(self.sample_id)
+        self.app.call_from_thread(self.query_one("#pane-probes", Static).update, sample_probes(probed))
         if self.preloaded is None:
             self.app.call_from_thread(self._show, sample, children)
         elif sample is not None:
