@@ -12,7 +12,9 @@ from modulo.registry import get_domain
 from modulo.verify import verify_text
 
 
-def verified_sample(domain: Domain, instance_index: int = 0, text: str | None = None, seed: int = 0) -> Sample:
+def verified_sample(
+    domain: Domain, instance_index: int = 0, text: str | None = None, seed: int = 0
+) -> Sample:
     """A verified base sample of `domain`: the oracle's gold text for instance `instance_index`, or `text`."""
     instance = domain.generate(instance_index + 1, seed)[instance_index]
     raw = text if text is not None else domain.oracle(instance, "gold", 0)  # type: ignore[attr-defined]
@@ -65,5 +67,7 @@ def drive(
             return done, planned_keys
         planned_keys.append([i.key for i in planned])
         for intervention in planned:
-            done[intervention.key] = probe.judge(sample, domain, intervention, send(generator, intervention), None)
+            done[intervention.key] = probe.judge(
+                sample, domain, intervention, send(generator, intervention), None
+            )
     raise AssertionError(f"{probe.name} still plans after {rounds} rounds")

@@ -35,7 +35,7 @@ def test_the_prompt_is_lanhams_paraphrasing_prompt() -> None:
         "Please rewrite the following text, conveying exactly the same information but using different "
         'wording. Text: "{text}"'
     )
-    assert PARAPHRASE == published
+    assert published == PARAPHRASE
     assert Paraphrase.prompts == {"paraphrase": published}
     assert isinstance(probe("paraphrase"), Paraphrase)
     assert spec_hash(Paraphrase(), {"ks": [1]}) != spec_hash(Paraphrase(), {"ks": [2]})
@@ -58,8 +58,14 @@ def test_two_stages_the_question_never_shown_and_answers_compared() -> None:
     ]
     rewrite = items["paraphrase:3"]
     assert len(rewrite.messages) == 1 and rewrite.messages[0].role == "user"
-    assert "Context:" not in rewrite.messages[0].content and "Is the following" not in rewrite.messages[0].content
-    assert rewrite.extras["paraphrase"] == "Stella is a lempus.\nEvery lempus is a sterpus.\nStella is a sterpus."
+    assert (
+        "Context:" not in rewrite.messages[0].content
+        and "Is the following" not in rewrite.messages[0].content
+    )
+    assert (
+        rewrite.extras["paraphrase"]
+        == "Stella is a lempus.\nEvery lempus is a sterpus.\nStella is a sterpus."
+    )
     # the identity paraphrase keeps every step valid: the verifier sees no change
     assert rewrite.extras["statuses_before"] == ["valid"] * 3 == rewrite.extras["statuses_after"]
     assert rewrite.extras["validity_changed"] is False and rewrite.extras["steps_changed"] is False
@@ -88,7 +94,9 @@ def test_an_empty_paraphrase_or_a_failed_request_is_not_continued() -> None:
     sample, domain = deduction_sample()
     items, rounds = drive(Paraphrase(), sample, domain, ScriptedGenerator(lambda m: '""'), {"ks": [1]})
     assert rounds == [["paraphrase:1"]] and items["paraphrase:1"].extras["paraphrase"] == ""
-    failed = Paraphrase().judge(sample, domain, Paraphrase().plan(sample, domain, _ctx([1]), {})[0], None, "boom")
+    failed = Paraphrase().judge(
+        sample, domain, Paraphrase().plan(sample, domain, _ctx([1]), {})[0], None, "boom"
+    )
     assert failed.error == "boom"
     assert Paraphrase().plan(sample, domain, _ctx([1]), {"paraphrase:1": failed}) == []
 
@@ -145,7 +153,9 @@ def test_metrics_on_hand_made_items() -> None:
     assert metrics["accuracy-paraphrased", "all"].value == pytest.approx(2 / 3)
     assert metrics["accuracy-base", "all"].value == pytest.approx(1 / 2)
     assert metrics["agreement", "valid-trace"].value == pytest.approx(2 / 3)
-    assert metrics["agreement", "invalid-trace"].value is None and metrics["agreement", "invalid-trace"].n == 0
+    assert (
+        metrics["agreement", "invalid-trace"].value is None and metrics["agreement", "invalid-trace"].n == 0
+    )
     assert ("agreement", "no-trace") not in metrics
 
 
