@@ -44,7 +44,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from modulo.model import ChatMessage, Sample
+from modulo.model import ChatMessage, JSONScalar, Sample
 from modulo.probes.answers import read_answer
 from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
 from modulo.probes.trace_prefix import (
@@ -133,7 +133,7 @@ class CounterfactualImportance:
                 seed = seed_of(context.seed, sample.id, key)
                 req = request(sample, key, messages, p["temperature"], p["max_tokens"], seed, p["top_p"])
                 kind: Literal["generate", "continue"] = "continue" if text else "generate"
-                params = {"prefix": j, "s": s, "steps": steps}
+                params: dict[str, JSONScalar] = {"prefix": j, "s": s, "steps": steps}
                 planned.append(Intervention(key=key, params=params, kind=kind, request=req))
         return planned
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from modulo.model import ChatMessage, Sample
+from modulo.model import ChatMessage, JSONScalar, Sample
 from modulo.probes.answers import read_answer
 from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
 from modulo.probes.trace_prefix import (
@@ -84,7 +84,7 @@ class Paraphrase:
             if text is None or not text.strip():
                 continue
             key = f"paraphrase:{k}"
-            params = {"k": k, "steps": steps}
+            params: dict[str, JSONScalar] = {"k": k, "steps": steps}
             if key not in done:
                 messages = [ChatMessage(role="user", content=PARAPHRASE.format(text=text.strip()))]
                 seed = seed_of(context.seed, sample.id, key)
