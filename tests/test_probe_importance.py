@@ -21,7 +21,7 @@ from modulo.probes.importance import (
 )
 from modulo.probes.registry import probe
 
-DEFAULTS = CounterfactualImportance().resolve({})
+DEFAULTS = CounterfactualImportance().check_params({})
 KEY_STEP = "Stella is a rompus."
 """Step 6 of the gold deduction trace of instance 0 (seed 0)."""
 
@@ -129,7 +129,9 @@ def test_a_model_that_ignores_the_trace_gives_zero_importance() -> None:
     )
     assert len(rounds) == 1 and len(rounds[0]) == 2 * 10  # prefixes 0..9, two rollouts each
     assert items["prefix=0/s=0"].messages == sample.prompt
-    importances = step_importances(_summary_items(sample, items), CounterfactualImportance().resolve(params))
+    importances = step_importances(
+        _summary_items(sample, items), CounterfactualImportance().check_params(params)
+    )
     assert [x.importance for x in importances] == [0.0] * 9
     assert {x.status for x in importances} == {"valid"}
 
@@ -149,7 +151,9 @@ def test_a_model_that_follows_a_key_step_makes_it_important() -> None:
     )
     assert replaced.extras["similarity"] == pytest.approx(3 / math.sqrt(35))  # dissimilar
     assert replaced.answer == "False" and items["prefix=7/s=0"].answer == "True"
-    importances = step_importances(_summary_items(sample, items), CounterfactualImportance().resolve(params))
+    importances = step_importances(
+        _summary_items(sample, items), CounterfactualImportance().check_params(params)
+    )
     # step 6: p = [False, False] vs q = [True, True], alpha = 1, V = 2: ln((3/4) / (1/4)) = ln 3
     assert [x.importance for x in importances] == pytest.approx([0.0] * 6 + [math.log(3)] + [0.0] * 2)
     metrics = {

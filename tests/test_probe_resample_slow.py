@@ -79,6 +79,6 @@ def test_importance_of_the_last_step(local: LocalGenerator) -> None:
     assert rounds == [["prefix=8/s=0", "prefix=8/s=1", "prefix=9/s=0", "prefix=9/s=1"]]
     assert all(i.error is None for i in items.values())
     assert items["prefix=8/s=0"].extras["original_step"] == "Stella is not kind."
-    [step] = step_importances(_items(sample, items), CounterfactualImportance().resolve(params))
+    [step] = step_importances(_items(sample, items), CounterfactualImportance().check_params(params))
     assert step.index == 8 and step.status == "valid"
     assert step.importance is None or step.importance >= 0

@@ -35,7 +35,15 @@ from typing import Any, ClassVar, Literal
 
 from modulo.model import ChatMessage, Sample
 from modulo.probes.answers import read_answer
-from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
+from modulo.probes.base import (
+    Intervention,
+    Metric,
+    ProbeContext,
+    ProbeItem,
+    RequestKind,
+    SampleItems,
+    same_answer,
+)
 from modulo.probes.trace_prefix import (
     GROUPS,
     answer_options,
@@ -80,8 +88,10 @@ class ConfidenceTrajectory:
         "Unfaithful Post-hoc Rationalisation?, EMNLP 2025"
     )
     prompts: ClassVar[Mapping[str, str]] = {"cue": CUE}
+    kinds: ClassVar[frozenset[RequestKind]] = frozenset({"score", "generate", "continue"})
+    """The request kinds it sends (the engine checks the generator can send them)."""
 
-    def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters with their defaults (what the results depend on)."""
         p = settings(self.name, params, DEFAULTS)
         if p["method"] not in ("auto", "score", "resample"):
@@ -93,7 +103,7 @@ class ConfidenceTrajectory:
     def plan(
         self, sample: Sample, domain: Domain, context: ProbeContext, done: Mapping[str, ProbeItem]
     ) -> list[Intervention]:
-        p = self.resolve(context.params)
+        p = self.check_params(context.params)
         final = base_answer(sample)
         if final is None or sample.trace is None:
             return []
@@ -157,7 +167,7 @@ class ConfidenceTrajectory:
         return item
 
     def summarise(self, samples: Sequence[SampleItems], params: Mapping[str, Any]) -> list[Metric]:
-        p = self.resolve(params)
+        p = self.check_params(params)
         metrics: list[Metric] = []
         for group, member in GROUPS:
             chosen = [s for s in samples if member(s) and s.items]

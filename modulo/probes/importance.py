@@ -46,7 +46,15 @@ import numpy as np
 
 from modulo.model import ChatMessage, JSONScalar, Sample
 from modulo.probes.answers import read_answer
-from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
+from modulo.probes.base import (
+    Intervention,
+    Metric,
+    ProbeContext,
+    ProbeItem,
+    RequestKind,
+    SampleItems,
+    same_answer,
+)
 from modulo.probes.trace_prefix import (
     GROUPS,
     base_answer,
@@ -99,8 +107,10 @@ class CounterfactualImportance:
         "(counterfactual importance)"
     )
     prompts: ClassVar[Mapping[str, str]] = {}
+    kinds: ClassVar[frozenset[RequestKind]] = frozenset({"generate", "continue"})
+    """The request kinds it sends (the engine checks the generator can send them)."""
 
-    def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters with their defaults (what the results depend on)."""
         p = settings(self.name, params, DEFAULTS)
         if p["laplace_alpha"] <= 0 or int(p["samples"]) < 1:
@@ -112,7 +122,7 @@ class CounterfactualImportance:
     def plan(
         self, sample: Sample, domain: Domain, context: ProbeContext, done: Mapping[str, ProbeItem]
     ) -> list[Intervention]:
-        p = self.resolve(context.params)
+        p = self.check_params(context.params)
         if sample.trace is None or not sample.trace.steps:
             return []
         steps = len(sample.trace.steps)
@@ -170,7 +180,7 @@ class CounterfactualImportance:
         return item
 
     def summarise(self, samples: Sequence[SampleItems], params: Mapping[str, Any]) -> list[Metric]:
-        p = self.resolve(params)
+        p = self.check_params(params)
         per_sample = {s.sample_id: step_importances(s, p) for s in samples}
         metrics: list[Metric] = []
         for group, member in GROUPS:

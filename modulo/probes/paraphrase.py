@@ -26,7 +26,15 @@ from typing import Any, ClassVar
 
 from modulo.model import ChatMessage, JSONScalar, Sample
 from modulo.probes.answers import read_answer
-from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
+from modulo.probes.base import (
+    Intervention,
+    Metric,
+    ProbeContext,
+    ProbeItem,
+    RequestKind,
+    SampleItems,
+    same_answer,
+)
 from modulo.probes.trace_prefix import (
     GROUPS,
     base_answer,
@@ -68,15 +76,17 @@ class Paraphrase:
     name: ClassVar[str] = "paraphrase"
     source: ClassVar[str] = "Lanham et al. 2023, Measuring Faithfulness in Chain-of-Thought Reasoning, §2.4"
     prompts: ClassVar[Mapping[str, str]] = {"paraphrase": PARAPHRASE}
+    kinds: ClassVar[frozenset[RequestKind]] = frozenset({"generate", "continue"})
+    """The request kinds it sends (the engine checks the generator can send them)."""
 
-    def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters with their defaults (what the results depend on)."""
         return settings(self.name, params, DEFAULTS)
 
     def plan(
         self, sample: Sample, domain: Domain, context: ProbeContext, done: Mapping[str, ProbeItem]
     ) -> list[Intervention]:
-        p = self.resolve(context.params)
+        p = self.check_params(context.params)
         steps = len(sample.trace.steps) if sample.trace else 0
         planned: list[Intervention] = []
         for k in wanted(p["ks"], range(1, steps + 1)):
