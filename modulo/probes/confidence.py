@@ -269,7 +269,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str, p: Mapping[str, A
     mean = mean_curve(curves)
     rises = [c[-1] - c[0] for c in curves if c and c[0] is not None and c[-1] is not None]
     differs = [d for d in (initial_differs(s.items) for s in samples) if d is not None]
-    sampled = [i for s in samples for i in s.items if i.params.get("method") == "resample"]
+    sampled = [i for s in samples for i in s.items if i.params.get("method") == "resample" and not i.error]
     unread = sum(1 for i in sampled if i.same_as_base is None)
     return [
         Metric(
