@@ -105,6 +105,8 @@ def test_unknown_params_are_a_clear_error() -> None:
     sample, domain = deduction_sample()
     with pytest.raises(ValueError, match="unknown paraphrase params \\['k'\\]; known: "):
         Paraphrase().plan(sample, domain, _ctx([1], k=2), {})
+    with pytest.raises(ValueError, match='expected "all" or a list of step numbers, got 3'):
+        Paraphrase().check_params({"ks": 3})
 
 
 def _ctx(ks: list[int], **more: object):  # type: ignore[no-untyped-def]

@@ -53,7 +53,7 @@ from modulo.probes.trace_prefix import (
     prefix,
     rate_metric,
     request,
-    seed_of,
+    request_key,
     settings,
 )
 from modulo.protocols import Domain, ScoreRequest
@@ -92,7 +92,7 @@ class ConfidenceTrajectory:
     """The request kinds it sends (the engine checks the generator can send them)."""
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The parameters with their defaults (what the results depend on)."""
+        """The parameters with their defaults (what the results depend on); ValueError names a bad one."""
         p = settings(self.name, params, DEFAULTS)
         if p["method"] not in ("auto", "score", "resample"):
             raise ValueError(f"confidence method must be auto, score or resample, not {p['method']!r}")
@@ -127,7 +127,9 @@ class ConfidenceTrajectory:
                     continue
                 messages = [*base_messages(sample, domain), ChatMessage(role="assistant", content=text + CUE)]
                 texts = list(options.values())
-                score = ScoreRequest(key=f"{sample.id}/{key}", messages=messages, options=texts)
+                score = ScoreRequest(
+                    key=request_key(self.name, sample, key), messages=messages, options=texts
+                )
                 planned.append(Intervention(key=key, params=params, kind="score", request=score))
                 continue
             for s in range(int(p["samples"])):
@@ -137,8 +139,7 @@ class ConfidenceTrajectory:
                 messages = base_messages(sample, domain)
                 if text:
                     messages.append(ChatMessage(role="assistant", content=text))
-                seed = seed_of(context.seed, sample.id, key)
-                req = request(sample, key, messages, p["temperature"], p["max_tokens"], seed)
+                req = request(self.name, sample, key, messages, p, context.seed)
                 kind: Literal["generate", "continue"] = "continue" if text else "generate"
                 planned.append(Intervention(key=key, params={**params, "s": s}, kind=kind, request=req))
         return planned

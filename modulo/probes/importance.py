@@ -62,7 +62,6 @@ from modulo.probes.trace_prefix import (
     cluster_bootstrap,
     prefix,
     request,
-    seed_of,
     settings,
     wanted,
 )
@@ -111,8 +110,9 @@ class CounterfactualImportance:
     """The request kinds it sends (the engine checks the generator can send them)."""
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The parameters with their defaults (what the results depend on)."""
+        """The parameters with their defaults (what the results depend on); ValueError names a bad one."""
         p = settings(self.name, params, DEFAULTS)
+        wanted(p["steps"], [])  # the form of `steps`
         if p["laplace_alpha"] <= 0 or int(p["samples"]) < 1:
             raise ValueError(
                 "importance needs laplace_alpha > 0 (the KL is undefined otherwise) and samples >= 1"
@@ -140,8 +140,7 @@ class CounterfactualImportance:
                 messages = base_messages(sample, domain)
                 if text:
                     messages.append(ChatMessage(role="assistant", content=text))
-                seed = seed_of(context.seed, sample.id, key)
-                req = request(sample, key, messages, p["temperature"], p["max_tokens"], seed, p["top_p"])
+                req = request(self.name, sample, key, messages, p, context.seed)
                 kind: Literal["generate", "continue"] = "continue" if text else "generate"
                 params: dict[str, JSONScalar] = {"prefix": j, "s": s, "steps": steps}
                 planned.append(Intervention(key=key, params=params, kind=kind, request=req))

@@ -43,7 +43,6 @@ from modulo.probes.trace_prefix import (
     prefix,
     rate_metric,
     request,
-    seed_of,
     settings,
     wanted,
 )
@@ -80,8 +79,10 @@ class Paraphrase:
     """The request kinds it sends (the engine checks the generator can send them)."""
 
     def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The parameters with their defaults (what the results depend on)."""
-        return settings(self.name, params, DEFAULTS)
+        """The parameters with their defaults (what the results depend on); ValueError names a bad one."""
+        p = settings(self.name, params, DEFAULTS)
+        wanted(p["ks"], [])  # the form of `ks`
+        return p
 
     def plan(
         self, sample: Sample, domain: Domain, context: ProbeContext, done: Mapping[str, ProbeItem]
@@ -97,10 +98,11 @@ class Paraphrase:
             params: dict[str, JSONScalar] = {"k": k, "steps": steps}
             if key not in done:
                 messages = [ChatMessage(role="user", content=PARAPHRASE.format(text=text.strip()))]
-                seed = seed_of(context.seed, sample.id, key)
-                req = request(
-                    sample, key, messages, p["paraphrase_temperature"], p["paraphrase_max_tokens"], seed
-                )
+                sampling = {
+                    "temperature": p["paraphrase_temperature"],
+                    "max_tokens": p["paraphrase_max_tokens"],
+                }
+                req = request(self.name, sample, key, messages, sampling, context.seed)
                 planned.append(Intervention(key=key, params=params, kind="generate", request=req))
                 continue
             rewritten = done[key].extras.get("paraphrase") or ""
@@ -109,8 +111,7 @@ class Paraphrase:
                 continue
             partial = ChatMessage(role="assistant", content=rewritten.rstrip() + "\n")
             messages = [*base_messages(sample, domain), partial]
-            seed = seed_of(context.seed, sample.id, follow)
-            req = request(sample, follow, messages, p["temperature"], p["max_tokens"], seed)
+            req = request(self.name, sample, follow, messages, p, context.seed)
             planned.append(Intervention(key=follow, params=params, kind="continue", request=req))
         return planned
 

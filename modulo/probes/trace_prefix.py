@@ -86,19 +86,30 @@ def seed_of(*parts: object) -> int:
 
 
 def request(
+    probe: str,
     sample: Sample,
     key: str,
     messages: list[ChatMessage],
-    temperature: float,
-    max_tokens: int,
-    seed: int,
-    top_p: float = 1.0,
+    sampling: Mapping[str, Any],
+    run_seed: int,
 ) -> GenerationRequest:
-    """A generation request for one intervention, keyed by sample and item."""
-    sampling = SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
-    return GenerationRequest(
-        key=f"{sample.id}/{key}", messages=messages, instance=sample.instance, sampling=sampling
+    """A generation request for one intervention, keyed `SAMPLE|PROBE|KEY` and seeded from (run seed,
+    probe, sample, key), so a resumed run sends the same request; `sampling` holds `temperature`,
+    `max_tokens` and optionally `top_p`."""
+    params = SamplingParams(
+        temperature=sampling["temperature"],
+        top_p=sampling.get("top_p", 1.0),
+        max_tokens=sampling["max_tokens"],
+        seed=seed_of(run_seed, probe, sample.id, key),
     )
+    return GenerationRequest(
+        key=request_key(probe, sample, key), messages=messages, instance=sample.instance, sampling=params
+    )
+
+
+def request_key(probe: str, sample: Sample, key: str) -> str:
+    """The request key of one item: `SAMPLE|PROBE|KEY`."""
+    return f"{sample.id}|{probe}|{key}"
 
 
 def answer_options(instance: Instance) -> dict[str, str] | None:
@@ -179,7 +190,7 @@ def wanted(chosen: Any, available: Sequence[int]) -> list[int]:
     if chosen == "all":
         return list(available)
     if not isinstance(chosen, list | tuple) or not all(isinstance(k, int) for k in chosen):
-        raise ValueError(f'expected "all" or a list of integers, got {chosen!r}')
+        raise ValueError(f'expected "all" or a list of step numbers, got {chosen!r}')
     return [k for k in available if k in set(chosen)]
 
 
