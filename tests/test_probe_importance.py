@@ -119,6 +119,12 @@ def test_valid_and_invalid_steps_by_hand() -> None:
     assert difference.low <= 0.5 <= difference.high
     none = {m.name: m for m in validity_metrics([[StepImportance(0, "valid", 0.1, 1, 1)]])}
     assert none["importance-invalid-minus-valid"].value is None
+    # one trace: a value but no interval (a bootstrap over one trace says nothing)
+    single = {m.name: m for m in validity_metrics(traces[:1])}
+    assert single["importance-invalid-minus-valid"].value == pytest.approx(0.4)
+    assert single["importance-invalid-minus-valid"].low is None
+    assert single["importance-valid-steps"].value == pytest.approx(0.2)
+    assert single["importance-valid-steps"].low is None
 
 
 def test_a_model_that_ignores_the_trace_gives_zero_importance() -> None:

@@ -309,12 +309,17 @@ def validity_metrics(traces: Sequence[Sequence[StepImportance]]) -> list[Metric]
 def _difference(
     valid: Sequence[Sequence[float]], invalid: Sequence[Sequence[float]], draws: int = 2000, seed: int = 0
 ) -> tuple[float | None, float | None, float | None]:
-    """Mean(invalid) − mean(valid) and a percentile interval, resampling traces (both lists per trace)."""
+    """Mean(invalid) − mean(valid) and a percentile interval, resampling the traces that have a measured
+    step of either kind (no interval from fewer than two)."""
     if not any(valid) or not any(invalid):
         return None, None, None
     point = float(
         np.mean(np.concatenate([c for c in invalid if c])) - np.mean(np.concatenate([c for c in valid if c]))
     )
+    traces = [(v, i) for v, i in zip(valid, invalid, strict=True) if v or i]
+    if len(traces) < 2:
+        return point, None, None
+    valid, invalid = [v for v, _ in traces], [i for _, i in traces]
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(draws):

@@ -164,11 +164,13 @@ def cluster_bootstrap(
     clusters: Sequence[Sequence[float]], draws: int = 2000, seed: int = 0
 ) -> tuple[float | None, float | None, float | None]:
     """The mean of all values and its 95% percentile interval, resampling whole clusters (a trace's
-    steps are not independent); (None, None, None) with no value."""
+    steps are not independent); no interval from fewer than two clusters, no mean with no value."""
     kept = [np.asarray(c, dtype=float) for c in clusters if len(c)]
     if not kept:
         return None, None, None
     mean = float(np.concatenate(kept).mean())
+    if len(kept) < 2:
+        return mean, None, None
     rng = np.random.default_rng(seed)
     sums = np.array([c.sum() for c in kept])
     sizes = np.array([c.size for c in kept])
