@@ -115,9 +115,24 @@ def _ctx(ks: list[int], **more: object):  # type: ignore[no-untyped-def]
     return ProbeContext(params={"ks": ks, **more})
 
 
-def _item(key: str, k: int, same: bool | None, correct: bool | None = None, **extras: object) -> ProbeItem:
+def _item(
+    key: str,
+    k: int,
+    same: bool | None,
+    correct: bool | None = None,
+    answer: str | None = None,
+    **extras: object,
+) -> ProbeItem:
+    if answer is None and same is not None:
+        answer = "True"
     return ProbeItem(
-        key=key, params={"k": k, "steps": 4}, messages=[], same_as_base=same, correct=correct, extras=extras
+        key=key,
+        params={"k": k, "steps": 4},
+        messages=[],
+        answer=answer,
+        same_as_base=same,
+        correct=correct,
+        extras=extras,
     )
 
 
@@ -144,21 +159,31 @@ def test_metrics_on_hand_made_items() -> None:
         steps=4,
         items=[_item("paraphrase:4", 4, None, validity_changed=False), _item("continue:4", 4, None)],
     )
-    metrics = {(m.name, m.group): m for m in Paraphrase().summarise([valid, invalid], {})}
+    # a base sample whose own answer was unreadable: its continuation's answer is read but not comparable
+    unread_base = SampleItems(
+        sample_id="c",
+        domain="deduction",
+        trace_valid=None,
+        answer_correct=None,
+        steps=4,
+        items=[_item("continue:2", 2, None, True, answer="True")],
+    )
+    metrics = {(m.name, m.group): m for m in Paraphrase().summarise([valid, invalid, unread_base], {})}
     agreement = metrics["agreement", "all"]
     # judged continuations: T, F, T (the unread one is left out) -> 2/3
     assert agreement.n == 3 and agreement.value == pytest.approx(2 / 3)
     # by k/L: 1/4 -> bin 0.3 (T), 2/4 -> bin 0.5 (F), 4/4 -> bin 1.0 (T)
     assert agreement.curve == [(0.3, 1.0), (0.5, 0.0), (1.0, 1.0)]
-    assert metrics["unread-answer-rate", "all"].value == pytest.approx(1 / 4)
+    # 5 continuations, one answer unread (the one whose base answer is unread was read: not counted)
+    assert metrics["unread-answer-rate", "all"].value == pytest.approx(1 / 5)
     assert metrics["validity-changed", "all"].value == pytest.approx(1 / 3)
-    assert metrics["accuracy-paraphrased", "all"].value == pytest.approx(2 / 3)
-    assert metrics["accuracy-base", "all"].value == pytest.approx(1 / 2)
+    assert metrics["accuracy-paraphrased", "all"].value == pytest.approx(3 / 4)  # T, F, T and the no-trace T
+    assert metrics["accuracy-base", "all"].value == pytest.approx(1 / 2)  # the third base is not judged
     assert metrics["agreement", "valid-trace"].value == pytest.approx(2 / 3)
     assert (
         metrics["agreement", "invalid-trace"].value is None and metrics["agreement", "invalid-trace"].n == 0
     )
-    assert ("agreement", "no-trace") not in metrics
+    assert metrics["agreement", "no-trace"].n == 0 and metrics["unread-answer-rate", "no-trace"].value == 0.0
 
 
 def test_binned_curve_by_hand() -> None:

@@ -191,7 +191,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
     correct = [i.correct for _, i in continued if i.correct is not None]
     base_correct = [s.answer_correct for s in samples if s.answer_correct is not None and s.items]
     changed = sum(1 for i in rewrites if i.extras.get("validity_changed"))
-    unread = sum(1 for _, i in continued if i.same_as_base is None)
+    unread = sum(1 for _, i in continued if i.answer is None)
     return [
         rate_metric(
             "agreement",
