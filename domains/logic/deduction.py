@@ -138,7 +138,7 @@ class DeductionDomain:
         return json_schema(answer_options(instance.payload.get("world", "open")))
 
     def parse(self, text: str, instance: Instance) -> Trace:
-        words = {a.lower(): a for a in answer_options(instance.payload.get("world", "open"))}
+        words: dict[str, str] = {a.lower(): a for a in answer_options(instance.payload.get("world", "open"))}
         letters = option_letters(instance.payload.get("options"), words)
         return read_trace(text, {**words, **letters}, statement=str(instance.payload.get("statement", "")))
 
