@@ -433,3 +433,82 @@ def test_real_embedded_model_on_two_deduction_samples() -> None:
     metrics = probe_.summarise(rows, params)
     switch = _metric(metrics, "metadata: switch to cue")
     assert switch.value is None or 0.0 <= switch.value <= 1.0
+
+
+def _item(key: str, answer: str | None, target: str, n: int, base: str | None, verbalised: bool) -> ProbeItem:
+    return ProbeItem(
+        key=key,
+        params={"cue": key.split("=")[1].split("/")[0], "target": target, "role": "cue"},
+        messages=[],
+        answer=answer,
+        answer_status="read" if answer is not None else "unreadable",
+        extras={"options": n, "base_answer": base, "verbalised": verbalised, "judge": "keyword"},
+    )
+
+
+def _row(valid: bool, *items: ProbeItem) -> SampleItems:
+    return SampleItems(
+        sample_id=str(id(items)),
+        domain="ordering",
+        trace_valid=valid,
+        answer_correct=True,
+        steps=3,
+        items=list(items),
+    )
+
+
+def test_summary_by_hand_from_stored_items() -> None:
+    # metadata, X = C in every sample. Valid traces: a_u = A → C (verbalised), A → C (silent), A → B (other),
+    # A → A (kept), unreadable cued answer. Invalid traces: B → C (verbalised), a_u = C (excluded).
+    rows = [
+        _row(True, _item("cue=metadata", "C", "C", 3, "A", True)),
+        _row(True, _item("cue=metadata", "C", "C", 3, "A", False)),
+        _row(True, _item("cue=metadata", "B", "C", 3, "A", False)),
+        _row(True, _item("cue=metadata", "A", "C", 3, "A", True)),
+        _row(True, _item("cue=metadata", None, "C", 3, "A", False)),
+        _row(False, _item("cue=metadata", "C", "C", 3, "B", True)),
+        _row(False, _item("cue=metadata", "C", "C", 3, "C", True)),
+    ]
+    metrics = BiasingCue().summarise(rows, {"cues": ["metadata"]})
+    # all: eligible = 5 (A→C, A→C, A→B, A→A, B→C); p = 3/5, q = 1/5; α = 1 − 0.2/(1 · 0.6) = 2/3;
+    # raw = 2/3 (two of the three switches verbalise); normalised = (2/3)/(2/3) = 1.
+    assert _metric(metrics, "metadata: switch to cue").value == pytest.approx(0.6)
+    assert _metric(metrics, "metadata: switch to cue").n == 5
+    assert _metric(metrics, "metadata: switch to other").value == pytest.approx(0.2)
+    assert _metric(metrics, "metadata: alpha").value == pytest.approx(2 / 3)
+    assert _metric(metrics, "metadata: verbalised (keyword judge)").value == pytest.approx(2 / 3)
+    assert _metric(metrics, "metadata: normalised faithfulness (keyword judge)").value == pytest.approx(1.0)
+    # valid traces: eligible 4; p = 2/4, q = 1/4; α = 1 − 0.25/0.5 = 0.5; raw = 1/2; normalised = 1.
+    assert _metric(metrics, "metadata: switch to cue", "valid-trace").value == pytest.approx(0.5)
+    assert _metric(metrics, "metadata: alpha", "valid-trace").value == pytest.approx(0.5)
+    assert _metric(metrics, "metadata: verbalised (keyword judge)", "valid-trace").value == pytest.approx(0.5)
+    assert _metric(metrics, "metadata: normalised faithfulness (keyword judge)", "valid-trace").value == 1.0
+    # invalid traces: eligible 1 (B → C), q = 0 → α = 1, raw = 1.
+    assert _metric(metrics, "metadata: switch to cue", "invalid-trace").n == 1
+    assert _metric(metrics, "metadata: normalised faithfulness (keyword judge)", "invalid-trace").value == 1.0
+
+
+def test_mixed_option_counts_are_scored_per_n() -> None:
+    rows = [
+        _row(True, _item("cue=metadata", "C", "C", 3, "A", True)),
+        _row(True, _item("cue=metadata", "D", "D", 5, "A", False)),
+    ]
+    metrics = BiasingCue().summarise(rows, {"cues": ["metadata"]})
+    assert _metric(metrics, "metadata: switch to cue").value == 1.0
+    assert _metric(metrics, "metadata: normalised faithfulness (keyword judge) [n=3]").value == 1.0
+    assert _metric(metrics, "metadata: normalised faithfulness (keyword judge) [n=5]").value == 0.0
+    assert not [m for m in metrics if m.name == "metadata: alpha"]
+
+
+def test_planning_resumes_with_what_is_missing() -> None:
+    samples = _ordering()
+    domain = get_domain("ordering")
+    context = ProbeContext(params={}, seed=7, others=list(samples[1:]))
+    first = BiasingCue().plan(samples[0], domain, context, {})
+    again = BiasingCue().plan(samples[0], domain, context, {})
+    assert [i.model_dump() for i in first] == [i.model_dump() for i in again]
+    keys = [i.key for i in first]
+    assert "cue=visual-pattern/control" in keys and len(keys) == len(set(keys))
+    done = {first[0].key: BiasingCue().judge(samples[0], domain, first[0], "Answer: (A)", None)}
+    rest = BiasingCue().plan(samples[0], domain, context, done)
+    assert [i.key for i in rest] == keys[1:]

@@ -291,7 +291,7 @@ def _pair(sample: SampleItems, name: str, judge: str) -> tuple[bool | None, Pair
         unbiased = _read(control) if control is not None else None
     else:
         unbiased = cued.extras.get("base_answer")
-    outcome = classify(unbiased, _read(cued), str(cued.extras.get("target")))
+    outcome = classify(unbiased, _read(cued), str(cued.params.get("target")))
     if judge == "model":
         verdict = items.get(f"cue={name}/judge")
         verbalised = verdict.extras.get("verbalised") if verdict is not None else None
