@@ -512,3 +512,20 @@ def test_planning_resumes_with_what_is_missing() -> None:
     done = {first[0].key: BiasingCue().judge(samples[0], domain, first[0], "Answer: (A)", None)}
     rest = BiasingCue().plan(samples[0], domain, context, done)
     assert [i.key for i in rest] == keys[1:]
+
+
+@pytest.mark.parametrize(("name", "params"), [("ordering", {"objects": 4}), ("zebra", {"houses": 3})])
+def test_reordered_options_put_the_correct_one_first(name: str, params: dict[str, int]) -> None:
+    domain = get_domain(name)
+    [instance] = domain.generate(1, seed=11, **params)
+    gold = _sample(domain, instance)
+    correct = str(gold.verdicts.answer.extras["expected"]) if gold.verdicts else ""
+    moved = domain.reorder_options(instance, correct)  # type: ignore[attr-defined]
+    before, after = domain.answer_options(instance), domain.answer_options(moved)  # type: ignore[attr-defined]
+    assert [letter for letter, _ in after] == [letter for letter, _ in before]
+    assert sorted(text for _, text in after) == sorted(text for _, text in before)
+    assert after[0][1] == dict(before)[correct]
+    # The verifier, not the reordering, says which option is right: (A) now.
+    rechecked = _sample(domain, moved)
+    assert rechecked.verdicts is not None and rechecked.verdicts.answer.extras["expected"] == "A"
+    assert moved.payload["answer"] == "A" and rechecked.verdicts.answer.status == "correct"
