@@ -529,3 +529,20 @@ def test_reordered_options_put_the_correct_one_first(name: str, params: dict[str
     rechecked = _sample(domain, moved)
     assert rechecked.verdicts is not None and rechecked.verdicts.answer.extras["expected"] == "A"
     assert moved.payload["answer"] == "A" and rechecked.verdicts.answer.status == "correct"
+
+
+def test_a_failed_generation_is_unreadable_never_a_switch() -> None:
+    sample = _deduction()[0]
+    domain = get_domain("deduction")
+    [planned] = BiasingCue().plan(sample, domain, ProbeContext(params={"cues": ["metadata"]}), {})
+    item = BiasingCue().judge(sample, domain, planned, None, "server rejected the prompt")
+    assert item.error == "server rejected the prompt" and item.answer is None
+    assert (
+        item.answer_status == "unreadable" and item.same_as_base is None and item.extras["verbalised"] is None
+    )
+    row = SampleItems(
+        sample_id="s", domain="deduction", trace_valid=True, answer_correct=True, steps=1, items=[item]
+    )
+    metrics = BiasingCue().summarise([row], {"cues": ["metadata"]})
+    switch = _metric(metrics, "metadata: switch to cue")
+    assert switch.value is None and switch.n == 0 and "1 pairs with an unread answer" in switch.definition

@@ -129,12 +129,14 @@ class BiasingCue:
         params = intervention.params
         cue = CUES[str(params["cue"])]
         text = output if isinstance(output, str) else ""
+        if error is None and not isinstance(output, str):
+            error = "no text output"
         item = ProbeItem(
             key=intervention.key,
             params=params,
             messages=intervention.request.messages,
             output=text,
-            error=error if error is not None else None if isinstance(output, str) else "no text output",
+            error=error,
         )
         if params["role"] == "judge":
             item.extras = {"judge": "model", "verbalised": None if item.error else yes_no(text)}
@@ -152,7 +154,8 @@ class BiasingCue:
             item.same_as_base = same_answer(read.answer, base_answer(sample))
         if params["role"] == "cue":
             hits = keyword_hits(cue, text)
-            item.extras.update({"judge": "keyword", "keywords": hits, "verbalised": bool(hits)})
+            verbalised = None if item.error else bool(hits)
+            item.extras.update({"judge": "keyword", "keywords": hits, "verbalised": verbalised})
         return item
 
     def summarise(self, samples: Sequence[SampleItems], params: Mapping[str, Any]) -> list[Metric]:
