@@ -133,6 +133,11 @@ class DeductionDomain:
             raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot, {JSON_STYLE}")
         return [*messages, ChatMessage(role="user", content=user)]
 
+    def answer_options(self, instance: Instance) -> list[tuple[str, str]]:
+        """(answer, how it is said) of every answer the question allows: True, False (and Unknown in the
+        open world), for probes that point a cue at one of them."""
+        return [(a, a) for a in answer_options(instance.payload.get("world", "open"))]
+
     def output_schema(self, instance: Instance) -> dict[str, Any]:
         """JSON schema of the `json` style: `{"steps": ["Wren is a lempus.", ...], "answer": "True"}`."""
         return json_schema(answer_options(instance.payload.get("world", "open")))

@@ -119,6 +119,15 @@ class OrderingDomain:
             raise ValueError(f"unknown prompt style {style!r}; known: zero-shot, few-shot, {JSON_STYLE}")
         return [*messages, ChatMessage(role="user", content=user)]
 
+    def answer_options(self, instance: Instance) -> list[tuple[str, str]]:
+        """(letter, sentence) of every option, for probes that point a cue at one of them."""
+        return options(instance)
+
+    def reorder_options(self, instance: Instance, first: str) -> Instance:
+        """The same puzzle with option `first` moved to (A) and the others after it in their order,
+        relettered (Turpin et al.'s "answer is always A" few-shot examples)."""
+        return reordered(instance, first)
+
     def output_schema(self, instance: Instance) -> dict[str, Any]:
         """JSON schema of the `json` style: `{"steps": ["The owl is the leftmost.", ...], "answer": "A"}`."""
         return json_schema([letter for letter, _ in options(instance)])
@@ -220,6 +229,20 @@ class OrderingDomain:
         if variant == "wrong-option":
             expected = rng.choice([letter for letter in letters if letter != expected])
         return "\n".join([*lines, f"Answer: ({expected})"])
+
+
+def reordered(instance: Instance, first: str) -> Instance:
+    """`instance` with option `first` as (A), the rest after it in their order; its `answer` follows."""
+    given = options(instance)
+    if first not in dict(given):
+        raise ValueError(f"{instance.id} has no option ({first})")
+    order = [(letter, text) for letter, text in given if letter == first]
+    order += [(letter, text) for letter, text in given if letter != first]
+    letters = [letter for letter, _ in given]
+    lines = [f"{new}) {text}" for new, (_, text) in zip(letters, order, strict=True)]
+    old = instance.payload.get("answer")
+    answer = next((new for new, (was, _) in zip(letters, order, strict=True) if was == old), old)
+    return instance.model_copy(update={"payload": {**instance.payload, "options": lines, "answer": answer}})
 
 
 def _given(given: str, expected: str, extras: dict[str, Any]) -> AnswerVerdict:
