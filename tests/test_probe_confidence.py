@@ -51,10 +51,11 @@ def test_normalised_over_the_options_by_hand() -> None:
 
 def test_options_are_what_the_logic_domains_read() -> None:
     deduction = deduction_sample()[0].instance
-    assert answer_options(deduction) == {"True": " True", "False": " False"}
+    assert answer_options(get_domain("deduction"), deduction) == {"True": " True", "False": " False"}
     ordering = get_domain("ordering").generate(1, 0)[0]
-    assert answer_options(ordering) == {x: f" ({x})" for x in "ABCDE"}
-    assert answer_options(get_domain("blocksworld").generate(1, 0)[0]) is None
+    assert answer_options(get_domain("ordering"), ordering) == {x: f" ({x})" for x in "ABCDE"}
+    blocks = get_domain("blocksworld")
+    assert answer_options(blocks, blocks.generate(1, 0)[0]) is None
 
 
 def test_scores_that_ignore_the_trace_give_a_flat_curve() -> None:

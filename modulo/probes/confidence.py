@@ -108,7 +108,7 @@ class ConfidenceTrajectory:
         if final is None or sample.trace is None:
             return []
         steps = len(sample.trace.steps)
-        options = answer_options(sample.instance)
+        options = answer_options(domain, sample.instance)
         method = p["method"]
         if method == "auto":
             method = "score" if options and final in options else "resample"
@@ -156,7 +156,7 @@ class ConfidenceTrajectory:
         item = ProbeItem(key=intervention.key, params=intervention.params, messages=messages, error=error)
         final = base_answer(sample)
         if intervention.kind == "score":
-            return _judge_score(item, sample, output, final)
+            return _judge_score(item, domain, sample, output, final)
         if error is not None or not isinstance(output, str):
             item.error = error or "the generator returned no text"
             return item
@@ -178,9 +178,9 @@ class ConfidenceTrajectory:
         return metrics
 
 
-def _judge_score(item: ProbeItem, sample: Sample, output: Any, final: Any) -> ProbeItem:
+def _judge_score(item: ProbeItem, domain: Domain, sample: Sample, output: Any, final: Any) -> ProbeItem:
     """A score item: the options' probabilities, the top option as the answer, p(final)."""
-    options = answer_options(sample.instance) or {}
+    options = answer_options(domain, sample.instance) or {}
     if item.error is not None or not isinstance(output, dict):
         item.error = item.error or "the generator returned no scores"
         return item

@@ -1,9 +1,6 @@
 """What the resampling probes (paraphrase, confidence, importance) share: a sample's trace cut after k steps,
-continuation requests from such a prefix, the answer options of option domains, and summary helpers.
-
-The options helper is private to these probes for now (another helper writes `modulo/probes/options.py`);
-the core may not import the domains, so the options are read from the instance's payload by domain name.
-"""
+continuation requests from such a prefix, the answer options as said after an answer cue, and summary
+helpers."""
 
 from __future__ import annotations
 
@@ -17,6 +14,7 @@ import numpy as np
 from modulo.model import ChatMessage, Instance, Sample
 from modulo.probes.answers import reading_status
 from modulo.probes.base import Metric, SampleItems
+from modulo.probes.options import options_of
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.spans import step_spans
 from modulo.stats import wilson
@@ -29,7 +27,6 @@ GROUPS: tuple[tuple[str, Callable[[SampleItems], bool]], ...] = (
 )
 """The breakdown by trace validity every summary reports."""
 
-_OPTION = re.compile(r"^\s*\(?([A-I])\)\s*\S")
 _CLOSING = re.compile(r"[.!?;:)\]\"'*_`]*")
 _NEWLINE = re.compile(r"[ \t]*\n")
 
@@ -112,20 +109,14 @@ def request_key(probe: str, sample: Sample, key: str) -> str:
     return f"{sample.id}|{probe}|{key}"
 
 
-def answer_options(instance: Instance) -> dict[str, str] | None:
-    """For domains with answer options, each answer (as the domain reads it: `True`, `C`) and the text
-    that says it after the answer cue (` True`, ` (C)`); None for domains without options.
-
-    deduction: True/False, and Unknown under the open world (as `domains/logic/ontology.answer_options`);
-    ordering and zebra: the option letters of the payload's `options` (`A) ...`)."""
-    if instance.domain == "deduction":
-        world = instance.payload.get("world", "open")
-        words = ["True", "False", "Unknown"] if world == "open" else ["True", "False"]
-        return {w: f" {w}" for w in words}
-    if instance.domain in ("ordering", "zebra"):
-        letters = [m.group(1) for o in instance.payload.get("options", []) if (m := _OPTION.match(str(o)))]
-        return {letter: f" ({letter})" for letter in letters} or None
-    return None
+def answer_options(domain: Domain, instance: Instance) -> dict[str, str] | None:
+    """For domains with answer options (`modulo.probes.options.OptionDomain`), each answer as the domain
+    reads it (`True`, `C`) and the text that says it after the answer cue (` True`, ` (C)`: letters in
+    parentheses, as the logic prompts write them); None for domains without options."""
+    options = options_of(domain, instance)
+    if options is None:
+        return None
+    return {a: f" ({a})" if options.lettered else f" {a}" for a in options.answers}
 
 
 def normalise(logprobs: Mapping[str, float]) -> dict[str, float]:
