@@ -1,8 +1,9 @@
 """Proving a corrupted step invalid with the domain's own reader and checker (shared by `*/corrupt.py`).
 
-A corruption is kept only when the text made of the trace's steps before `index`, followed by the new
-step, reads back as exactly those steps and the domain's `check` gives the new step a non-valid verdict
-(`invalid` or `unsupported`, never `unknown` or `unparsed`) with one of the rules the operator targets.
+A corruption is kept only when it differs from the step it replaces, and the text made of the trace's
+steps before `index` followed by the new step reads back as exactly those steps, and the domain's `check`
+gives the new step a non-valid verdict (`invalid` or `unsupported`, never `unknown` or `unparsed`) with one
+of the rules the operator targets.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def proved_rule(
 ) -> str | None:
     """The rule the domain's checker reports for `text` in place of step `index` of `trace`, if it proves
     the step non-valid with a rule `accepts` takes; None otherwise (or if the text does not read back)."""
+    if text.strip() == trace.steps[index].text.strip():
+        return None  # not a change: an already invalid step is not a corruption
     before = [step.text for step in trace.steps[:index]]
     rebuilt = domain.parse(sep.join([*before, text]), instance)
     if len(rebuilt.steps) != index + 1:

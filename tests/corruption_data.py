@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from shared_data import SHARED_DATA
+
 from modulo.domains.logic.importer import LogicLMImporter
 from modulo.domains.planning.importer import PlanBenchImporter
 from modulo.protocols import ImportedItem
-from tests.shared_data import SHARED_DATA
 
 LIB = SHARED_DATA / "planbench" / "llm_planning_analysis"
 RESULTS = SHARED_DATA / "planbench" / "results"
