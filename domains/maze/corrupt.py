@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from modulo.domains.corrupt_proof import proved_rule
 from modulo.domains.maze.formats import format_trace
@@ -100,7 +100,7 @@ def _create(cell: Cell, parent: SearchEvent, maze: Maze) -> SearchEvent:
 def _wall_create(
     earlier: list[SearchEvent], event: SearchEvent, parent: SearchEvent, maze: Maze, rng: random.Random
 ) -> Iterator[Candidate]:
-    x, y = parent.node  # type: ignore[misc]
+    x, y = cast(Cell, parent.node)
     walls = [(x + dx, y + dy) for dx, dy in MOVES if (x + dx, y + dy) in maze.walls]
     rng.shuffle(walls)
     for cell in walls:
@@ -110,7 +110,7 @@ def _wall_create(
 def _out_of_bounds_create(
     earlier: list[SearchEvent], event: SearchEvent, parent: SearchEvent, maze: Maze, rng: random.Random
 ) -> Iterator[Candidate]:
-    x, y = parent.node  # type: ignore[misc]
+    x, y = cast(Cell, parent.node)
     outside = [c for c in ((x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)) if not maze.in_bounds(c)]
     outside = outside or [(-1, y), (maze.width, y), (x, -1), (x, maze.height)]
     rng.shuffle(outside)
