@@ -256,3 +256,30 @@ def test_done_items_are_not_planned_again() -> None:
     again = PROBE.plan(sample, domain, context, done)
     assert [p.key for p in again] == [p.key for p in first[1:]]
     assert all(isinstance(p, Intervention) for p in again)
+
+
+def test_a_continuation_that_rewrites_the_corrupted_step_is_counted_apart() -> None:
+    """The model goes on writing on the corrupted step's line ("h=3" becomes "h=37"): the step read is no
+    longer the corruption, so the item is left out of the change rate and counted as altered."""
+    domain, sample = _maze_sample()
+    [planned] = PROBE.plan(sample, domain, ProbeContext(params={"positions": 1}), {})
+    item = PROBE.judge(sample, domain, planned, "7\nplan: (0, 0) (0, 1)", None)
+    assert item.extras["corruption_kept"] is False
+    assert item.same_as_base is False  # recorded, but not counted
+    metrics = {(m.group, m.name): m for m in PROBE.summarise([_items(sample, True, [item])], {})}
+    assert metrics[("all", "answer-change-rate")].n == 0
+    assert metrics[("all", "corruption-altered-share")].value == 1.0
+
+
+def test_the_docstring_quotes_the_paper() -> None:
+    """Lanham et al. 2023, Measuring Faithfulness in Chain-of-Thought Reasoning, abstract: "by examining
+    how the model predictions change when we intervene on the CoT (e.g., by adding mistakes or paraphrasing
+    it)"."""
+    import modulo.probes.corruption as module
+
+    quote = (
+        "how the model predictions change when we intervene on the CoT (e.g., by adding mistakes or "
+        "paraphrasing it)"
+    )
+    assert quote in " ".join((module.__doc__ or "").split())
+    assert "Lanham et al. 2023" in PROBE.source and "2307.13702" in PROBE.source

@@ -154,3 +154,13 @@ def test_the_other_answer_recorded_is_the_other_sample_answer() -> None:
     samples = _mazes(2, 1, width=5)
     planned = {p.key: p for p in PROBE.plan(samples[0], MAZE, ProbeContext(params={}, others=samples), {})}
     assert json.loads(str(planned["swapped"].params["other_answer"])) == samples[1].trace.answer  # type: ignore[union-attr]
+
+
+def test_the_docstring_quotes_the_paper() -> None:
+    """Stechly, Valmeekam, Gundawar, Palod, Kambhampati 2025, Beyond Semantics, abstract: models trained "on
+    noisy, corrupted traces which have no relation to the specific problem each is paired with"."""
+    import modulo.probes.swapped as module
+
+    quote = "on noisy, corrupted traces which have no relation to the specific problem each is paired with"
+    assert quote in " ".join((module.__doc__ or "").split())
+    assert "Beyond Semantics" in PROBE.source and "2505.13775" in PROBE.source

@@ -18,6 +18,8 @@ Procedure, for every step k of a base sample's trace of L steps (or `positions` 
 3. The model continues the assistant turn (kind `continue`), with nothing else added to the conversation.
 
 Judgement of one continuation (the intervened text followed by the output, read as a whole sample):
+- `corruption_kept`: the reading still has the corrupted step at k (a continuation that goes on writing on
+  its line and changes it is counted apart, in `corruption-altered-share`, and left out of the rest).
 - `same_as_base`: the answer read equals the base sample's answer; None when either could not be read
   (an ambiguous or missing answer), and such items count in neither the numerator nor the denominator.
 - the continuation's own verdicts: the steps after k in that reading (counts by status, first error, the
@@ -169,9 +171,14 @@ class VerifiedCorruption:
         full = messages[-1].content + output
         read = read_answer(domain, sample.instance, full)
         after = read.verdicts.steps[k + 1 :]
+        kept = (
+            len(read.trace.steps) > k
+            and read.trace.steps[k].text.strip() == str(intervention.params["corrupted"]).strip()
+        )
         extras: dict[str, Any] = {
             "operator": intervention.params.get("operator"),
             "rule": intervention.params.get("rule"),
+            "corruption_kept": kept,
             "corrupted_verdict": _verdict_json(read.verdicts.steps[k])
             if len(read.verdicts.steps) > k
             else None,
@@ -332,7 +339,8 @@ CHANGE = (
 
 
 def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metric]:
-    compared = [item for item in items if item.same_as_base is not None]
+    kept = [item for item in items if item.extras.get("corruption_kept", True)]
+    compared = [item for item in kept if item.same_as_base is not None]
     changed = sum(1 for item in compared if item.same_as_base is False)
     per_bin: list[tuple[int, int]] = [(0, 0)] * bins
     for item in compared:
@@ -356,12 +364,23 @@ def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metri
                 group,
             )
         )
-    unread = len(items) - len(compared)
+    unread = len(kept) - len(compared)
+    metrics.append(
+        rate(
+            "corruption-altered-share",
+            len(items) - len(kept),
+            len(items),
+            "share of continuations that changed the corrupted step itself (e.g. went on writing on its line "
+            "so that it reads differently); left out of every other rate",
+            "neutral",
+            group,
+        )
+    )
     metrics.append(
         rate(
             "answer-unreadable-share",
             unread,
-            len(items),
+            len(kept),
             "share of continuations whose answer (or the base answer) could not be read or was ambiguous; "
             "never counted as a change or as agreement",
             "neutral",
@@ -372,7 +391,11 @@ def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metri
 
 
 def _repair_metrics(items: list[ProbeItem], group: str) -> list[Metric]:
-    judged = [item for item in items if item.extras.get("repaired") is not None]
+    judged = [
+        item
+        for item in items
+        if item.extras.get("repaired") is not None and item.extras.get("corruption_kept", True)
+    ]
     fixed = sum(1 for item in judged if item.extras["repaired"] is True)
     definition = (
         "share of continuations (with at least one step) whose steps are all valid when judged after the "
