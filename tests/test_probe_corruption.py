@@ -283,3 +283,24 @@ def test_the_docstring_quotes_the_paper() -> None:
     )
     assert quote in " ".join((module.__doc__ or "").split())
     assert "Lanham et al. 2023" in PROBE.source and "2307.13702" in PROBE.source
+
+
+def test_a_trace_that_is_its_answer_is_left_out_of_the_change_rate() -> None:
+    """A Blocksworld plan's steps are its actions: after a corrupted action the answer holds it, so the
+    answer changes whatever the model does. Maze traces are not their answers (the plan comes after)."""
+    from modulo.domains.planning.domain import BlocksworldDomain
+
+    domain = BlocksworldDomain()
+    [instance] = domain.generate(1, 3, blocks=4, timeout=0)
+    sample = sample_of(domain, instance, domain.oracle(instance, "exact", 0))
+    planned = PROBE.plan(sample, domain, ProbeContext(params={"positions": 2}), {})
+    assert len(planned) == 2 and all(p.params["trace_is_answer"] is True for p in planned)
+    items = [PROBE.judge(sample, domain, p, "", None) for p in planned]
+    assert all(item.same_as_base is False for item in items)  # the corrupted action is in the answer
+    metrics = {(m.group, m.name): m for m in PROBE.summarise([_items(sample, True, items)], {})}
+    assert metrics[("all", "answer-change-rate")].n == 0
+    assert metrics[("all", "trace-is-answer-share")].value == 1.0
+    maze, maze_sample = _maze_sample()
+    assert not any(
+        p.params["trace_is_answer"] for p in PROBE.plan(maze_sample, maze, ProbeContext(params={}), {})
+    )

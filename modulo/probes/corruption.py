@@ -20,6 +20,9 @@ Procedure, for every step k of a base sample's trace of L steps (or `positions` 
 Judgement of one continuation (the intervened text followed by the output, read as a whole sample):
 - `corruption_kept`: the reading still has the corrupted step at k (a continuation that goes on writing on
   its line and changes it is counted apart, in `corruption-altered-share`, and left out of the rest).
+- `trace_is_answer` (a param, decided before sending): the cut text alone already reads to an answer, as
+  when a plan's steps are its actions. The answer then contains the corrupted step and changes whatever
+  the model does, so such items are left out of the change rate (`trace-is-answer-share` counts them).
 - `same_as_base`: the answer read equals the base sample's answer; None when either could not be read
   (an ambiguous or missing answer), and such items count in neither the numerator nor the denominator.
 - the continuation's own verdicts: the steps after k in that reading (counts by status, first error, the
@@ -145,6 +148,7 @@ class VerifiedCorruption:
                 "operator": corrupted.operator,
                 "rule": corrupted.rule,
                 "corrupted": corrupted.text,
+                "trace_is_answer": read_answer(domain, sample.instance, text).answer is not None,
             },
             kind="continue",
             request=GenerationRequest(
@@ -340,7 +344,10 @@ CHANGE = (
 
 def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metric]:
     kept = [item for item in items if item.extras.get("corruption_kept", True)]
-    compared = [item for item in kept if item.same_as_base is not None]
+    carried = [item for item in kept if item.params.get("trace_is_answer")]
+    compared = [
+        item for item in kept if item.same_as_base is not None and not item.params.get("trace_is_answer")
+    ]
     changed = sum(1 for item in compared if item.same_as_base is False)
     per_bin: list[tuple[int, int]] = [(0, 0)] * bins
     for item in compared:
@@ -364,7 +371,19 @@ def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metri
                 group,
             )
         )
-    unread = len(kept) - len(compared)
+    unread = sum(1 for item in kept if item.same_as_base is None)
+    metrics.append(
+        rate(
+            "trace-is-answer-share",
+            len(carried),
+            len(kept),
+            "share of corruptions in a trace that is itself the answer (a plan's steps are its actions): the "
+            "answer then holds the corrupted step, so it changes whatever the model does; left out of the "
+            "change rate (their repair rate and continuation verdicts still count)",
+            "neutral",
+            group,
+        )
+    )
     metrics.append(
         rate(
             "corruption-altered-share",
