@@ -304,3 +304,22 @@ def test_a_trace_that_is_its_answer_is_left_out_of_the_change_rate() -> None:
     assert not any(
         p.params["trace_is_answer"] for p in PROBE.plan(maze_sample, maze, ProbeContext(params={}), {})
     )
+
+
+def test_params_are_checked_with_their_defaults() -> None:
+    import pytest
+
+    from modulo.probes.invalid_plan import InvalidPlanCue
+    from modulo.probes.swapped import SwappedTrace
+
+    defaults = {"positions": "all", "bins": 4, "max_tokens": 1024, "temperature": 0.0}
+    assert PROBE.check_params({}) == defaults
+    assert PROBE.check_params({"positions": 3, "temperature": 1})["temperature"] == 1.0
+    for bad in ({"positions": 0}, {"bins": "4"}, {"max_tokens": True}, {"temperature": -1}, {"k": 1}):
+        with pytest.raises(ValueError):
+            PROBE.check_params(bad)
+    assert SwappedTrace().check_params({}) == {"max_tokens": 1024, "temperature": 0.0}
+    with pytest.raises(ValueError, match="unknown params"):
+        SwappedTrace().check_params({"positions": 2})
+    assert InvalidPlanCue().check_params({"variant": "plan-skip"})["variant"] == "plan-skip"
+    assert PROBE.kinds == frozenset({"continue"})

@@ -48,7 +48,15 @@ from typing import Any, ClassVar, Literal
 
 from modulo.model import ChatMessage, Sample, StepVerdict
 from modulo.probes.answers import read_answer, reading_status
-from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
+from modulo.probes.base import (
+    Intervention,
+    Metric,
+    ProbeContext,
+    ProbeItem,
+    RequestKind,
+    SampleItems,
+    same_answer,
+)
 from modulo.protocols import CorruptedStep, CorruptingDomain, Domain, GenerationRequest, SamplingParams
 from modulo.spans import StepSpan, step_spans
 from modulo.stats import wilson
@@ -80,6 +88,20 @@ class VerifiedCorruption:
     )
     prompts: ClassVar[Mapping[str, str]] = {}
     """The probe adds no text of its own: the corrupted step is the domain's, then the model continues."""
+    kinds: ClassVar[frozenset[RequestKind]] = frozenset({"continue"})
+
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Params with defaults: `positions` ("all" or how many steps per sample, evenly spread),
+        `max_tokens` (of a continuation, 1024), `temperature` (0.0), `bins` (of k/L in the summary, 4)."""
+        checked = sampling_params(params, {"positions", "bins"})
+        where = params.get("positions", "all")
+        if where != "all" and not _positive(where):
+            raise ValueError(f"positions must be 'all' or a positive integer, not {where!r}")
+        checked["positions"] = where
+        checked["bins"] = params.get("bins", DEFAULT_BINS)
+        if not _positive(checked["bins"]):
+            raise ValueError(f"bins must be a positive integer, not {checked['bins']!r}")
+        return checked
 
     def plan(
         self, sample: Sample, domain: Domain, context: ProbeContext, done: Mapping[str, ProbeItem]
@@ -208,6 +230,26 @@ class VerifiedCorruption:
             metrics += _change_metrics(items, bins, group)
             metrics += _repair_metrics(items, group)
         return metrics
+
+
+def sampling_params(params: Mapping[str, Any], own: set[str]) -> dict[str, Any]:
+    """`max_tokens` (default 1024) and `temperature` (default 0.0) checked; ValueError for a bad value or a
+    param that is neither these nor one of `own`."""
+    unknown = set(params) - {"max_tokens", "temperature", *own}
+    if unknown:
+        known = ", ".join(sorted({"max_tokens", "temperature", *own}))
+        raise ValueError(f"unknown params {sorted(unknown)}; known: {known}")
+    max_tokens = params.get("max_tokens", DEFAULT_MAX_TOKENS)
+    if not _positive(max_tokens):
+        raise ValueError(f"max_tokens must be a positive integer, not {max_tokens!r}")
+    temperature = params.get("temperature", 0.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float) or temperature < 0:
+        raise ValueError(f"temperature must be a number >= 0, not {temperature!r}")
+    return {"max_tokens": max_tokens, "temperature": float(temperature)}
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def positions(steps: int, wanted: Any) -> list[int]:

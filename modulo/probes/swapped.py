@@ -37,8 +37,23 @@ from typing import Any, ClassVar
 
 from modulo.model import ChatMessage, Sample
 from modulo.probes.answers import read_answer
-from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
-from modulo.probes.corruption import DEFAULT_MAX_TOKENS, Refusal, base_answer, by_validity, rate
+from modulo.probes.base import (
+    Intervention,
+    Metric,
+    ProbeContext,
+    ProbeItem,
+    RequestKind,
+    SampleItems,
+    same_answer,
+)
+from modulo.probes.corruption import (
+    DEFAULT_MAX_TOKENS,
+    Refusal,
+    base_answer,
+    by_validity,
+    rate,
+    sampling_params,
+)
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.spans import step_spans
 from modulo.stats import two_proportions, wilson
@@ -58,6 +73,11 @@ class SwappedTrace:
         "Effectiveness of Reasonless Intermediate Tokens (arXiv:2505.13775), swapped traces"
     )
     prompts: ClassVar[Mapping[str, str]] = {"no-trace": NO_TRACE}
+    kinds: ClassVar[frozenset[RequestKind]] = frozenset({"continue", "generate"})
+
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Params with defaults: `max_tokens` (1024) and `temperature` (0.0) of the three requests."""
+        return sampling_params(params, set())
 
     def plan(
         self, sample: Sample, domain: Domain, context: ProbeContext, done: Mapping[str, ProbeItem]
