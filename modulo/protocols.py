@@ -298,3 +298,26 @@ class ContinuingGenerator(Generator, Protocol):
     def score(self, requests: list[ScoreRequest]) -> list[Scores]:
         """Log-probabilities of each request's options, in the same order."""
         ...
+
+
+class CorruptedStep(BaseModel):
+    """A replacement for one trace step that the domain's own checker rejects (see `CorruptingDomain`)."""
+
+    index: int
+    """The step it replaces."""
+    text: str
+    """The replacement as the model would write it, in the domain's step format."""
+    rule: str
+    """The rule id the domain's checker reports for the replacement at `index` (e.g. `astar.wrong_g`)."""
+    operator: str
+    """The corruption's name (e.g. `wrong_g`, `inapplicable_action`, `negated_claim`)."""
+
+
+@runtime_checkable
+class CorruptingDomain(Protocol):
+    """A domain that can replace one step of a trace by a step its checker proves invalid."""
+
+    def corrupt_step(self, instance: Instance, trace: Trace, index: int, seed: int) -> CorruptedStep | None:
+        """A corruption of step `index` of `trace`, proved: the trace with that step replaced is re-parsed and
+        re-checked, and its step `index` is non-valid with `rule`. None when no corruption applies there."""
+        ...

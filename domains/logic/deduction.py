@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from modulo.domains.logic.answers import ambiguous_answer
+from modulo.domains.logic.corrupt import corrupt_deduction_step
 from modulo.domains.logic.english import EnglishError, parse_sentence
 from modulo.domains.logic.ontology import NAMES, answer_options, ontology
 from modulo.domains.logic.pictures import picture
@@ -50,7 +51,7 @@ from modulo.model import (
     Trace,
     Verdicts,
 )
-from modulo.protocols import JSON_STYLE
+from modulo.protocols import JSON_STYLE, CorruptedStep
 from modulo.verifiers.smt import Atom, Const, Formula, Not, SmtChecker
 
 INSTRUCTIONS = (
@@ -261,6 +262,10 @@ class DeductionDomain:
 
     def critique(self, verdicts: Verdicts) -> str:
         return critique_text(verdicts)
+
+    def corrupt_step(self, instance: Instance, trace: Trace, index: int, seed: int) -> CorruptedStep | None:
+        """Step `index` replaced by a claim Z3 refutes or that does not follow (see `corrupt.py`)."""
+        return corrupt_deduction_step(self, instance, trace, index, seed)
 
     def oracle(self, instance: Instance, variant: str, seed: int) -> str:
         if variant not in self.oracle_variants:

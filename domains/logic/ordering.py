@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from modulo.domains.logic.answers import ambiguous_answer
+from modulo.domains.logic.corrupt import corrupt_position_step
 from modulo.domains.logic.ordering_gen import THEMES, puzzle
 from modulo.domains.logic.pictures import picture
 from modulo.domains.logic.puzzle import PositionPuzzle, PuzzleError, pos, read_puzzle
@@ -30,7 +31,7 @@ from modulo.domains.logic.steps import (
 from modulo.domains.logic.thinking import judge_logic_thinking
 from modulo.domains.structured import json_instructions
 from modulo.model import AnswerVerdict, ChatMessage, Instance, Step, StepVerdict, Trace, Verdicts
-from modulo.protocols import JSON_STYLE
+from modulo.protocols import JSON_STYLE, CorruptedStep
 from modulo.verifiers.smt import Formula, Judgement, SmtChecker, judge_trace
 
 INSTRUCTIONS = (
@@ -212,6 +213,10 @@ class OrderingDomain:
 
     def critique(self, verdicts: Verdicts) -> str:
         return critique_text(verdicts)
+
+    def corrupt_step(self, instance: Instance, trace: Trace, index: int, seed: int) -> CorruptedStep | None:
+        """Step `index` replaced by a placement the puzzle refutes (see `corrupt.py`)."""
+        return corrupt_position_step(self, instance, trace, index, seed)
 
     def oracle(self, instance: Instance, variant: str, seed: int) -> str:
         if variant not in self.oracle_variants:

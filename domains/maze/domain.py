@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
+from modulo.domains.maze.corrupt import corrupt_step
 from modulo.domains.maze.formats import (
     DIALECTS,
     FIRST_EVENT,
@@ -27,7 +28,7 @@ from modulo.domains.maze.schema import MazeJson, read_json
 from modulo.domains.maze.sequences import SEQUENCE_FORMATS, dialect_of_format, read_sequence_maze
 from modulo.domains.structured import json_instructions, json_object
 from modulo.model import ChatMessage, Instance, Step, Trace, Verdicts
-from modulo.protocols import JSON_STYLE
+from modulo.protocols import JSON_STYLE, CorruptedStep
 from modulo.verifiers.search_events import SearchEvent
 
 EXACT_VARIANTS = ("exact", "exact-random", "swapped", "plan-skip")
@@ -252,6 +253,10 @@ class MazeDomain:
         raise ValueError(
             f"unknown maze oracle variant {variant!r}; variants: {', '.join(self.oracle_variants)}"
         )
+
+    def corrupt_step(self, instance: Instance, trace: Trace, index: int, seed: int) -> CorruptedStep | None:
+        """Step `index` replaced by a search event the A* validator rejects (see `corrupt.py`)."""
+        return corrupt_step(self, instance, trace, index, seed)
 
     def _other_maze(self, instance: Instance, rng: random.Random) -> Maze:
         """A different maze of the same kind, size and params (Beyond Semantics' swapped traces)."""

@@ -19,10 +19,11 @@ from typing import Any
 from modulo.domains.structured import json_instructions, json_object
 from modulo.inputs import parse_yaml, read_text
 from modulo.model import ChatMessage, Instance, Model, Step, StepVerdict, Trace, Verdicts
-from modulo.protocols import JSON_STYLE, Grounding
+from modulo.protocols import JSON_STYLE, CorruptedStep, Grounding
 from modulo.verifiers.pddl_load import load_problem
 from modulo.verifiers.strips import PlanAction, StripsProblem, apply, execute, ground_all, unmet
 
+from .corrupt import corrupt_step
 from .generator import blocksworld_problem
 from .grounding import ground_plan
 from .pictures import picture
@@ -217,6 +218,10 @@ class PddlDomain:
         return "Your plan has these problems; give a corrected plan:\n" + "\n".join(
             wrong or [verdicts.answer.message or verdicts.answer.status]
         )
+
+    def corrupt_step(self, instance: Instance, trace: Trace, index: int, seed: int) -> CorruptedStep | None:
+        """Step `index` replaced by an action whose precondition fails there (see `corrupt.py`)."""
+        return corrupt_step(self, instance, trace, index, seed)
 
     def oracle(self, instance: Instance, variant: str, seed: int) -> str:
         if variant not in self.oracle_variants:
