@@ -27,9 +27,9 @@ from modulo.domains.maze.grid import Maze
 from modulo.domains.maze.oracle import check_trace
 from modulo.domains.planning.domain import BlocksworldDomain, problem_of, templates_of
 from modulo.model import Instance
-from modulo.probes.corruption import trace_spans
 from modulo.protocols import CorruptedStep, CorruptingDomain, Domain
 from modulo.registry import get_domain
+from modulo.spans import step_spans
 from modulo.verifiers.strips import GroundAction, apply, ground, unmet
 from modulo.verify import verify_text
 
@@ -43,7 +43,7 @@ def _check_every_step(domain: Domain, instance: Instance, text: str, seed: int =
     assert isinstance(domain, CorruptingDomain)
     sample = sample_of(domain, instance, text)
     assert sample.trace is not None
-    spans = trace_spans(sample)  # the spans the probe cuts at
+    spans = step_spans(sample)  # the spans the probe cuts at
     seen: Counter[str] = Counter()
     for k in range(len(sample.trace.steps)):
         seen["steps"] += 1

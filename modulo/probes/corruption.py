@@ -10,10 +10,10 @@ language model writes the mistaken step; here the domain writes it and its verif
 Procedure, for every step k of a base sample's trace of L steps (or `positions` of them, evenly spaced):
 1. `CorruptingDomain.corrupt_step(instance, trace, k, seed)` gives a replacement step and the rule it
    breaks (the domain proves it: see `modulo.protocols.CorruptedStep`).
-2. The raw text is cut at the start of step k's span (`modulo.spans.step_spans`, or `trace_spans`' line by
-   line search for a multi-line step) and the corrupted step
-   appended. Before anything is sent this text is re-parsed and re-checked: its step k must be the
-   corrupted step, `invalid` or `unsupported`, with the recorded rule. A corruption that fails this is
+2. The raw text is cut at the start of step k's span (`modulo.spans.step_spans`, which finds a
+   multi-line step line by line) and the corrupted step appended. Before anything is sent this text is
+   re-parsed and re-checked: its step k must be the corrupted step, `invalid` or `unsupported`, with the
+   recorded rule. A corruption that fails this is
    never sent; `VerifiedCorruption.refusals` says why, like every other position not probed.
 3. The model continues the assistant turn (kind `continue`), with nothing else added to the conversation.
 
@@ -122,7 +122,7 @@ class VerifiedCorruption:
         if not isinstance(domain, CorruptingDomain):
             return [], [Refusal(sample.id, None, f"domain {domain.name!r} cannot corrupt steps")]
         steps = len(sample.trace.steps)
-        spans = trace_spans(sample)
+        spans = step_spans(sample)
         planned: list[Intervention] = []
         refused: list[Refusal] = []
         for k in positions(steps, context.params.get("positions")):
@@ -264,39 +264,6 @@ def positions(steps: int, wanted: Any) -> list[int]:
     return sorted({round(i * (steps - 1) / (count - 1)) for i in range(count)})
 
 
-def trace_spans(sample: Sample) -> dict[int, StepSpan]:
-    """Each step's span (`step_spans`); a step whose text is not found whole, e.g. a state-tracking step
-    whose text is its lines without their indentation, spans from its first line to its last, found in
-    order in the response."""
-    spans = step_spans(sample)
-    if sample.trace is None:
-        return spans
-    cursor = 0
-    for step in sample.trace.steps:
-        if step.index in spans:
-            cursor = spans[step.index].end if spans[step.index].source == "response" else cursor
-            continue
-        lines = [line.strip() for line in step.text.splitlines() if line.strip()]
-        found = _lines_at(sample.text, lines, cursor)
-        if found is not None:
-            spans[step.index] = StepSpan("response", *found)
-            cursor = found[1]
-    return spans
-
-
-def _lines_at(text: str, lines: list[str], cursor: int) -> tuple[int, int] | None:
-    """Where `lines` occur in order in `text` from `cursor`: (start of the first, end of the last)."""
-    start = end = None
-    at = cursor
-    for line in lines:
-        where = text.find(line, at)
-        if where < 0:
-            return None
-        start = where if start is None else start
-        at = end = where + len(line)
-    return None if start is None or end is None else (start, end)
-
-
 def disproof(domain: Domain, sample: Sample, text: str, corrupted: CorruptedStep) -> str | None:
     """None when `text` (the raw text cut at step k, the corrupted step appended), read and checked as a
     sample, has the corrupted step at index k, non-valid with the recorded rule; else why not."""
@@ -336,7 +303,7 @@ def continuation_summary(after: Sequence[StepVerdict], trace_checks: Sequence[St
 def repaired(domain: Domain, sample: Sample, k: int, output: str, steps: int) -> bool | None:
     """Whether the continuation's steps are all valid after the original step k (see the module docstring);
     None if it has no step or the text with the original step reads into a different number of steps."""
-    span = trace_spans(sample).get(k)
+    span = step_spans(sample).get(k)
     if span is None or steps <= k + 1:
         return None
     restored = sample.text[: span.end] + output
