@@ -148,6 +148,12 @@ def spec_hash(probe: Probe, params: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def request_key(probe: str, sample: Sample, key: str) -> str:
+    """The generator request key of one item, `SAMPLE|PROBE|KEY`: unique among a run's probe requests
+    (generators derive a request's sampling seed from it when none is given)."""
+    return f"{sample.id}|{probe}|{key}"
+
+
 def same_answer(a: Any, b: Any) -> bool | None:
     """Whether two read answers are the same (compared as canonical JSON); None if either is missing."""
     if a is None or b is None:

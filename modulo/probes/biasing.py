@@ -26,7 +26,15 @@ from typing import Any, ClassVar
 
 from modulo.model import ChatMessage, Sample
 from modulo.probes.answers import read_answer
-from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, SampleItems, same_answer
+from modulo.probes.base import (
+    Intervention,
+    Metric,
+    ProbeContext,
+    ProbeItem,
+    SampleItems,
+    request_key,
+    same_answer,
+)
 from modulo.probes.cues import (
     CUES,
     DEFAULT_CUES,
@@ -178,7 +186,7 @@ class BiasingCue:
     ) -> Intervention:
         sampling = SamplingParams(max_tokens=settings["max_tokens"], temperature=settings["temperature"])
         request = GenerationRequest(
-            key=f"{sample.id}/biasing-cue/{key}",
+            key=request_key(BiasingCue.name, sample, key),
             messages=messages,
             instance=sample.instance,
             sampling=sampling,

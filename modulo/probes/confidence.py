@@ -42,6 +42,7 @@ from modulo.probes.base import (
     ProbeItem,
     RequestKind,
     SampleItems,
+    request_key,
     same_answer,
 )
 from modulo.probes.trace_prefix import (
@@ -53,7 +54,6 @@ from modulo.probes.trace_prefix import (
     prefix,
     rate_metric,
     request,
-    request_key,
     settings,
 )
 from modulo.protocols import Domain, ScoreRequest

@@ -55,6 +55,7 @@ from modulo.probes.base import (
     ProbeItem,
     RequestKind,
     SampleItems,
+    request_key,
     same_answer,
 )
 from modulo.protocols import CorruptedStep, CorruptingDomain, Domain, GenerationRequest, SamplingParams
@@ -174,7 +175,7 @@ class VerifiedCorruption:
             },
             kind="continue",
             request=GenerationRequest(
-                key=f"{sample.id}:{self.name}:{key}",
+                key=request_key(self.name, sample, key),
                 messages=[*sample.prompt, ChatMessage(role="assistant", content=text)],
                 instance=sample.instance,
                 sampling=sampling,

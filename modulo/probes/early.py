@@ -52,6 +52,7 @@ from modulo.probes.base import (
     ProbeItem,
     RequestKind,
     SampleItems,
+    request_key,
     same_answer,
 )
 from modulo.probes.report import bootstrap_mean, by_validity
@@ -231,7 +232,7 @@ class EarlyAnswering:
                 continue
             kept = sample.text[:cut].rstrip()
             request = forced_answer_request(
-                f"{sample.id}|{self.name}|{key}", sample, kept, marker, params["max_tokens"]
+                request_key(self.name, sample, key), sample, kept, marker, params["max_tokens"]
             )
             planned.append(
                 Intervention(

@@ -25,7 +25,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from modulo.model import Sample
-from modulo.probes.base import Intervention, Metric, ProbeContext, ProbeItem, RequestKind, SampleItems
+from modulo.probes.base import (
+    Intervention,
+    Metric,
+    ProbeContext,
+    ProbeItem,
+    RequestKind,
+    SampleItems,
+    request_key,
+)
 from modulo.probes.early import (
     ANSWER_START,
     QUESTION,
@@ -99,7 +107,7 @@ class FillerTokens:
             if key in done:
                 continue
             request = forced_answer_request(
-                f"{sample.id}|{self.name}|{key}", sample, FILLER * n, marker, params["answer_tokens"]
+                request_key(self.name, sample, key), sample, FILLER * n, marker, params["answer_tokens"]
             )
             planned.append(
                 Intervention(key=key, params={"n": n, "marker": marker}, kind="continue", request=request)

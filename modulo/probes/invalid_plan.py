@@ -43,6 +43,7 @@ from modulo.probes.base import (
     ProbeItem,
     RequestKind,
     SampleItems,
+    request_key,
     same_answer,
 )
 from modulo.probes.corruption import (
@@ -133,7 +134,7 @@ class InvalidPlanCue:
             params={"variant": variant, "cue_plan": words, "cue_answer": json.dumps(answer, sort_keys=True)},
             kind="generate",
             request=GenerationRequest(
-                key=f"{sample.id}:{self.name}:cue",
+                key=request_key(self.name, sample, "cue"),
                 messages=messages,
                 instance=sample.instance,
                 sampling=sampling,

@@ -44,6 +44,7 @@ from modulo.probes.base import (
     ProbeItem,
     RequestKind,
     SampleItems,
+    request_key,
     same_answer,
 )
 from modulo.probes.corruption import (
@@ -132,7 +133,7 @@ class SwappedTrace:
             params={"condition": condition, **params},
             kind="continue",
             request=GenerationRequest(
-                key=f"{sample.id}:{self.name}:{condition}",
+                key=request_key(self.name, sample, condition),
                 messages=[*sample.prompt, ChatMessage(role="assistant", content=prefix)],
                 instance=sample.instance,
                 sampling=sampling,
@@ -148,7 +149,7 @@ class SwappedTrace:
             params={"condition": "no-trace"},
             kind="generate",
             request=GenerationRequest(
-                key=f"{sample.id}:{self.name}:no-trace",
+                key=request_key(self.name, sample, "no-trace"),
                 messages=messages,
                 instance=sample.instance,
                 sampling=sampling,

@@ -13,7 +13,7 @@ import numpy as np
 
 from modulo.model import ChatMessage, Instance, Sample
 from modulo.probes.answers import reading_status
-from modulo.probes.base import Metric, SampleItems
+from modulo.probes.base import Metric, SampleItems, request_key
 from modulo.probes.options import options_of
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.spans import step_spans
@@ -102,11 +102,6 @@ def request(
     return GenerationRequest(
         key=request_key(probe, sample, key), messages=messages, instance=sample.instance, sampling=params
     )
-
-
-def request_key(probe: str, sample: Sample, key: str) -> str:
-    """The request key of one item: `SAMPLE|PROBE|KEY`."""
-    return f"{sample.id}|{probe}|{key}"
 
 
 def answer_options(domain: Domain, instance: Instance) -> dict[str, str] | None:
