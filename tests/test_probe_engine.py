@@ -186,3 +186,15 @@ def test_an_item_is_stored_once(tmp_path: Path) -> None:
         assert store.add_probe_item(sample_id, "x", "h", "k=0", "{}") is True
         assert store.add_probe_item(sample_id, "x", "h", "k=0", '{"other": 1}') is False
         assert store.probe_items([sample_id], "x", "h") == {sample_id: {"k=0": "{}"}}
+
+
+def test_the_larger_probe_suite_lists_every_probe_with_valid_params() -> None:
+    """benchmarks/probes.toml (for vLLM) names every registered probe, each with params its probe accepts."""
+    from modulo.probes.config import checked_params
+    from modulo.probes.registry import PROBES, probe
+
+    config = load_probe_config(HERE.parent / "benchmarks" / "probes.toml", check=False)
+    assert sorted(p.name for p in config.probes) == sorted(PROBES)
+    for spec in config.probes:
+        checked_params(probe(spec.name), spec.params)
+    assert config.run.generator.name == "vllm"
