@@ -104,7 +104,8 @@ def print_report(console: Console, report: Report) -> None:
         highlight=False,
     )
     if report.first_error_histogram:
-        console.print(_counts("first invalid step", report.first_error_histogram, "step"))
+        ones = {index + 1: count for index, count in report.first_error_histogram.items()}
+        console.print(_counts("first invalid step (numbered from 1, as in messages)", ones, "step"))
     if report.rule_counts:
         console.print(_counts("broken rules", report.rule_counts, "rule"))
     console.print(_counts("answers", report.answer_details, "verdict"))
@@ -266,6 +267,7 @@ def _print_thinking(console: Console, generator: str, s: ThinkingSummary) -> Non
     )
     console.print(table)
     if s.first_error_histogram:
-        console.print(_counts("first error in the thinking (claim index)", s.first_error_histogram, "claim"))
+        ones = {index + 1: count for index, count in s.first_error_histogram.items()}
+        console.print(_counts("first error in the thinking (claim, numbered from 1)", ones, "claim"))
     if s.rules:
         console.print(_counts("thinking errors by rule", s.rules, "rule"))
