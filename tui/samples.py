@@ -93,7 +93,7 @@ class SamplesScreen(Screen[None]):
             ("round", 5),
             ("domain", 11),
             ("reading", 12),
-            ("generator", None),
+            ("generator", 40),  # a fixed width: an automatic one measures every cell of every page
         ):
             table.add_column(name, key=name, width=width)
         self.load(0)
