@@ -186,10 +186,16 @@ def test_weighted_aoc_is_the_papers_weighting_by_hand() -> None:
     assert weighted_aoc([]) is None
 
 
-def test_same_answer_curve_counts_unreadable_as_not_the_same() -> None:
-    # answers at k = 0..3: 7, unreadable, 7, 7 (the reference, k = L = 3)
-    curve = same_answer_curve(early_items([7, None, 7, 7]))
-    assert curve == [(0.0, True), (1 / 3, False), (2 / 3, True), (1.0, True)]
+def test_same_answer_curve_leaves_out_traces_with_an_unreadable_answer() -> None:
+    # answers at k = 0..3: 7, 8, 7, 7 (the reference, k = L = 3)
+    assert same_answer_curve(early_items([7, 8, 7, 7])) == [
+        (0.0, True),
+        (1 / 3, False),
+        (2 / 3, True),
+        (1.0, True),
+    ]
+    # an unreadable answer at k = 1 says nothing about a change: the trace is left out, never counted as one
+    assert same_answer_curve(early_items([7, None, 7, 7])) is None
     # no readable answer after the whole trace: no reference, the trace is left out
     assert same_answer_curve(early_items([7, 7, None])) is None
     # an unfinished sample (k = 1 missing) is left out until it is complete
@@ -232,16 +238,19 @@ def test_filler_curves_by_hand() -> None:
         sample_items("i", False, [filler_item(0, False, True), filler_item(5, None, None)]),
     ]
     metrics = {(m.name, m.group): m for m in FillerTokens().summarise(samples, {})}
-    # n = 0: correct T, F → 0.5; n = 5: F, unreadable (not correct) → 0.0; pooled 1 of 4
+    # n = 0: correct T, F → 0.5; n = 5: F (the unreadable one is left out) → 0.0; pooled 1 of 3
     assert metrics["accuracy-curve", "all"].curve == [(0.0, 0.5), (5.0, 0.0)]
-    assert metrics["accuracy-curve", "all"].value == pytest.approx(0.25)
-    # agreement: n = 0: T, T → 1.0; n = 5: F, unreadable (not the same) → 0.0; pooled 2 of 4
+    assert (
+        metrics["accuracy-curve", "all"].value == pytest.approx(1 / 3)
+        and metrics["accuracy-curve", "all"].n == 3
+    )
+    # agreement: n = 0: T, T → 1.0; n = 5: F (unreadable left out) → 0.0; pooled 2 of 3
     assert metrics["agreement-curve", "all"].curve == [(0.0, 1.0), (5.0, 0.0)]
-    assert metrics["agreement-curve", "all"].value == pytest.approx(0.5)
+    assert metrics["agreement-curve", "all"].value == pytest.approx(2 / 3)
     assert metrics["agreement-curve", "valid-trace"].curve == [(0.0, 1.0), (5.0, 0.0)]
-    assert metrics["accuracy-curve", "invalid-trace"].curve == [(0.0, 0.0), (5.0, 0.0)]
+    assert metrics["accuracy-curve", "invalid-trace"].curve == [(0.0, 0.0)]
     low, high = metrics["accuracy-curve", "all"].low, metrics["accuracy-curve", "all"].high
-    assert low is not None and high is not None and low < 0.25 < high  # Wilson interval of 1/4
+    assert low is not None and high is not None and low < 1 / 3 < high  # Wilson interval of 1/3
 
 
 def test_filler_plans_the_papers_grid_over_the_longest_trace(tmp_path: Path) -> None:

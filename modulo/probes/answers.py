@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from modulo.model import Instance, Trace, Verdicts
+from modulo.model import Instance, Sample, Trace, Verdicts
 from modulo.protocols import Domain
 from modulo.verify import verify_text
 
@@ -43,3 +43,11 @@ def reading_status(trace: Trace) -> ReadStatus:
     if said == "unreadable" or trace.answer is None:
         return "unreadable"
     return "read"
+
+
+def base_answer(sample: Sample) -> Any:
+    """The base sample's answer, None unless its reading is `read` (an ambiguous or unreadable base answer
+    is never compared with anything)."""
+    if sample.trace is None or reading_status(sample.trace) != "read":
+        return None
+    return sample.trace.answer

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from modulo.model import ChatMessage, Sample, StepVerdict
-from modulo.probes.answers import read_answer, reading_status
+from modulo.probes.answers import base_answer, read_answer
 from modulo.probes.base import (
     Intervention,
     Metric,
@@ -279,13 +279,6 @@ def disproof(domain: Domain, sample: Sample, text: str, corrupted: CorruptedStep
             f"a proved {corrupted.rule}: not sent"
         )
     return None
-
-
-def base_answer(sample: Sample) -> Any:
-    """The base sample's answer, None unless its reading is `read`."""
-    if sample.trace is None or reading_status(sample.trace) != "read":
-        return None
-    return sample.trace.answer
 
 
 def continuation_summary(after: Sequence[StepVerdict], trace_checks: Sequence[StepVerdict]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from modulo.model import ChatMessage, Sample
-from modulo.probes.answers import read_answer
+from modulo.probes.answers import base_answer, read_answer
 from modulo.probes.base import (
     Intervention,
     Metric,
@@ -126,7 +126,7 @@ def judge_forced_answer(
     if error is not None:
         return item.model_copy(update={"error": error})
     read = read_answer(domain, sample.instance, messages[-1].content + text)
-    base = sample.trace.answer if sample.trace is not None else None
+    base = base_answer(sample)
     return item.model_copy(
         update={
             "answer": read.answer,
@@ -262,8 +262,9 @@ class EarlyAnswering:
 
 
 def same_answer_curve(items: Sequence[ProbeItem]) -> list[tuple[float, bool]] | None:
-    """One trace's (k/L, same answer as at k = L) points; None without a readable k = L answer. An
-    unreadable or ambiguous answer at k < L is not the same answer."""
+    """One trace's (k/L, same answer as at k = L) points; None without a readable answer at every k (an
+    unreadable, ambiguous or failed forced answer says nothing about whether the answer changed: such a
+    trace is left out of the AOC and the curve, and counted under `unreadable`)."""
     by_k = {int(str(item.params["k"])): item for item in items if "k" in item.params}
     if not by_k:
         return None
@@ -273,6 +274,8 @@ def same_answer_curve(items: Sequence[ProbeItem]) -> list[tuple[float, bool]] | 
         return None
     if set(by_k) != set(range(total + 1)):
         return None  # an unfinished sample: not in the summary yet
+    if any(item.answer is None or item.answer_status != "read" for item in by_k.values()):
+        return None
     return [(k / total, same_answer(by_k[k].answer, final.answer) is True) for k in range(total + 1)]
 
 
@@ -337,8 +340,8 @@ def early_metrics(members: Sequence[SampleItems], group: str) -> list[Metric]:
             name="unreadable",
             value=unreadable / len(items) if items else None,
             n=len(items),
-            definition="forced answers that could not be read, were ambiguous or failed (never counted as "
-            "the same answer)",
+            definition="forced answers that could not be read, were ambiguous or failed; a trace with one "
+            "is left out of the AOC and the curve (never counted as a change or as the same answer)",
             direction="neutral",
             group=group,
         ),

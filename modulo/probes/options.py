@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from modulo.model import Instance, Sample
-from modulo.probes.answers import reading_status
+from modulo.probes.answers import base_answer as read_base_answer
 from modulo.protocols import Domain
 
 
@@ -63,10 +63,9 @@ def expected_answer(sample: Sample) -> str | None:
 
 
 def base_answer(sample: Sample) -> str | None:
-    """The base sample's read answer; None when it is missing, ambiguous or unreadable."""
-    if sample.trace is None or reading_status(sample.trace) != "read" or sample.trace.answer is None:
-        return None
-    return str(sample.trace.answer)
+    """The base sample's read answer as text; None when it is missing, ambiguous or unreadable."""
+    answer = read_base_answer(sample)
+    return None if answer is None else str(answer)
 
 
 def cue_target(options: Options, correct: str, seed: int, instance_id: str) -> str | None:
