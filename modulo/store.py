@@ -522,11 +522,15 @@ class Store:
         rows = self._db.execute("SELECT spec_hash, probe, spec_json FROM probe_specs").fetchall()
         return {h: (name, json.loads(spec)) for h, name, spec in rows}
 
-    def add_probe_item(self, sample_id: str, probe: str, spec_hash: str, key: str, item_json: str) -> bool:
-        """Store one judged item at once; False (and nothing written) when that item is already stored."""
+    def add_probe_item(
+        self, sample_id: str, probe: str, spec_hash: str, key: str, item_json: str, *, replace: bool = False
+    ) -> bool:
+        """Store one judged item at once; False (and nothing written) when that item is already stored,
+        unless `replace` (a retried item taking the place of a failed one)."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         with self._transaction() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO probe_items VALUES (?, ?, ?, ?, ?, ?)",
+                f"{verb} INTO probe_items VALUES (?, ?, ?, ?, ?, ?)",
                 (sample_id, probe, spec_hash, key, pack(item_json), utc_now()),
             )
         return cursor.rowcount == 1

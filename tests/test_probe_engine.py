@@ -17,8 +17,11 @@ from probe_engine_helpers import THRESHOLD, OracleThenScripted, engine, write_co
 from typer.testing import CliRunner
 
 from modulo.cli import app
+from modulo.generators.errors import BatchFailed
+from modulo.probes.base import spec_hash
 from modulo.probes.config import load_probe_config
 from modulo.probes.report import probe_summaries
+from modulo.protocols import Generation, GenerationRequest
 from modulo.runner import ConfigError
 from modulo.store import Store
 
@@ -198,3 +201,56 @@ def test_the_larger_probe_suite_lists_every_probe_with_valid_params() -> None:
     for spec in config.probes:
         checked_params(probe(spec.name), spec.params)
     assert config.run.generator.name == "vllm"
+
+
+class Outage(OracleThenScripted):
+    """A server that answers the first `until` continuation requests, then stops part-way through a batch
+    (`BatchFailed` with the answers that came back), as an outage looks to the engine."""
+
+    def __init__(self, until: int) -> None:
+        super().__init__()
+        self.until = until
+        self.answered = 0
+
+    def continue_generation(self, requests: list[GenerationRequest]) -> list[Generation]:
+        made = super().continue_generation(requests)
+        room = self.until - self.answered
+        if room >= len(made):
+            self.answered += len(made)
+            return made
+        self.answered = self.until
+        raise BatchFailed("the server went away", {i: made[i] for i in range(max(0, room))})
+
+
+def test_an_outage_stops_the_run_and_the_next_run_completes_it(tmp_path: Path) -> None:
+    """An outage stores what came back and no failed items (it is not the requests' fault); the next run
+    resumes and ends with exactly the items of an uninterrupted run."""
+    config = load_probe_config(write_config(tmp_path / "p.toml", 3))
+    with Store(tmp_path / "reference.sqlite") as store:
+        engine(config, store, OracleThenScripted()).run()
+    with Store(tmp_path / "s.sqlite") as store, pytest.raises(BatchFailed, match="went away"):
+        engine(config, store, Outage(until=6)).run()
+    partial = stored_items(tmp_path / "s.sqlite")
+    assert len(partial) == 6 and not any(item.get("error") for *_, item in partial)
+    with Store(tmp_path / "s.sqlite") as store:
+        engine(config, store, OracleThenScripted()).run()
+    assert stored_items(tmp_path / "s.sqlite") == stored_items(tmp_path / "reference.sqlite")
+
+
+def test_a_failed_item_is_sent_again_by_the_next_run_and_replaced(tmp_path: Path) -> None:
+    config = load_probe_config(write_config(tmp_path / "p.toml", 2))
+    with Store(tmp_path / "s.sqlite") as store:
+        first = engine(config, store, OracleThenScripted(fail_lines=2)).run()
+        assert first.errors == {"early-answering": 2}
+        second = engine(config, store, OracleThenScripted()).run()
+        assert second.stored == {"early-answering": 2} and not second.errors
+    items = stored_items(tmp_path / "s.sqlite")
+    assert not any(item.get("error") for *_, item in items)
+    assert len({(sid, probe, key) for sid, probe, _, key, _ in items}) == len(items)
+
+
+def test_the_probe_seed_is_part_of_the_spec_hash() -> None:
+    from modulo.probes.registry import probe
+
+    made = probe("early-answering")
+    assert spec_hash(made, {}, 0) != spec_hash(made, {}, 1)

@@ -8,8 +8,8 @@ work comes in stages (paraphrase first, then continue from it) plans again with 
 returns only what is still missing; planning nothing means the sample is finished. At report time the probe
 *summarises* the stored items of all samples into metrics, each with its definition and direction.
 
-Everything a result depends on is recorded: `spec_hash` hashes the probe's name, pinned prompt texts and
-parameters, so results of a changed probe are never mixed with old ones.
+Everything a result depends on is recorded: `spec_hash` hashes the probe's name, pinned prompt texts,
+parameters and seed, so results of a changed probe are never mixed with old ones.
 """
 
 from __future__ import annotations
@@ -141,9 +141,10 @@ class Probe(Protocol):
         ...
 
 
-def spec_hash(probe: Probe, params: Mapping[str, Any]) -> str:
-    """A short hash of what defines a probe's results: its name, pinned prompt texts and parameters."""
-    spec = {"name": probe.name, "prompts": dict(probe.prompts), "params": dict(params)}
+def spec_hash(probe: Probe, params: Mapping[str, Any], seed: int = 0) -> str:
+    """A short hash of what defines a probe's results: its name, pinned prompt texts, parameters and the
+    probe seed (which draws cue targets, corruptions, swap partners and sampling seeds)."""
+    spec = {"name": probe.name, "prompts": dict(probe.prompts), "params": dict(params), "seed": seed}
     blob = json.dumps(spec, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

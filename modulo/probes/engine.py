@@ -6,8 +6,10 @@ every probe and every selected verified first-attempt sample: plan with the item
 send the interventions in batches across samples (the config's `batch_size`, grouped by generator and kind),
 judge each output and store each item at once; plan again until nothing is left. Items are unique on
 (sample, probe, spec hash, key), so a killed probe run resumes where it stopped and never duplicates an item.
-A generator error on a request becomes that request's item (with `error`); a batch that fails as a whole is
-sent again one request at a time, so one bad request never stops the rest.
+A generator error on a request becomes that request's item (with `error`, never agreement), sent again by
+the next run; a batch that raises is sent again one request at a time, so one bad request never stops the
+rest; a batch that stops part-way (`BatchFailed`: an outage) stops the run after storing what came back,
+and the next run resumes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modulo.executors import Executor
+from modulo.generators.errors import BatchFailed
 from modulo.model import GeneratorConfig, RunConfig, Sample
 from modulo.probes.base import Intervention, Probe, ProbeContext, ProbeItem, spec_hash
 from modulo.probes.config import CONTINUATION_SUPPORT, CONTINUING_KINDS, ProbeConfig, checked_params
@@ -51,6 +54,8 @@ class ProbeRunSummary:
 class _Pending:
     sample: Sample
     intervention: Intervention
+    retry: bool = False
+    """A failed item of an earlier run is stored for this key: the new item replaces it."""
 
 
 class ProbeEngine:
@@ -73,9 +78,12 @@ class ProbeEngine:
         for spec in self.config.probes:
             probe = make_probe(spec.name)
             params = checked_params(probe, spec.params)
-            digest = spec_hash(probe, params)
+            seed = self.config.selection.seed
+            digest = spec_hash(probe, params, seed)
             self.store.add_probe_spec(
-                probe.name, digest, {"name": probe.name, "prompts": dict(probe.prompts), "params": params}
+                probe.name,
+                digest,
+                {"name": probe.name, "prompts": dict(probe.prompts), "params": params, "seed": seed},
             )
             context = ProbeContext(params=params, seed=self.config.selection.seed, others=everyone)
             self._run_probe(probe, digest, samples, context, summary, progress, planned)
@@ -109,19 +117,27 @@ class ProbeEngine:
     ) -> None:
         name = probe.name
         ids = [s.id for s in samples]
+        tried: set[tuple[str, str]] = set()
+        """(sample, key) of the items this process sent: a failed one is retried by the next run, not now."""
         for round_ in range(MAX_PLANNING_ROUNDS):
             stored = self.store.probe_items(ids, name, digest)
-            done = {
-                sid: {key: ProbeItem.model_validate_json(item) for key, item in items.items()}
-                for sid, items in stored.items()
+            items = {
+                sid: {key: ProbeItem.model_validate_json(item) for key, item in found.items()}
+                for sid, found in stored.items()
             }
             pending: list[_Pending] = []
             for sample in samples:
-                mine = done.get(sample.id, {})
-                wanted = probe.plan(sample, get_domain(sample.instance.domain), context, mine)
+                mine = items.get(sample.id, {})
+                done = {key: item for key, item in mine.items() if item.error is None}
+                wanted = probe.plan(sample, get_domain(sample.instance.domain), context, done)
                 if round_ == 0 and not wanted and not mine:
                     summary.skipped[name] = summary.skipped.get(name, 0) + 1
-                pending += [_Pending(sample, iv) for iv in wanted if iv.key not in mine]
+                pending += [
+                    _Pending(sample, iv, retry=iv.key in mine)
+                    for iv in wanted
+                    if iv.key not in done and (sample.id, iv.key) not in tried
+                ]
+            tried.update((p.sample.id, p.intervention.key) for p in pending)
             if not pending:
                 return
             if planned:
@@ -151,17 +167,34 @@ class ProbeEngine:
                     f"probe {probe.name!r} sends {kind} requests, which generator {generator.name!r} cannot "
                     f"answer; {CONTINUATION_SUPPORT}"
                 )
-            for pending, output, error in _answers(generator, kind, members):
-                domain = get_domain(pending.sample.instance.domain)
-                item = probe.judge(pending.sample, domain, pending.intervention, output, error)
-                if self.store.add_probe_item(
-                    pending.sample.id, probe.name, digest, item.key, item.model_dump_json()
-                ):
-                    summary.stored[probe.name] = summary.stored.get(probe.name, 0) + 1
-                    if item.error is not None:
-                        summary.errors[probe.name] = summary.errors.get(probe.name, 0) + 1
-                if progress:
-                    progress(probe.name, 1)
+            try:
+                answers = _answers(generator, kind, members)
+            except _Halted as halted:
+                self._store(probe, digest, halted.answers, summary, progress)
+                raise halted.error from halted
+            self._store(probe, digest, answers, summary, progress)
+
+    def _store(
+        self,
+        probe: Probe,
+        digest: str,
+        answers: list[Answer],
+        summary: ProbeRunSummary,
+        progress: ProgressFn | None,
+    ) -> None:
+        """Judge each answer and store its item at once (replacing a failed item it retries)."""
+        for pending, output, error in answers:
+            domain = get_domain(pending.sample.instance.domain)
+            item = probe.judge(pending.sample, domain, pending.intervention, output, error)
+            stored = self.store.add_probe_item(
+                pending.sample.id, probe.name, digest, item.key, item.model_dump_json(), replace=pending.retry
+            )
+            if stored:
+                summary.stored[probe.name] = summary.stored.get(probe.name, 0) + 1
+                if item.error is not None:
+                    summary.errors[probe.name] = summary.errors.get(probe.name, 0) + 1
+            if progress:
+                progress(probe.name, 1)
 
     def _generator_config(self, sample: Sample) -> GeneratorConfig:
         """The generator of the task that made the sample (the probe asks the same model)."""
@@ -180,11 +213,29 @@ class ProbeEngine:
 Answer = tuple[_Pending, str | dict[str, float] | None, str | None]
 
 
+class _Halted(Exception):
+    """A generator stopped part-way through a batch (`BatchFailed`: an outage, not a bad request): the
+    answers that came back are kept, the rest is left for the next run, and the run stops."""
+
+    def __init__(self, answers: list[Answer], error: BatchFailed) -> None:
+        super().__init__(str(error))
+        self.answers = answers
+        self.error = error
+
+
 def _answers(generator: Generator, kind: str, members: Sequence[_Pending]) -> list[Answer]:
     """Each request's output (text, or option scores) or error; a batch that raises is sent again one
-    request at a time, so the error lands on the request that caused it."""
+    request at a time, so the error lands on the request that caused it. A batch that stops part-way
+    (`BatchFailed`) halts the run with what came back (`_Halted`): an outage is not the requests' fault,
+    and their items are not stored as failed."""
     try:
         return _call(generator, kind, members)
+    except BatchFailed as exc:
+        finished = [
+            (members[i], None, gen.error) if gen.error is not None else (members[i], gen.text, None)
+            for i, gen in sorted(exc.finished.items())
+        ]
+        raise _Halted(finished, exc) from exc
     except Exception as exc:  # a generator's failure is data about this request, not the end of the run
         if len(members) == 1:
             return [(members[0], None, f"{type(exc).__name__}: {exc}")]
