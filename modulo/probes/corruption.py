@@ -145,12 +145,12 @@ class VerifiedCorruption:
         """The intervention at step k, or why there is none."""
         assert sample.trace is not None and isinstance(domain, CorruptingDomain)
         if span is None:
-            return f"step {k} has no span in the raw text"
+            return f"step {k + 1} has no span in the raw text"
         if span.source != "response":
-            return f"step {k} is in the model's separate thinking, which cannot be continued"
+            return f"step {k + 1} is in the model's separate thinking, which cannot be continued"
         corrupted = domain.corrupt_step(sample.instance, sample.trace, k, context.seed)
         if corrupted is None:
-            return f"no corruption of step {k} could be proved"
+            return f"no corruption of step {k + 1} could be proved"
         text = sample.text[: span.start] + corrupted.text
         problem = disproof(domain, sample, text, corrupted)
         if problem is not None:
@@ -271,11 +271,11 @@ def disproof(domain: Domain, sample: Sample, text: str, corrupted: CorruptedStep
     k = corrupted.index
     trace, verdicts = verify_text(domain, sample.instance, text)
     if len(trace.steps) <= k or trace.steps[k].text.strip() != corrupted.text.strip():
-        return f"the intervened text does not read the corrupted step as step {k}"
+        return f"the intervened text does not read the corrupted step as step {k + 1}"
     verdict = verdicts.steps[k]
     if verdict.status not in PROVING or verdict.rule != corrupted.rule:
         return (
-            f"the intervened text's step {k} is {verdict.status} ({verdict.rule}), not "
+            f"the intervened text's step {k + 1} is {verdict.status} ({verdict.rule}), not "
             f"a proved {corrupted.rule}: not sent"
         )
     return None

@@ -231,7 +231,7 @@ def _answers(generator: Generator, kind: str, members: Sequence[_Pending]) -> li
     try:
         return _call(generator, kind, members)
     except BatchFailed as exc:
-        finished = [
+        finished: list[Answer] = [
             (members[i], None, gen.error) if gen.error is not None else (members[i], gen.text, None)
             for i, gen in sorted(exc.finished.items())
         ]
