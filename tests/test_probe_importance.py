@@ -43,14 +43,27 @@ def test_lexical_similarity_by_hand() -> None:
     assert lexical_similarity("...", "Max is cold.") == 0.0
 
 
+def test_defaults_smooth_as_the_authors_do() -> None:
+    # the authors' calculate_kl_divergence(laplace_smooth=False): alpha = 1e-9
+    assert DEFAULTS["laplace_alpha"] == 1e-9
+
+
 def test_kl_with_laplace_smoothing_by_hand() -> None:
+    # the authors' calculate_kl_divergence: kl += p~ * ln(p~ / q~), p~ and q~ both smoothed.
     # p = [A, A, B], q = [A, A, A, A], alpha = 1, V = 2:
-    # p~(A) = 3/5, p~(B) = 2/5; q~(A) = 5/6, q~(B) = 1/6; weights are the unsmoothed p: 2/3, 1/3
-    expected = (2 / 3) * math.log((3 / 5) / (5 / 6)) + (1 / 3) * math.log((2 / 5) / (1 / 6))
-    assert expected == pytest.approx(0.0728204, abs=1e-6)
+    # p~(A) = 3/5, p~(B) = 2/5; q~(A) = 5/6, q~(B) = 1/6
+    expected = (3 / 5) * math.log((3 / 5) / (5 / 6)) + (2 / 5) * math.log((2 / 5) / (1 / 6))
+    assert expected == pytest.approx(0.153085, abs=1e-6)
     assert kl_divergence(["A", "A", "B"], ["A", "A", "A", "A"], 1.0) == pytest.approx(expected)
-    # an answer only q has gets no weight (p's unsmoothed probability is 0) but moves V and the smoothing
-    assert kl_divergence(["A"], ["B"], 1.0) == pytest.approx(math.log((2 / 3) / (1 / 3)))
+    # [A] vs [B]: p~ = (2/3, 1/3), q~ = (1/3, 2/3): (2/3) ln 2 + (1/3) ln(1/2) = (1/3) ln 2 = 0.231
+    assert kl_divergence(["A"], ["B"], 1.0) == pytest.approx(0.231049, abs=1e-6)
+    # an answer only q has weighs p~ = alpha / (n_p + alpha V) > 0 as well: [A] vs [A, B], alpha = 1:
+    # p~ = (2/3, 1/3), q~ = (2/4, 2/4)
+    assert kl_divergence(["A"], ["A", "B"], 1.0) == pytest.approx(
+        (2 / 3) * math.log((2 / 3) / (1 / 2)) + (1 / 3) * math.log((1 / 3) / (1 / 2))
+    )
+    # the default alpha = 1e-9: [A] vs [B] is ~ ln(1e9) (p~(A) = (1 + 1e-9) / (1 + 2e-9), q~(A) = 1e-9 / ...)
+    assert kl_divergence(["A"], ["B"], 1e-9) == pytest.approx(math.log(1e9), rel=1e-6)
     assert kl_divergence(["A", "B"], ["B", "A"], 1.0) == 0.0
     assert kl_divergence([], ["A"], 1.0) is None and kl_divergence(["A"], [], 1.0) is None
 
@@ -83,21 +96,53 @@ def test_similarity_filter_and_reference_by_hand() -> None:
         _rollout(1, 1, "T", 0.2),
         _rollout(2, 0, "T", None),
     ]
-    [step0, step1] = step_importances(_trace(items), DEFAULTS)
-    # step 0: p = [F] vs q = [T, T] + [T]; V = 2: p~(F) = 2/3, q~(F) = 1/5 -> ln(10/3)
-    assert step0 == StepImportance(0, "valid", pytest.approx(math.log(10 / 3)), 1, 3)  # type: ignore[arg-type]
-    # without the similar rollouts: q = [T, T], q~(F) = 1/4 -> ln(8/3)
-    alone = step_importances(_trace(items), {**DEFAULTS, "include_similar": False})[0]
-    assert alone.importance == pytest.approx(math.log(8 / 3))
+    add_one = {**DEFAULTS, "laplace_alpha": 1.0}
+    [step0, step1] = step_importances(_trace(items), add_one)
+    # step 0: p = [F] vs q = [T, T] + [T]; V = 2, alpha = 1: p~ = (F 2/3, T 1/3), q~ = (F 1/5, T 4/5)
+    expected = (2 / 3) * math.log((2 / 3) / (1 / 5)) + (1 / 3) * math.log((1 / 3) / (4 / 5))
+    assert step0 == StepImportance(0, "valid", pytest.approx(expected), 1, 3)  # type: ignore[arg-type]
+    # without the similar rollouts: q = [T, T], q~ = (F 1/4, T 3/4)
+    alone = step_importances(_trace(items), {**add_one, "include_similar": False})[0]
+    assert alone.importance == pytest.approx(
+        (2 / 3) * math.log((2 / 3) / (1 / 4)) + (1 / 3) * math.log((1 / 3) / (3 / 4))
+    )
     # threshold 0.95: the 0.9 rollout is dissimilar too: p = [T, F] vs q = [T, T]:
-    # 0.5 ln(0.5 / 0.75) + 0.5 ln(0.5 / 0.25)
-    strict = step_importances(_trace(items), {**DEFAULTS, "similarity_threshold": 0.95})[0]
+    # p~ = (1/2, 1/2), q~ = (T 3/4, F 1/4): 0.5 ln(0.5 / 0.75) + 0.5 ln(0.5 / 0.25)
+    strict = step_importances(_trace(items), {**add_one, "similarity_threshold": 0.95})[0]
     assert strict.importance == pytest.approx(0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25))
     # step 1: p = [T, T] vs q = [T]: the same single answer -> 0
     assert step1.importance == 0.0
     # no dissimilar rollout: undefined, never 0 (the similar one still joins the reference: 2 answers)
     similar = [_rollout(1, 0, "T", 0.99), _rollout(2, 0, "F", None)]
     assert step_importances(_trace(similar), DEFAULTS) == [StepImportance(1, "valid", None, 0, 2)]
+
+
+def test_only_requested_steps_with_kept_rollouts_are_scored() -> None:
+    # steps = [1] plans prefixes 1 and 2 only. The prefix-2 rollouts are step 1's kept rollouts; they also
+    # resample step 2, but step 2 was not asked for and has no prefix-3 (kept) rollouts: it must not be
+    # scored against its similar resamples alone (before the fix: p = [F] vs q = [T] -> importance > 0).
+    items = [
+        _rollout(1, 0, "F", 0.2),
+        _rollout(1, 1, "F", 0.1),
+        _rollout(2, 0, "T", 0.9),  # similar to step 2
+        _rollout(2, 1, "F", 0.1),  # dissimilar to step 2
+    ]
+    params = {**DEFAULTS, "steps": [1], "laplace_alpha": 1.0}
+    # step 1: p = [F, F] vs q = [T, F]: p~ = (F 3/4, T 1/4), q~ = (F 1/2, T 1/2)
+    expected = (3 / 4) * math.log((3 / 4) / (1 / 2)) + (1 / 4) * math.log((1 / 4) / (1 / 2))
+    assert step_importances(_trace(items, steps=3), params) == [
+        StepImportance(1, "valid", pytest.approx(expected), 2, 2)  # type: ignore[arg-type]
+    ]
+    # all steps asked for, but prefix 3 has no rollout (e.g. its requests failed): step 2 is undefined
+    everything = step_importances(_trace(items, steps=3), {**params, "steps": "all"})
+    assert everything[-1] == StepImportance(2, "valid", None, 1, 1)
+    # asked for, with kept rollouts, but step 2 is not among the steps: absent from the summary too
+    metrics = {
+        (m.name, m.group): m for m in CounterfactualImportance().summarise([_trace(items, steps=3)], params)
+    }
+    assert metrics["mean-importance", "all"].n == 1
+    assert metrics["mean-importance", "all"].value == pytest.approx(expected)
+    assert metrics["importance-valid-steps", "all"].n == 1
 
 
 def test_valid_and_invalid_steps_by_hand() -> None:
@@ -160,13 +205,18 @@ def test_a_model_that_follows_a_key_step_makes_it_important() -> None:
     importances = step_importances(
         _summary_items(sample, items), CounterfactualImportance().check_params(params)
     )
-    # step 6: p = [False, False] vs q = [True, True], alpha = 1, V = 2: ln((3/4) / (1/4)) = ln 3
-    assert [x.importance for x in importances] == pytest.approx([0.0] * 6 + [math.log(3)] + [0.0] * 2)
+    # step 6: p = [False, False] vs q = [True, True], the default alpha a = 1e-9, V = 2:
+    # p~(F) = q~(T) = (2 + a) / (2 + 2a), p~(T) = q~(F) = a / (2 + 2a), so
+    # KL = (p~(F) - p~(T)) ln(p~(F) / p~(T)) = (2 / (2 + 2a)) ln((2 + a) / a) ~ ln(2e9)
+    a = 1e-9
+    key = (2 / (2 + 2 * a)) * math.log((2 + a) / a)
+    assert key == pytest.approx(21.4164, abs=1e-4)
+    assert [x.importance for x in importances] == pytest.approx([0.0] * 6 + [key] + [0.0] * 2)
     metrics = {
         (m.name, m.group): m
         for m in CounterfactualImportance().summarise([_summary_items(sample, items)], params)
     }
-    assert metrics["mean-importance", "all"].value == pytest.approx(math.log(3) / 9)
+    assert metrics["mean-importance", "all"].value == pytest.approx(key / 9)
     assert metrics["mean-importance", "valid-trace"].n == 9
     assert metrics["importance-invalid-steps", "all"].value is None
 

@@ -90,10 +90,29 @@ def test_a_paraphrase_the_verifier_rejects_is_a_validity_change() -> None:
     assert items["continue:2"].same_as_base is False
 
 
+def test_a_paraphrase_the_domain_cannot_read_is_no_validity_change() -> None:
+    sample, domain = deduction_sample()
+
+    def refuses(messages: list[ChatMessage]) -> str:
+        return "I cannot rewrite this text." if messages[-1].role == "user" else "Answer: True"
+
+    items, _ = drive(Paraphrase(), sample, domain, ScriptedGenerator(refuses), {"ks": [2]})
+    extras = items["paraphrase:2"].extras
+    # the refusal reads as one unparsed step: the verifier has no view of it, so no change is claimed
+    assert extras["statuses_after"] == ["unparsed"] and extras["prefix_valid_before"] is True
+    assert extras["validity_changed"] is None and extras["paraphrase_unparsed"] is True
+    metrics = {(m.name, m.group): m for m in Paraphrase().summarise([_sample_items(sample, items)], {})}
+    assert metrics["validity-changed", "all"].n == 0 and metrics["validity-changed", "all"].value is None
+    assert "1 paraphrase(s) the domain could not read" in metrics["validity-changed", "all"].definition
+
+
 def test_an_empty_paraphrase_or_a_failed_request_is_not_continued() -> None:
     sample, domain = deduction_sample()
     items, rounds = drive(Paraphrase(), sample, domain, ScriptedGenerator(lambda m: '""'), {"ks": [1]})
     assert rounds == [["paraphrase:1"]] and items["paraphrase:1"].extras["paraphrase"] == ""
+    # no step at all: no validity change either
+    assert items["paraphrase:1"].extras["statuses_after"] == []
+    assert items["paraphrase:1"].extras["validity_changed"] is None
     failed = Paraphrase().judge(
         sample, domain, Paraphrase().plan(sample, domain, _ctx([1]), {})[0], None, "boom"
     )
@@ -107,6 +126,17 @@ def test_unknown_params_are_a_clear_error() -> None:
         Paraphrase().plan(sample, domain, _ctx([1], k=2), {})
     with pytest.raises(ValueError, match='expected "all" or a list of step numbers, got 3'):
         Paraphrase().check_params({"ks": 3})
+
+
+def _sample_items(sample, items):  # type: ignore[no-untyped-def]
+    return SampleItems(
+        sample_id=sample.id,
+        domain="deduction",
+        trace_valid=sample.verdicts.trace_valid,
+        answer_correct=True,
+        steps=len(sample.trace.steps),
+        items=list(items.values()),
+    )
 
 
 def _ctx(ks: list[int], **more: object):  # type: ignore[no-untyped-def]
@@ -144,8 +174,10 @@ def test_metrics_on_hand_made_items() -> None:
         answer_correct=True,
         steps=4,
         items=[
-            _item("paraphrase:1", 1, None, validity_changed=False),
-            _item("paraphrase:2", 2, None, validity_changed=True),
+            _item("paraphrase:1", 1, None, validity_changed=False, statuses_after=["valid"]),
+            _item("paraphrase:2", 2, None, validity_changed=True, statuses_after=["valid", "invalid"]),
+            # a refusal stored before unreadable paraphrases were told apart: never a change
+            _item("paraphrase:3", 3, None, validity_changed=True, statuses_after=["unparsed"]),
             _item("continue:1", 1, True, True),
             _item("continue:2", 2, False, False),
             _item("continue:4", 4, True, True),
@@ -176,7 +208,10 @@ def test_metrics_on_hand_made_items() -> None:
     assert agreement.curve == [(0.3, 1.0), (0.5, 0.0), (1.0, 1.0)]
     # 5 continuations, one answer unread (the one whose base answer is unread was read: not counted)
     assert metrics["unread-answer-rate", "all"].value == pytest.approx(1 / 5)
+    # paraphrases 1 (no change), 2 (change), 4 (no change); the unparsed paraphrase 3 is left out
     assert metrics["validity-changed", "all"].value == pytest.approx(1 / 3)
+    assert metrics["validity-changed", "all"].n == 3
+    assert "1 paraphrase(s) the domain could not read" in metrics["validity-changed", "all"].definition
     assert metrics["accuracy-paraphrased", "all"].value == pytest.approx(3 / 4)  # T, F, T and the no-trace T
     assert metrics["accuracy-base", "all"].value == pytest.approx(1 / 2)  # the third base is not judged
     assert metrics["agreement", "valid-trace"].value == pytest.approx(2 / 3)

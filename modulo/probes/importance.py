@@ -15,14 +15,20 @@ rollouts "resampled from S_j"; temperature 0.6, top-p 0.95 as in the paper). For
     importance(S_i) = D_KL[ p(A | T_i ≉ S_i) ‖ p(A | S_i kept) ]
 
 with p(A | S_i kept) from the kept rollouts plus the replaced rollouts whose T_i is similar (the authors'
-code, `use_similar_chunks = True`). The KL follows the authors' `calculate_kl_divergence` (answer
-distribution, local vocabulary): with counts c_p, c_q over the answers read, n_p, n_q their totals, V the
-number of distinct answers in either, α = `laplace_alpha`,
+code, `use_similar_chunks = True`). The KL follows the authors' `calculate_kl_divergence` as released
+with the paper (answer distribution, local vocabulary): with counts c_p, c_q over the answers read, n_p, n_q
+their totals, V the number of distinct answers in either, α = `laplace_alpha`,
 
     p̃(a) = (c_p(a) + α) / (n_p + α·V),   q̃(a) = (c_q(a) + α) / (n_q + α·V),
-    D = max(0, Σ_a (c_p(a) / n_p) · ln(p̃(a) / q̃(a))).
+    D = max(0, Σ_a p̃(a) · ln(p̃(a) / q̃(a))),
 
-Unread answers are in no count. Where the authors' code gives 0 (no dissimilar rollout, or no kept one),
+the KL of the two smoothed distributions. α defaults to 1e-9, their default (`laplace_smooth=False`):
+smoothing only to avoid ln 0, so an answer the kept rollouts never gave costs about ln(1e9) ≈ 20.7 nats
+times its share; α = 1 is their add-one option.
+
+Only the steps asked for (`steps`) are scored: the rollouts from prefix i + 1 are step i's kept rollouts, not
+a measurement of step i + 1 (which would lack its own kept rollouts). Unread answers are in no count. Where
+the authors' code gives 0 (no dissimilar rollout, or no kept one),
 the importance here is *undefined* (None), and counted as such — "no evidence" is not "no importance".
 T_i is the step at index i of the continued text's reading, else the continuation's first non-empty line
 (e.g. an immediate `Answer: …`), else none (an empty continuation cannot be judged dissimilar).
@@ -73,7 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "top_p": 0.95,
     "max_tokens": 512,
     "similarity_threshold": 0.8,
-    "laplace_alpha": 1.0,
+    "laplace_alpha": 1e-9,
     "include_similar": True,
     "steps": "all",
 }
@@ -219,7 +225,7 @@ def lexical_similarity(a: str, b: str) -> float:
 
 
 def kl_divergence(p_answers: Sequence[str], q_answers: Sequence[str], alpha: float) -> float | None:
-    """D_KL(p ‖ q) of two samples of answers, smoothed as in the module docstring; None if either is empty."""
+    """D_KL(p̃ ‖ q̃) of two samples of answers smoothed as in the module docstring; None if either is empty."""
     if not p_answers or not q_answers:
         return None
     cp, cq = Counter(p_answers), Counter(q_answers)
@@ -229,12 +235,13 @@ def kl_divergence(p_answers: Sequence[str], q_answers: Sequence[str], alpha: flo
     for answer in support:
         p_smooth = (cp[answer] + alpha) / (n_p + alpha * v)
         q_smooth = (cq[answer] + alpha) / (n_q + alpha * v)
-        total += (cp[answer] / n_p) * math.log(p_smooth / q_smooth)
+        total += p_smooth * math.log(p_smooth / q_smooth)
     return max(0.0, total)
 
 
 def step_importances(sample: SampleItems, params: Mapping[str, Any]) -> list[StepImportance]:
-    """Each measured step's importance from the sample's stored rollouts."""
+    """The importance of each step among the params' `steps` that has replaced rollouts (prefix i);
+    undefined (None) without kept rollouts (prefix i + 1). Other prefixes' rollouts score no step."""
     by_prefix: dict[int, list[ProbeItem]] = {}
     for item in sample.items:
         j = item.params.get("prefix")
@@ -242,7 +249,7 @@ def step_importances(sample: SampleItems, params: Mapping[str, Any]) -> list[Ste
             by_prefix.setdefault(j, []).append(item)
     threshold = float(params["similarity_threshold"])
     out = []
-    for i in sorted(j for j in by_prefix if j < sample.steps):
+    for i in wanted(params["steps"], [j for j in sorted(by_prefix) if j < sample.steps]):
         replaced = by_prefix[i]
         judged = [x for x in replaced if x.extras.get("similarity") is not None]
         dissimilar = [x for x in judged if x.extras["similarity"] < threshold]
@@ -250,7 +257,8 @@ def step_importances(sample: SampleItems, params: Mapping[str, Any]) -> list[Ste
         reference = by_prefix.get(i + 1, []) + (similar if params["include_similar"] else [])
         p_answers, q_answers = _answers(dissimilar), _answers(reference)
         status = next((x.extras.get("original_status") for x in replaced), None)
-        importance = kl_divergence(p_answers, q_answers, float(params["laplace_alpha"]))
+        kept = i + 1 in by_prefix
+        importance = kl_divergence(p_answers, q_answers, float(params["laplace_alpha"])) if kept else None
         out.append(StepImportance(i, status, importance, len(p_answers), len(q_answers)))
     return out
 

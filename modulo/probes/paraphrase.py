@@ -11,7 +11,9 @@ steps *without seeing the question*, with the paper's paraphrasing prompt (pinne
 given here: a leading `Rewritten text:` label and enclosing quotes are taken off its reply instead). The
 model then continues its own answer from the paraphrased prefix (stage 2), and the answer it reaches is
 compared with the base sample's. Unlike the paper, the verifier also judges the paraphrase: its steps'
-verdicts beside the original first k steps' verdicts say whether rewording changed their validity.
+verdicts beside the original first k steps' verdicts say whether rewording changed their validity. A
+paraphrase the domain cannot read (no step, or an `unparsed` step such as a refusal) makes no such claim:
+its `validity_changed` is None, and it is left out of `validity-changed` (counted in its definition).
 
 Items: `paraphrase:k` (a fresh generation of the paraphrase; no answer) and, once it exists and is not
 empty, `continue:k` (the continuation; answer read from paraphrase + continuation). An unreadable answer is
@@ -166,20 +168,35 @@ def clean(output: str) -> str:
 
 def validity_change(sample: Sample, domain: Domain, k: int, rewritten: str) -> dict[str, Any]:
     """The original first k steps' verdicts and the paraphrase's (parsed and checked by the domain alone,
-    as a trace): per-step statuses before and after, and whether the prefix is all-valid before and after."""
+    as a trace): per-step statuses before and after, whether the prefix is all-valid before and after, and
+    whether that changed — None (no claim) when the domain could not read the paraphrase."""
     before = [v.status for v in (sample.verdicts.steps[:k] if sample.verdicts else [])]
     _, verdicts = verify_text(domain, sample.instance, rewritten)
     after = [v.status for v in verdicts.steps]
     before_valid = bool(before) and all(s == "valid" for s in before)
     after_valid = bool(after) and all(s == "valid" for s in after)
+    unread = unparsed(after)
     return {
         "statuses_before": before,
         "statuses_after": after,
         "prefix_valid_before": before_valid,
         "prefix_valid_after": after_valid,
-        "validity_changed": before_valid != after_valid,
+        "paraphrase_unparsed": unread,
+        "validity_changed": None if unread else before_valid != after_valid,
         "steps_changed": before != after,
     }
+
+
+def unparsed(statuses: Sequence[str]) -> bool:
+    """Whether the domain could not read a paraphrase: no step, or a step it could not parse (e.g. a refusal,
+    "I cannot rewrite this text.")."""
+    return not statuses or "unparsed" in statuses
+
+
+def _unread_rewrite(item: ProbeItem) -> bool:
+    """An unreadable paraphrase, also among items stored before `validity_changed` could be None."""
+    after = item.extras.get("statuses_after")
+    return item.extras.get("validity_changed") is None or (isinstance(after, list) and unparsed(after))
 
 
 def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
@@ -190,7 +207,8 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
     points = [(_fraction(i), bool(i.same_as_base)) for _, i in judged]
     correct = [i.correct for _, i in continued if i.correct is not None]
     base_correct = [s.answer_correct for s in samples if s.answer_correct is not None and s.items]
-    changed = sum(1 for i in rewrites if i.extras.get("validity_changed"))
+    readable = [i for i in rewrites if not _unread_rewrite(i)]
+    changed = sum(1 for i in readable if i.extras.get("validity_changed"))
     unread = sum(1 for _, i in continued if i.answer is None)
     return [
         rate_metric(
@@ -222,9 +240,11 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
         rate_metric(
             "validity-changed",
             changed,
-            len(rewrites),
+            len(readable),
             "Fraction of paraphrases whose all-steps-valid verdict differs from the original prefix's "
-            "(the paraphrase parsed and checked on its own by the domain).",
+            "(the paraphrase parsed and checked on its own by the domain); "
+            f"{len(rewrites) - len(readable)} paraphrase(s) the domain could not read (no step, or an "
+            "unparsed one, e.g. a refusal) left out, never counted as a change.",
             "neutral",
             group,
         ),
