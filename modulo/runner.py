@@ -147,6 +147,12 @@ def _producer_digest(producer: str) -> str:
     return hashlib.sha256(producer.encode()).hexdigest()[:12]
 
 
+def producer_of(sample_id_: str) -> str:
+    """The producer digest in a sample id (which task and generator made it); empty if it has none."""
+    parts = sample_id_.rsplit(":", 3)
+    return parts[1] if len(parts) == 4 else ""
+
+
 def trace_source_of(config: RunConfig, sample: Sample) -> TraceSource:
     """The trace source of the task that made a stored sample (found by the producer digest in its id;
     imports, whose samples carry no producer, share one source across their tasks)."""

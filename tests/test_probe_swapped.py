@@ -164,3 +164,17 @@ def test_the_docstring_quotes_the_paper() -> None:
     quote = "on noisy, corrupted traces which have no relation to the specific problem each is paired with"
     assert quote in " ".join((module.__doc__ or "").split())
     assert "Beyond Semantics" in PROBE.source and "2505.13775" in PROBE.source
+
+
+def test_a_partner_comes_from_the_same_task() -> None:
+    """Samples of another task (another generator or prompt style: another producer digest in the id) are
+    never partners, even of the same domain and size."""
+    instances = MAZE.generate(4, 1, width=5)
+    texts = [MAZE.oracle(i, "exact", 0) for i in instances]
+    mine = [sample_of(MAZE, i, t, f"run:maze:{i.id}:aaaaaaaaaaaa:s0:r0") for i, t in zip(instances, texts, strict=True)]
+    theirs = [sample_of(MAZE, i, t, f"run:maze:{i.id}:bbbbbbbbbbbb:s0:r0") for i, t in zip(instances, texts, strict=True)]
+    for seed in range(5):
+        for sample in mine:
+            chosen = partner(sample, ProbeContext(params={}, seed=seed, others=[*mine, *theirs]))
+            assert chosen is not None and chosen in mine
+    assert partner(mine[0], ProbeContext(params={}, others=[mine[0], *theirs])) is None

@@ -120,9 +120,10 @@ class BiasingCue:
             if settings["judge"] == "model" and f"cue={name}" in done and f"cue={name}/judge" not in done:
                 item = done[f"cue={name}"]
                 if item.error is None:
-                    prompt = JUDGE_PROMPT.format(hint=_hint(cue, x), output=item.output)
+                    target = str(item.params.get("target", x))  # the cue the model saw, as stored
+                    prompt = JUDGE_PROMPT.format(hint=_hint(cue, target), output=item.output)
                     messages = [ChatMessage(role="user", content=prompt)]
-                    params = {"cue": name, "target": x, "role": "judge"}
+                    params = {"cue": name, "target": target, "role": "judge"}
                     out.append(self._request(sample, f"cue={name}/judge", params, messages, settings))
         return out
 

@@ -27,7 +27,15 @@ from modulo.probes.config import CONTINUATION_SUPPORT, CONTINUING_KINDS, ProbeCo
 from modulo.probes.registry import probe as make_probe
 from modulo.protocols import ContinuingGenerator, GenerationRequest, Generator, ScoreRequest
 from modulo.registry import get_domain
-from modulo.runner import ConfigError, ProgressFn, Runner, RunSummary, _producer_digest, producer_key
+from modulo.runner import (
+    ConfigError,
+    ProgressFn,
+    Runner,
+    RunSummary,
+    _producer_digest,
+    producer_key,
+    producer_of,
+)
 from modulo.store import Store
 
 PlannedFn = Callable[[int], None]
@@ -97,7 +105,7 @@ class ProbeEngine:
             return verified
         by_task: dict[str, list[Sample]] = {}
         for sample in verified:
-            by_task.setdefault(_task_digest(sample), []).append(sample)
+            by_task.setdefault(producer_of(sample.id), []).append(sample)
         rng = random.Random(self.config.selection.seed)
         keep: set[str] = set()
         for task in sorted(by_task):
@@ -201,7 +209,7 @@ class ProbeEngine:
         run: RunConfig = self.config.run
         for task in run.tasks:
             config = task.generator or run.generator
-            if _producer_digest(producer_key(task, config)) == _task_digest(sample):
+            if _producer_digest(producer_key(task, config)) == producer_of(sample.id):
                 return config
         return run.generator
 
@@ -261,9 +269,3 @@ def _call(generator: Generator, kind: str, members: Sequence[_Pending]) -> list[
         (m, None, g.error) if g.error is not None else (m, g.text, None)
         for m, g in zip(members, made, strict=True)
     ]
-
-
-def _task_digest(sample: Sample) -> str:
-    """The producer digest in a sample id (which task made it)."""
-    parts = sample.id.rsplit(":", 3)
-    return parts[1] if len(parts) == 4 else ""

@@ -56,6 +56,7 @@ from modulo.probes.corruption import (
     sampling_params,
 )
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
+from modulo.runner import producer_of
 from modulo.spans import step_spans
 from modulo.stats import two_proportions, wilson
 
@@ -213,7 +214,8 @@ def size_of(sample: Sample) -> tuple[str, str, str] | None:
 
 
 def partner(sample: Sample, context: ProbeContext) -> Sample | None:
-    """Another sample of the same domain and size, of a different instance, with a trace (seeded draw)."""
+    """Another sample of the same domain and size, made by the same task (generator, prompt style), of a
+    different instance, with a trace (seeded draw)."""
     size = size_of(sample)
     if size is None:
         return None
@@ -226,6 +228,7 @@ def partner(sample: Sample, context: ProbeContext) -> Sample | None:
             and o.instance.payload != sample.instance.payload
             and o.generation_error is None
             and size_of(o) == size
+            and producer_of(o.id) == producer_of(sample.id)
             and trace_prefix(o) is not None
         ),
         key=lambda o: o.id,
