@@ -171,8 +171,14 @@ def test_a_partner_comes_from_the_same_task() -> None:
     never partners, even of the same domain and size."""
     instances = MAZE.generate(4, 1, width=5)
     texts = [MAZE.oracle(i, "exact", 0) for i in instances]
-    mine = [sample_of(MAZE, i, t, f"run:maze:{i.id}:aaaaaaaaaaaa:s0:r0") for i, t in zip(instances, texts, strict=True)]
-    theirs = [sample_of(MAZE, i, t, f"run:maze:{i.id}:bbbbbbbbbbbb:s0:r0") for i, t in zip(instances, texts, strict=True)]
+
+    def task(producer: str) -> list[Sample]:
+        return [
+            sample_of(MAZE, i, t, f"run:maze:{i.id}:{producer}:s0:r0")
+            for i, t in zip(instances, texts, strict=True)
+        ]
+
+    mine, theirs = task("a" * 12), task("b" * 12)
     for seed in range(5):
         for sample in mine:
             chosen = partner(sample, ProbeContext(params={}, seed=seed, others=[*mine, *theirs]))
