@@ -27,7 +27,8 @@ jsonschema = pytest.importorskip("jsonschema")
 
 import httpx  # noqa: E402
 
-from modulo.model import GeneratorConfig, RunConfig, Sample, TaskConfig  # noqa: E402
+from modulo.model import ChatMessage, GeneratorConfig, Instance, RunConfig, Sample, TaskConfig  # noqa: E402
+from modulo.protocols import GenerationRequest, ScoreRequest  # noqa: E402
 from modulo.registry import get_domain  # noqa: E402
 from modulo.runner import Runner  # noqa: E402
 from modulo.store import Store  # noqa: E402
@@ -157,3 +158,60 @@ def test_a_json_suite_through_vllm_serve_with_and_without_the_schema(
     # the server enforced the schema: every reply that max_tokens did not cut off is schema-valid JSON
     finished = [s for s in runs["response_format"] if s.finish_reason == "stop"]
     assert finished and all(schema_valid(s) for s in finished)
+
+
+def no_domains(name: str) -> Any:
+    raise AssertionError(f"no domain wanted, asked for {name}")
+
+
+def chat(*turns: tuple[str, str]) -> list[ChatMessage]:
+    return [ChatMessage(role=role, content=content) for role, content in turns]  # type: ignore[arg-type]
+
+
+def test_continuation_through_vllm_serve_continues_the_partial_message(vllm_server: str) -> None:
+    from modulo.generators.vllm_server import VLLMServerGenerator
+
+    params = {"model": SERVED, "base_url": vllm_server, "continuation": "vllm", "temperature": 0.0}
+    server = VLLMServerGenerator({**params, "max_tokens": 12}, no_domains)
+    messages = chat(("user", "Count from 1 to 20, separated by commas."), ("assistant", "1, 2, 3, 4, 5,"))
+    request = GenerationRequest(key="count", messages=messages, instance=Instance(domain="x", id="x"))
+    [made] = server.continue_generation([request])
+    print(json.dumps(made.model_dump(), indent=1))
+    assert made.error is None and made.text, made
+    assert not made.text.lstrip().startswith("1"), f"the reply restarted the message: {made.text!r}"
+    assert made.text.split(",")[0].strip() == "6", f"not a continuation of the count: {made.text!r}"
+
+
+def test_option_scores_through_vllm_serve_match_llama_cpp(vllm_server: str) -> None:
+    """The server's scores (bf16 weights dequantized from the GGUF) against llama.cpp's on the GGUF itself:
+    the same tokens (template, prefix length, tokens per option) and logprobs within 0.25 nats."""
+    pytest.importorskip("llama_cpp", reason="the reference scores come from llama.cpp (the local generator)")
+    from modulo.generators.local import LocalGenerator
+    from modulo.generators.vllm_server import VLLMServerGenerator
+
+    server = VLLMServerGenerator(
+        {"model": SERVED, "base_url": vllm_server, "continuation": "vllm"}, no_domains
+    )
+    local = LocalGenerator({"n_ctx": 2048}, no_domains)
+    question = "All cats are animals. Tom is a cat. Is Tom an animal? Answer True or False."
+    requests = [
+        ScoreRequest(
+            key="partial",
+            messages=chat(("user", question), ("assistant", "Tom is a cat, so the answer is")),
+            options=[" True", " False", " Maybe not"],
+        ),
+        ScoreRequest(key="fresh", messages=chat(("user", question)), options=["True", "False"]),
+    ]
+    theirs, ours = server.score(requests), local.score(requests)
+    report = [
+        (s.key, o.option, round(o.logprob, 4), round(r.logprob, 4))
+        for s, t in zip(theirs, ours, strict=True)
+        for o, r in zip(s.options, t.options, strict=True)
+    ]
+    print(json.dumps(report, indent=1))
+    for mine, reference in zip(theirs, ours, strict=True):
+        assert mine.prompt_tokens == reference.prompt_tokens
+        for option, expected in zip(mine.options, reference.options, strict=True):
+            assert len(option.token_logprobs) == len(expected.token_logprobs), option.option
+            assert option.token_logprobs == pytest.approx(expected.token_logprobs, abs=0.25), option.option
+            assert option.logprob == pytest.approx(sum(option.token_logprobs))

@@ -561,3 +561,25 @@ def _generation(key: str, data: dict[str, Any], seconds: float) -> Generation:
         seconds=seconds,
         logprobs=_logprobs(choice),
     )
+
+
+class OpenAIFactory:
+    """The `openai` entry point: an OpenAIGenerator, or with `continuation = "vllm"` one that also continues
+    partial assistant messages and scores options through vLLM's server extensions (vllm_server.py)."""
+
+    SERVING_PARAMS = SERVING_PARAMS
+
+    @staticmethod
+    def continues(params: dict[str, Any]) -> bool:
+        """Whether a generator made from `params` continues and scores (the probe config check asks)."""
+        return CONTINUATION in params
+
+    def __call__(self, params: dict[str, Any], domains: DomainLookup) -> OpenAIGenerator:
+        if CONTINUATION in params:
+            from modulo.generators.vllm_server import VLLMServerGenerator
+
+            return VLLMServerGenerator(params, domains)
+        return OpenAIGenerator(params, domains)
+
+
+FACTORY = OpenAIFactory()
