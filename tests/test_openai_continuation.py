@@ -212,3 +212,15 @@ def test_the_probe_config_refuses_a_continuation_probe_without_the_opt_in(tmp_pa
     assert not (tmp_path / "s.sqlite").exists()
     path.write_text(PROBE_CONFIG.format(extra=', continuation = "vllm"'))
     assert load_probe_config(path).run.generator.params["continuation"] == "vllm"
+
+
+def test_the_opt_in_keeps_the_runs_identity() -> None:
+    """`continuation` says what the server can do, not what the model writes: adding it to a run's config
+    keeps its run and sample ids (a run is probed without being generated again)."""
+    from modulo.model import GeneratorConfig
+    from modulo.registry import generator_identity
+
+    params = {"model": "m", "base_url": "http://127.0.0.1:9/v1", "temperature": 0.0}
+    plain = GeneratorConfig(name="openai", params=params)
+    opted = GeneratorConfig(name="openai", params={**params, "continuation": "vllm"})
+    assert generator_identity(opted) == generator_identity(plain)
