@@ -31,6 +31,16 @@ Modes:
               it was serving at that moment, this one included), for tests of spreading over endpoints
   mortal      like whoami for the first $FAKE_DIE_AFTER requests (default 3); the next one ends the whole
               server process at once (requests in flight lose their connections)
+  vllm        vLLM's server extensions (not in the shared repro server): /vllm/v1/chat/completions honours
+              `continue_final_message` (400 with `add_generation_prompt` too, or when the last message is not
+              the assistant's) and `echo` (the partial message before the reply), replying " CONTINUED" to a
+              continuation and "a fresh turn" otherwise; /vllm/tokenize gives a chat's ChatML rendering
+              (left open with `continue_final_message`) or a `prompt` as its UTF-8 bytes, one token per byte,
+              with a BOS token 1 in front unless `add_special_tokens` is false (the default for a chat, as in
+              vLLM); /vllm/v1/completions takes token ids and with `prompt_logprobs` gives, per position
+              i > 0, {str(token): {"logprob": fake_logprob(prompt, i)}} (None at 0, as vLLM). A last
+              message holding "HTTP400" or "HTTP500" gets that status.
+With $FAKE_RECORD set, every request's path and body are appended to that file as a JSON line.
 Every request is logged to stderr with its mode (not its headers).
 """
 
@@ -61,6 +71,19 @@ def answer(content: str) -> dict:
         ],
         "usage": {"prompt_tokens": 11, "completion_tokens": len(content.split())},
     }
+
+
+def fake_logprob(prompt: list[int], i: int) -> float:
+    """The vllm mode's log-probability of prompt token i given the ones before it."""
+    return -((sum(prompt[:i]) * 31 + prompt[i]) % 97 + 1) / 50
+
+
+def chatml(messages: list[dict], open_last: bool) -> str:
+    """The vllm mode's chat template: ChatML, the last message left open or a fresh assistant turn."""
+    closed = messages[:-1] if open_last else messages
+    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in closed)
+    last = messages[-1]["content"] if open_last else ""
+    return text + "<|im_start|>assistant\n" + last
 
 
 def random_text(rng: random.Random) -> str:
@@ -105,7 +128,12 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = {}
-        if mode in ("whoami", "mortal"):
+        if os.environ.get("FAKE_RECORD"):
+            with LOCK, open(os.environ["FAKE_RECORD"], "a", encoding="utf-8") as record:
+                record.write(json.dumps({"path": self.path, "body": body}) + "\n")
+        if mode == "vllm":
+            self._vllm(self.path.split("/", 2)[2], body)
+        elif mode in ("whoami", "mortal"):
             if mode == "mortal" and n > DIE_AFTER:
                 os._exit(1)
             self._whoami()
@@ -183,6 +211,46 @@ class Handler(BaseHTTPRequestHandler):
             self._send(400 if mode == "echoauth" else 500, text)
         else:
             self._send(404, b'{"error": "unknown mode"}')
+
+    def _vllm(self, route: str, body: dict) -> None:
+        messages = body.get("messages") or []
+        last = (messages or [{}])[-1].get("content", "")
+        for status in ("HTTP400", "HTTP500"):
+            if status in last:
+                self._send(int(status[4:]), json.dumps({"error": f"scripted {status}"}).encode())
+                return
+        continuing = bool(body.get("continue_final_message"))
+        if continuing and (
+            body.get("add_generation_prompt", True) or messages[-1].get("role") != "assistant"
+        ):
+            self._send(
+                400,
+                b'{"error": "continue_final_message needs add_generation_prompt false and a final '
+                b'assistant message"}',
+            )
+        elif route == "v1/chat/completions":
+            reply = " CONTINUED" if continuing else "a fresh turn"
+            if body.get("echo") and messages[-1].get("role") == "assistant":
+                reply = last + reply
+            self._send(200, json.dumps(answer(reply)).encode())
+        elif route == "tokenize":
+            text = chatml(messages, continuing) if messages else body.get("prompt", "")
+            special = body.get("add_special_tokens", not messages)
+            tokens = ([1] if special else []) + list(text.encode())
+            self._send(200, json.dumps({"count": len(tokens), "tokens": tokens}).encode())
+        elif route == "v1/completions":
+            prompt = body.get("prompt") or []
+            choice: dict = {"index": 0, "text": "x", "finish_reason": "length"}
+            if body.get("prompt_logprobs") is not None:
+                choice["prompt_logprobs"] = [None] + [
+                    {str(prompt[i]): {"logprob": fake_logprob(prompt, i), "rank": 1}}
+                    for i in range(1, len(prompt))
+                ]
+            self._send(
+                200, json.dumps({"choices": [choice], "usage": {"prompt_tokens": len(prompt)}}).encode()
+            )
+        else:
+            self._send(404, b'{"error": "no such vllm route"}')
 
     def _whoami(self) -> None:
         with LOCK:

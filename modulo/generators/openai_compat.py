@@ -25,9 +25,9 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from modulo.generators.endpoints import Endpoint, Pool
 from modulo.generators.errors import BatchFailed, GeneratorError
@@ -64,9 +64,12 @@ OWN = {
     "max_reply_bytes",
     "structured_output",
 }
-SERVING_PARAMS = frozenset(OWN - {"model", "structured_output"})
+CONTINUATION = "continuation"
+"""The opt-in param that makes the generator continue and score through a vLLM server (vllm_server.py)."""
+SERVING_PARAMS = frozenset((OWN | {CONTINUATION}) - {"model", "structured_output"})
 """Params that decide where and how requests are sent, not what the model writes: left out of run ids,
-sample ids and cache keys, so a run resumes (and reuses texts) with other endpoints or retry settings."""
+sample ids and cache keys, so a run resumes (and reuses texts) with other endpoints or retry settings.
+`continuation` is one too: it says what the server can do, and changes no fresh generation."""
 DEFAULT_COOLDOWN = 120.0
 STRUCTURED = ("response_format", "structured_outputs", "none")
 """How a request's JSON schema reaches the server: OpenAI's `response_format` (json_schema: enforced by vLLM
@@ -74,8 +77,29 @@ and llama.cpp's llama-server, ignored by llama-cpp-python's server; docs/generat
 `structured_outputs: {"json": ...}` field, or not at all (the prompt alone)."""
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+Route = Callable[[str], str]
+"""Where a request goes: the full URL for an endpoint's base URL."""
+Parse = Callable[[bytes, Iterable[str | None]], dict[str, Any]]
+"""A 2xx reply's body as checked JSON; GeneratorError when it is not the reply the request expects."""
+
+
 class Cancelled(Exception):
     """The batch was interrupted; in-flight requests stop without a result."""
+
+
+@dataclass
+class Session:
+    """What the requests of one batch share: a client per endpoint, the endpoint pool, the calls."""
+
+    clients: dict[str, httpx.Client]
+    pool: Pool
+    calls: _Calls
+
+
+def chat_route(url: str) -> str:
+    return f"{url}/chat/completions"
 
 
 class OpenAIGenerator:
@@ -90,6 +114,7 @@ class OpenAIGenerator:
     defaults (temperature, top_p, max_tokens, seed, stop, logprobs)."""
 
     SERVING_PARAMS = SERVING_PARAMS
+    OWN: frozenset[str] = frozenset(OWN)
 
     def __init__(self, params: dict[str, Any], domains: DomainLookup) -> None:
         if "api_key" in params:
@@ -97,7 +122,7 @@ class OpenAIGenerator:
                 "API keys never go in a config; put the key in an environment variable "
                 f"({' or '.join(KEY_ENVS)}, or the one named by `api_key_env`)"
             )
-        own, self.defaults = split_params(params, OWN, "openai")
+        own, self.defaults = split_params(params, set(self.OWN), "openai")
         if "model" not in own:
             raise ValueError("the openai generator needs `model`, the model name the server serves")
         self.model = str(own["model"])
@@ -129,6 +154,15 @@ class OpenAIGenerator:
         self.name = f"openai:{self.model}"
 
     def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+        finished: dict[int, Generation] = {}
+        try:
+            return self._run(lambda session, request: self._one(session, request), requests, finished)
+        except GeneratorError as exc:  # keep what came back: the runner stores it before it stops
+            raise BatchFailed(str(exc), dict(finished)) from exc
+
+    def _run(self, work: Callable[[Session, T], R], items: list[T], finished: dict[int, R]) -> list[R]:
+        """`work` on every item, in parallel over the endpoints; each result lands in `finished` (by index)
+        as it comes back. GeneratorError when a request had no endpoint left."""
         import httpx
 
         headers = {"Content-Type": "application/json"}
@@ -145,16 +179,14 @@ class OpenAIGenerator:
             for url in self.base_urls
         }
         workers = self.concurrency * len(self.base_urls)
-        finished: dict[int, Generation] = {}
+        session = Session(clients, pool, calls)
 
-        def one(item: tuple[int, GenerationRequest]) -> Generation:
-            finished[item[0]] = generation = self._one(clients, pool, calls, item[1])
-            return generation
+        def one(item: tuple[int, T]) -> R:
+            finished[item[0]] = result = work(session, item[1])
+            return result
 
         try:
-            return run_parallel(one, list(enumerate(requests)), workers, calls.stop)
-        except GeneratorError as exc:  # keep what came back: the runner stores it before it stops
-            raise BatchFailed(str(exc), dict(finished)) from exc
+            return run_parallel(one, list(enumerate(items)), workers, calls.stop)
         finally:
             calls.cancel()
             for client in clients.values():
@@ -164,9 +196,17 @@ class OpenAIGenerator:
         names = (self.key_env,) if self.key_env else KEY_ENVS
         return next((os.environ[name] for name in names if os.environ.get(name)), None)
 
-    def _one(
-        self, clients: dict[str, httpx.Client], pool: Pool, calls: _Calls, request: GenerationRequest
-    ) -> Generation:
+    def _one(self, session: Session, request: GenerationRequest, **extra: Any) -> Generation:
+        """One chat completion; `extra` fields join the request body."""
+        body = {**self._chat_body(request), **extra}
+        started = time.perf_counter()
+        data = self._post(session, body)
+        seconds = time.perf_counter() - started
+        if isinstance(data, str):
+            return Generation(key=request.key, text="", finish_reason="error", error=data, seconds=seconds)
+        return _generation(request.key, data, seconds)
+
+    def _chat_body(self, request: GenerationRequest) -> dict[str, Any]:
         sampling = effective(self.defaults, request)
         body: dict[str, Any] = {
             "model": self.model,
@@ -184,22 +224,21 @@ class OpenAIGenerator:
             body["logprobs"] = True
         if sampling.json_schema is not None:
             body.update(structured_output(self.structured, sampling.json_schema))
-        started = time.perf_counter()
-        data = self._post(clients, pool, calls, body)
-        seconds = time.perf_counter() - started
-        if isinstance(data, str):
-            return Generation(key=request.key, text="", finish_reason="error", error=data, seconds=seconds)
-        return _generation(request.key, data, seconds)
+        return body
 
     def _post(
-        self, clients: dict[str, httpx.Client], pool: Pool, calls: _Calls, body: dict[str, Any]
+        self, session: Session, body: dict[str, Any], route: Route = chat_route, parse: Parse | None = None
     ) -> dict[str, Any] | str:
-        """The reply's JSON, or the reason this prompt was rejected, from the first endpoint that answers;
-        GeneratorError when every endpoint failed this request or is set aside."""
+        """The reply's JSON (checked by `parse`, by default as a chat completion), or the reason this
+        prompt was rejected, from the first endpoint that answers; GeneratorError when every endpoint failed
+        this request or is set aside."""
+        pool, calls = session.pool, session.calls
         tried: set[str] = set()
         while (endpoint := pool.acquire(tried, calls.stop)) is not None:
             try:
-                outcome = self._on(clients[endpoint.url], pool, endpoint, calls, body)
+                outcome = self._on(
+                    session.clients[endpoint.url], pool, endpoint, calls, body, route, parse or _json
+                )
             finally:
                 pool.release(endpoint)
             if not isinstance(outcome, _Retry):
@@ -216,7 +255,14 @@ class OpenAIGenerator:
         )
 
     def _on(
-        self, client: httpx.Client, pool: Pool, endpoint: Endpoint, calls: _Calls, body: dict[str, Any]
+        self,
+        client: httpx.Client,
+        pool: Pool,
+        endpoint: Endpoint,
+        calls: _Calls,
+        body: dict[str, Any],
+        route: Route,
+        parse: Parse,
     ) -> dict[str, Any] | str | _Retry:
         """The outcome at one endpoint: retries 429, 5xx, timeouts and connection errors (exponential
         backoff with jitter); after the last retry the endpoint is set aside and a _Retry returned. A
@@ -225,7 +271,7 @@ class OpenAIGenerator:
         for attempt in range(self.max_retries + 1):
             if attempt and pool.is_set_aside(endpoint):
                 return retry
-            outcome = self._attempt(client, endpoint.url, calls, body)
+            outcome = self._attempt(client, endpoint.url, calls, body, route, parse)
             if not isinstance(outcome, _Retry):
                 return outcome
             retry = outcome
@@ -237,16 +283,20 @@ class OpenAIGenerator:
         return retry
 
     def _attempt(
-        self, client: httpx.Client, url: str, calls: _Calls, body: dict[str, Any]
+        self,
+        client: httpx.Client,
+        url: str,
+        calls: _Calls,
+        body: dict[str, Any],
+        route: Route,
+        parse: Parse,
     ) -> dict[str, Any] | str | _Retry:
         """One HTTP request under its total deadline."""
         import httpx
 
         call = calls.open(self.timeout)
         try:
-            with client.stream(
-                "POST", "/chat/completions", json=body, extensions={"trace": call.trace}
-            ) as response:
+            with client.stream("POST", route(url), json=body, extensions={"trace": call.trace}) as response:
                 status = response.status_code
                 if status < 400:
                     raw = _read(response, self.max_reply_bytes)
@@ -255,7 +305,7 @@ class OpenAIGenerator:
                             f"the reply was larger than max_reply_bytes = {self.max_reply_bytes} bytes "
                             "and was dropped; lower max_tokens or raise max_reply_bytes"
                         )
-                    return _json(raw, calls.secrets)
+                    return parse(raw, calls.secrets)
                 quoted = calls.quote(_read(response, ERROR_BODY_BYTES, truncate=True) or b"")
                 if status in RETRY_STATUSES:
                     return _Retry(f"HTTP {status}: {quoted}", _retry_after(response))
@@ -422,13 +472,24 @@ def _base_url(given: Any) -> str:
     return url.rstrip("/")
 
 
-def _json(raw: bytes, secrets: Iterable[str | None]) -> dict[str, Any]:
+def json_object(raw: bytes, secrets: Iterable[str | None]) -> dict[str, Any]:
+    """A reply's JSON object; GeneratorError (with credentials masked) when it is not one."""
     try:
         data = json.loads(raw)
     except ValueError as exc:
         text = redact(raw[:300].decode("utf-8", errors="replace"), secrets)
         raise GeneratorError(f"the server answered with non-JSON: {text!r}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+    if not isinstance(data, dict):
+        raise GeneratorError(
+            f"the server answered with JSON that is not an object: {redact(str(data)[:300], secrets)}"
+        )
+    return data
+
+
+def _json(raw: bytes, secrets: Iterable[str | None]) -> dict[str, Any]:
+    """A chat completion's reply, checked."""
+    data = json_object(raw, secrets)
+    if not isinstance(data.get("choices"), list) or not data["choices"]:
         raise GeneratorError(
             f"the server's answer has no list of choices: {redact(str(data)[:300], secrets)}; "
             "is base_url an OpenAI-compatible /v1 endpoint?"
@@ -500,3 +561,25 @@ def _generation(key: str, data: dict[str, Any], seconds: float) -> Generation:
         seconds=seconds,
         logprobs=_logprobs(choice),
     )
+
+
+class OpenAIFactory:
+    """The `openai` entry point: an OpenAIGenerator, or with `continuation = "vllm"` one that also continues
+    partial assistant messages and scores options through vLLM's server extensions (vllm_server.py)."""
+
+    SERVING_PARAMS = SERVING_PARAMS
+
+    @staticmethod
+    def continues(params: dict[str, Any]) -> bool:
+        """Whether a generator made from `params` continues and scores (the probe config check asks)."""
+        return CONTINUATION in params
+
+    def __call__(self, params: dict[str, Any], domains: DomainLookup) -> OpenAIGenerator:
+        if CONTINUATION in params:
+            from modulo.generators.vllm_server import VLLMServerGenerator
+
+            return VLLMServerGenerator(params, domains)
+        return OpenAIGenerator(params, domains)
+
+
+FACTORY = OpenAIFactory()

@@ -34,9 +34,9 @@ CONTINUING_KINDS: frozenset[str] = frozenset({"continue", "score"})
 
 CONTINUATION_SUPPORT = (
     "continuation and option scoring work with the `local` generator (llama.cpp, embedded) and the `vllm` "
-    "generator (offline engine: chat template with `continue_final_message`); the `openai` generator talks "
-    "to chat-completions endpoints, which cannot continue a partial assistant message, so it serves only "
-    "probes that send fresh generations"
+    "generator (offline engine: chat template with `continue_final_message`), and with the `openai` "
+    'generator only when it talks to a vLLM server and says so with the param `continuation = "vllm"` '
+    "(standard chat-completions endpoints cannot continue a partial assistant message)"
 )
 
 
@@ -144,8 +144,13 @@ def check_generator(generator: GeneratorConfig, kinds: frozenset[str], probe: st
     factory = {ep.name: ep for ep in entry_points(group=GENERATOR_GROUP)}.get(generator.name)
     if factory is None:
         return  # the run reports the unknown generator in its own words
-    cls = factory.load()
-    if not all(callable(getattr(cls, method, None)) for method in ("continue_generation", "score")):
+    made = factory.load()
+    continues = getattr(made, "continues", None)  # a factory that decides by its params (`openai`)
+    if callable(continues):
+        able = bool(continues(generator.params))
+    else:
+        able = all(callable(getattr(made, method, None)) for method in ("continue_generation", "score"))
+    if not able:
         raise ConfigError(
             f"probe {probe!r} needs {' and '.join(sorted(needs))} requests, which generator "
             f"{generator.name!r} cannot send; {CONTINUATION_SUPPORT}"
