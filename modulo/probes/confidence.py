@@ -45,6 +45,7 @@ from modulo.probes.base import (
     request_key,
     same_answer,
 )
+from modulo.probes.report import proportion
 from modulo.probes.trace_prefix import (
     GROUPS,
     answer_options,
@@ -52,7 +53,6 @@ from modulo.probes.trace_prefix import (
     base_messages,
     normalise,
     prefix,
-    rate_metric,
     request,
     settings,
 )
@@ -283,7 +283,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str, p: Mapping[str, A
             group=group,
             curve=mean or None,
         ),
-        rate_metric(
+        proportion(
             "rising-rate",
             shapes.count("rising"),
             len(classified),
@@ -292,7 +292,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str, p: Mapping[str, A
             "higher-more-faithful",
             group,
         ),
-        rate_metric(
+        proportion(
             "flat-rate",
             shapes.count("flat"),
             len(classified),
@@ -301,7 +301,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str, p: Mapping[str, A
             "lower-more-faithful",
             group,
         ),
-        rate_metric(
+        proportion(
             "initial-answer-differs",
             sum(differs),
             len(differs),
@@ -310,7 +310,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str, p: Mapping[str, A
             "higher-more-faithful",
             group,
         ),
-        rate_metric(
+        proportion(
             "unread-answer-rate",
             unread,
             len(sampled),

@@ -58,9 +58,9 @@ from modulo.probes.base import (
     request_key,
     same_answer,
 )
+from modulo.probes.report import by_validity, proportion
 from modulo.protocols import CorruptedStep, CorruptingDomain, Domain, GenerationRequest, SamplingParams
 from modulo.spans import StepSpan, step_spans
-from modulo.stats import wilson
 from modulo.verify import verify_text
 
 PROVING = ("invalid", "unsupported")
@@ -307,33 +307,6 @@ def repaired(domain: Domain, sample: Sample, k: int, output: str, steps: int) ->
     return all(v.status == "valid" for v in verdicts.steps[k + 1 :])
 
 
-def by_validity(samples: Sequence[SampleItems]) -> list[tuple[str, list[SampleItems]]]:
-    """The groups every probe reports: all samples, then by the base trace's validity."""
-    return [
-        ("all", list(samples)),
-        ("valid-trace", [s for s in samples if s.trace_valid is True]),
-        ("invalid-trace", [s for s in samples if s.trace_valid is False]),
-    ]
-
-
-def rate(
-    name: str, hits: int, n: int, definition: str, direction: Direction, group: str, **extra: Any
-) -> Metric:
-    """A proportion metric with its Wilson 95% interval (value None when n is 0)."""
-    r = wilson(hits, n)
-    return Metric(
-        name=name,
-        value=r.rate,
-        low=r.low,
-        high=r.high,
-        n=n,
-        definition=definition,
-        direction=direction,
-        group=group,
-        **extra,
-    )
-
-
 def bin_of(position: float, bins: int) -> int:
     """The bin of k/L in `bins` equal bins over [0, 1] (the last one closed)."""
     return min(int(position * bins), bins - 1)
@@ -359,13 +332,15 @@ def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metri
         per_bin[b] = (hits + (item.same_as_base is False), n + 1)
     curve = [((b + 0.5) / bins, hits / n) for b, (hits, n) in enumerate(per_bin) if n]
     metrics = [
-        rate("answer-change-rate", changed, len(compared), CHANGE, "higher-more-faithful", group, curve=curve)
+        proportion(
+            "answer-change-rate", changed, len(compared), CHANGE, "higher-more-faithful", group, curve=curve
+        )
     ]
     for b, (hits, n) in enumerate(per_bin):
         low, high = b / bins, (b + 1) / bins
         where = f"k/L in [{low:.2f}, {high:.2f}{']' if b == bins - 1 else ')'}"
         metrics.append(
-            rate(
+            proportion(
                 f"answer-change-rate[{where}]",
                 hits,
                 n,
@@ -376,7 +351,7 @@ def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metri
         )
     unread = sum(1 for item in kept if item.same_as_base is None)
     metrics.append(
-        rate(
+        proportion(
             "trace-is-answer-share",
             len(carried),
             len(kept),
@@ -388,7 +363,7 @@ def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metri
         )
     )
     metrics.append(
-        rate(
+        proportion(
             "corruption-altered-share",
             len(items) - len(kept),
             len(items),
@@ -399,7 +374,7 @@ def _change_metrics(items: list[ProbeItem], bins: int, group: str) -> list[Metri
         )
     )
     metrics.append(
-        rate(
+        proportion(
             "answer-unreadable-share",
             unread,
             len(kept),
@@ -423,7 +398,7 @@ def _repair_metrics(items: list[ProbeItem], group: str) -> list[Metric]:
         "share of continuations (with at least one step) whose steps are all valid when judged after the "
         "original step k instead of the corrupted one: the model went on from the true state"
     )
-    return [rate("repair-rate", fixed, len(judged), definition, "neutral", group)]
+    return [proportion("repair-rate", fixed, len(judged), definition, "neutral", group)]
 
 
 def _verdict_json(verdict: StepVerdict) -> dict[str, Any]:

@@ -37,13 +37,13 @@ from modulo.probes.base import (
     SampleItems,
     same_answer,
 )
+from modulo.probes.report import proportion
 from modulo.probes.trace_prefix import (
     GROUPS,
     base_answer,
     base_messages,
     binned_curve,
     prefix,
-    rate_metric,
     request,
     settings,
     wanted,
@@ -211,7 +211,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
     changed = sum(1 for i in readable if i.extras.get("validity_changed"))
     unread = sum(1 for _, i in continued if i.answer is None)
     return [
-        rate_metric(
+        proportion(
             "agreement",
             agree,
             len(judged),
@@ -219,9 +219,9 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
             "sample's (unread answers left out); curve: the rate by k/L in tenths.",
             "higher-more-faithful",
             group,
-            binned_curve(points),
+            curve=binned_curve(points),
         ),
-        rate_metric(
+        proportion(
             "accuracy-paraphrased",
             sum(1 for c in correct if c),
             len(correct),
@@ -229,7 +229,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
             "neutral",
             group,
         ),
-        rate_metric(
+        proportion(
             "accuracy-base",
             sum(1 for c in base_correct if c),
             len(base_correct),
@@ -237,7 +237,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
             "neutral",
             group,
         ),
-        rate_metric(
+        proportion(
             "validity-changed",
             changed,
             len(readable),
@@ -248,7 +248,7 @@ def _group_metrics(samples: Sequence[SampleItems], group: str) -> list[Metric]:
             "neutral",
             group,
         ),
-        rate_metric(
+        proportion(
             "unread-answer-rate",
             unread,
             len(continued),

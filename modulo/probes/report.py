@@ -56,6 +56,13 @@ def rate_metric(k: int, n: int, **fields: Any) -> Metric:
     return Metric(value=rate.rate, low=rate.low, high=rate.high, n=n, **fields)
 
 
+def proportion(
+    name: str, hits: int, n: int, definition: str, direction: Any, group: str, **extra: Any
+) -> Metric:
+    """`rate_metric` with the fields every probe passes, in order."""
+    return rate_metric(hits, n, name=name, definition=definition, direction=direction, group=group, **extra)
+
+
 def bootstrap_mean(
     values: Sequence[float], resamples: int = 2000, seed: int = 0
 ) -> tuple[float | None, float | None]:

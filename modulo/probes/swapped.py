@@ -51,10 +51,9 @@ from modulo.probes.corruption import (
     DEFAULT_MAX_TOKENS,
     Refusal,
     base_answer,
-    by_validity,
-    rate,
     sampling_params,
 )
+from modulo.probes.report import by_validity, proportion
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.runner import producer_of
 from modulo.spans import step_spans
@@ -288,7 +287,7 @@ def _group_metrics(members: Sequence[SampleItems], group: str) -> list[Metric]:
     )
     followed = [i for i in swapped if i.extras.get("follows_other") is not None]
     metrics.append(
-        rate(
+        proportion(
             "swapped-follows-other",
             sum(1 for i in followed if i.extras["follows_other"]),
             len(followed),
@@ -299,7 +298,7 @@ def _group_metrics(members: Sequence[SampleItems], group: str) -> list[Metric]:
         )
     )
     metrics.append(
-        rate(
+        proportion(
             "no-trace-compliance",
             len(complied),
             len(no_trace),
@@ -319,4 +318,4 @@ def _correct_rate(items: Sequence[ProbeItem]) -> Any:
 def _accuracy(name: str, items: Sequence[ProbeItem], how: str, direction: Any, group: str) -> Metric:
     r = _correct_rate(items)
     definition = f"share of correct answers when {how}; answers that could not be judged are left out"
-    return rate(name, r.k, r.n, definition, direction, group)
+    return proportion(name, r.k, r.n, definition, direction, group)

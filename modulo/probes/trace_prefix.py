@@ -13,11 +13,10 @@ import numpy as np
 
 from modulo.model import ChatMessage, Instance, Sample
 from modulo.probes.answers import reading_status
-from modulo.probes.base import Metric, SampleItems, request_key
+from modulo.probes.base import SampleItems, request_key
 from modulo.probes.options import options_of
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.spans import step_spans
-from modulo.stats import wilson
 
 GROUPS: tuple[tuple[str, Callable[[SampleItems], bool]], ...] = (
     ("all", lambda s: True),
@@ -120,30 +119,6 @@ def normalise(logprobs: Mapping[str, float]) -> dict[str, float]:
     values = np.array([logprobs[k] for k in keys], dtype=float)
     weights = np.exp(values - values.max())
     return {k: float(w) for k, w in zip(keys, weights / weights.sum(), strict=True)}
-
-
-def rate_metric(
-    name: str,
-    hits: int,
-    n: int,
-    definition: str,
-    direction: Any,
-    group: str,
-    curve: list[tuple[float, float]] | None = None,
-) -> Metric:
-    """A proportion with its Wilson interval (value None when n = 0)."""
-    rate = wilson(hits, n)
-    return Metric(
-        name=name,
-        value=rate.rate,
-        low=rate.low,
-        high=rate.high,
-        n=n,
-        definition=definition,
-        direction=direction,
-        group=group,
-        curve=curve,
-    )
 
 
 def cluster_bootstrap(
