@@ -70,9 +70,14 @@ def test_verified_corruption_on_the_embedded_model(model: ContinuingGenerator, w
         assert item.output  # the model wrote something
         assert item.extras["corrupted_verdict"] == {"status": "invalid", "rule": item.params["rule"]}
     summary = {(m.group, m.name): m for m in probe.summarise([_items(sample, items)], {})}
-    compared = sum(1 for item in items if item.same_as_base is not None)
-    assert summary[("all", "answer-change-rate")].n == compared
-    assert summary[("all", "answer-unreadable-share")].value == (2 - compared) / 2
+    kept = [item for item in items if item.extras.get("corruption_kept", True)]
+    read = [item for item in kept if item.same_as_base is not None]
+    # a plan's steps are its answer: its corruptions are counted apart, never as changes
+    compared = [item for item in read if not item.params.get("trace_is_answer")]
+    assert all(item.params.get("trace_is_answer") for item in items) == (which == "blocksworld")
+    assert summary[("all", "answer-change-rate")].n == len(compared)
+    if kept:
+        assert summary[("all", "answer-unreadable-share")].value == (len(kept) - len(read)) / len(kept)
 
 
 def test_swapped_trace_on_the_embedded_model(model: ContinuingGenerator) -> None:
