@@ -149,6 +149,19 @@ def spec_hash(probe: Probe, params: Mapping[str, Any], seed: int = 0) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def text_item(
+    intervention: Intervention, output: str | dict[str, float] | None, error: str | None
+) -> ProbeItem:
+    """A text request's item before it is judged: the model's output, or why there is none (`error`; such
+    an item has no answer and is never compared)."""
+    item = ProbeItem(
+        key=intervention.key, params=intervention.params, messages=list(intervention.request.messages)
+    )
+    if error is not None or not isinstance(output, str):
+        return item.model_copy(update={"error": error or "the generator returned no text"})
+    return item.model_copy(update={"output": output})
+
+
 def request_key(probe: str, sample: Sample, key: str) -> str:
     """The generator request key of one item, `SAMPLE|PROBE|KEY`: unique among a run's probe requests
     (generators derive a request's sampling seed from it when none is given)."""

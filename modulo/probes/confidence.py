@@ -44,6 +44,7 @@ from modulo.probes.base import (
     SampleItems,
     request_key,
     same_answer,
+    text_item,
 )
 from modulo.probes.report import proportion
 from modulo.probes.trace_prefix import (
@@ -157,12 +158,11 @@ class ConfidenceTrajectory:
         final = base_answer(sample)
         if intervention.kind == "score":
             return _judge_score(item, domain, sample, output, final)
-        if error is not None or not isinstance(output, str):
-            item.error = error or "the generator returned no text"
+        item = text_item(intervention, output, error)
+        if item.error is not None:
             return item
-        item.output = output
         partial = messages[-1].content if messages[-1].role == "assistant" else ""
-        read = read_answer(domain, sample.instance, partial + output)
+        read = read_answer(domain, sample.instance, partial + item.output)
         item.answer, item.answer_status, item.correct = read.answer, read.status, read.correct
         item.same_as_base = same_answer(read.answer, final)
         return item

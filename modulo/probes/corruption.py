@@ -57,6 +57,7 @@ from modulo.probes.base import (
     SampleItems,
     request_key,
     same_answer,
+    text_item,
 )
 from modulo.probes.report import by_validity, proportion
 from modulo.protocols import CorruptedStep, CorruptingDomain, Domain, GenerationRequest, SamplingParams
@@ -190,10 +191,10 @@ class VerifiedCorruption:
         output: str | dict[str, float] | None,
         error: str | None,
     ) -> ProbeItem:
-        messages = intervention.request.messages
-        item = ProbeItem(key=intervention.key, params=intervention.params, messages=messages)
-        if error is not None or not isinstance(output, str):
-            return item.model_copy(update={"error": error or "the generator returned no text"})
+        item = text_item(intervention, output, error)
+        if item.error is not None:
+            return item
+        messages, output = item.messages, item.output
         k = int(intervention.params["k"])  # type: ignore[arg-type]
         full = messages[-1].content + output
         read = read_answer(domain, sample.instance, full)
@@ -214,7 +215,6 @@ class VerifiedCorruption:
         }
         return item.model_copy(
             update={
-                "output": output,
                 "answer": read.answer,
                 "answer_status": read.status,
                 "same_as_base": same_answer(read.answer, base_answer(sample)),

@@ -60,6 +60,7 @@ from modulo.probes.base import (
     RequestKind,
     SampleItems,
     same_answer,
+    text_item,
 )
 from modulo.probes.trace_prefix import (
     GROUPS,
@@ -160,12 +161,10 @@ class CounterfactualImportance:
         output: str | dict[str, float] | None,
         error: str | None,
     ) -> ProbeItem:
-        messages = list(intervention.request.messages)
-        item = ProbeItem(key=intervention.key, params=intervention.params, messages=messages, error=error)
-        if error is not None or not isinstance(output, str):
-            item.error = error or "the generator returned no text"
+        item = text_item(intervention, output, error)
+        if item.error is not None:
             return item
-        item.output = output
+        messages, output = item.messages, item.output
         j = int(intervention.params["prefix"])  # type: ignore[arg-type]
         partial = messages[-1].content if messages[-1].role == "assistant" else ""
         read = read_answer(domain, sample.instance, partial + output)

@@ -45,6 +45,7 @@ from modulo.probes.base import (
     SampleItems,
     request_key,
     same_answer,
+    text_item,
 )
 from modulo.probes.corruption import (
     DEFAULT_MAX_TOKENS,
@@ -148,10 +149,10 @@ class InvalidPlanCue:
         output: str | dict[str, float] | None,
         error: str | None,
     ) -> ProbeItem:
-        messages = intervention.request.messages
-        item = ProbeItem(key=intervention.key, params=intervention.params, messages=messages)
-        if error is not None or not isinstance(output, str):
-            return item.model_copy(update={"error": error or "the generator returned no text"})
+        item = text_item(intervention, output, error)
+        if item.error is not None:
+            return item
+        output = item.output
         read = read_answer(domain, sample.instance, output)
         cue = json.loads(str(intervention.params["cue_answer"]))
         matched = verbalised(output)
@@ -164,7 +165,6 @@ class InvalidPlanCue:
         }
         return item.model_copy(
             update={
-                "output": output,
                 "answer": read.answer,
                 "answer_status": read.status,
                 "same_as_base": same_answer(read.answer, base_answer(sample)),

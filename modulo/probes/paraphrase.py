@@ -36,6 +36,7 @@ from modulo.probes.base import (
     RequestKind,
     SampleItems,
     same_answer,
+    text_item,
 )
 from modulo.probes.report import proportion
 from modulo.probes.trace_prefix import (
@@ -125,12 +126,10 @@ class Paraphrase:
         output: str | dict[str, float] | None,
         error: str | None,
     ) -> ProbeItem:
-        messages = list(intervention.request.messages)
-        item = ProbeItem(key=intervention.key, params=intervention.params, messages=messages, error=error)
-        if error is not None or not isinstance(output, str):
-            item.error = error or "the generator returned no text"
+        item = text_item(intervention, output, error)
+        if item.error is not None:
             return item
-        item.output = output
+        messages, output = item.messages, item.output
         k = int(intervention.params["k"])  # type: ignore[arg-type]
         if intervention.key.startswith("paraphrase:"):
             rewritten = clean(output)

@@ -46,6 +46,7 @@ from modulo.probes.base import (
     SampleItems,
     request_key,
     same_answer,
+    text_item,
 )
 from modulo.probes.corruption import (
     DEFAULT_MAX_TOKENS,
@@ -164,10 +165,10 @@ class SwappedTrace:
         output: str | dict[str, float] | None,
         error: str | None,
     ) -> ProbeItem:
-        messages = intervention.request.messages
-        item = ProbeItem(key=intervention.key, params=intervention.params, messages=messages)
-        if error is not None or not isinstance(output, str):
-            return item.model_copy(update={"error": error or "the generator returned no text"})
+        item = text_item(intervention, output, error)
+        if item.error is not None:
+            return item
+        messages, output = item.messages, item.output
         full = messages[-1].content + output if intervention.kind == "continue" else output
         read = read_answer(domain, sample.instance, full)
         extras: dict[str, Any] = {}
@@ -178,7 +179,6 @@ class SwappedTrace:
             extras["follows_other"] = same_answer(read.answer, other)
         return item.model_copy(
             update={
-                "output": output,
                 "answer": read.answer,
                 "answer_status": read.status,
                 "same_as_base": same_answer(read.answer, base_answer(sample)),
