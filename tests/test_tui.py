@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 from rich.text import Text
-from textual.coordinate import Coordinate
 from textual.pilot import Pilot
-from textual.widgets import ContentSwitcher, DataTable, Static
+from textual.widgets import ContentSwitcher, Static
 from tui_store import build
 
 from modulo.model import Sample
@@ -28,6 +27,7 @@ from modulo.store import Store
 from modulo.tui.app import ModuloApp
 from modulo.tui.dashboard import DashboardScreen
 from modulo.tui.data import PAGE_SIZE, Filters, StoreView
+from modulo.tui.grid import Grid
 from modulo.tui.sample import SampleScreen
 from modulo.tui.samples import SamplesScreen
 from modulo.tui.widgets import HelpScreen, KeyBar
@@ -74,11 +74,8 @@ def shown(app: ModuloApp, selector: str) -> str:
     return console.export_text()
 
 
-def cells(table: DataTable[Any]) -> list[list[str]]:
-    return [
-        [cell.plain if isinstance(cell, Text) else str(cell) for cell in table.get_row_at(i)]
-        for i in range(table.row_count)
-    ]
+def cells(table: Grid) -> list[list[str]]:
+    return [[cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 async def open_main_run(app: ModuloApp, pilot: Pilot[None]) -> DashboardScreen:
@@ -101,7 +98,7 @@ def report_json(store: Path, run: str) -> dict[str, Any]:
 
 def test_runs_screen_lists_every_run(store: Path) -> None:
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
-        rows = cells(app.screen.query_one("#runs", DataTable))
+        rows = cells(app.screen.query_one("#runs", Grid))
         assert [r[1] for r in rows] == ["tui-fixture", "tui-other"]
         main = rows[0]
         assert main[6] == "maze, blocksworld, deduction" and main[7] == "oracle:exact"
@@ -119,7 +116,7 @@ def test_dashboard_numbers_are_the_report(store: Path) -> None:
 
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
         await open_main_run(app, pilot)
-        rows = cells(app.screen.query_one("#table2x2", DataTable))
+        rows = cells(app.screen.query_one("#table2x2", Grid))
         counts = [[int(value.split()[0]) for value in row[1:]] for row in rows]
         assert counts == [
             [table["valid_correct"], table["valid_incorrect"]],
@@ -142,7 +139,7 @@ def test_dashboard_numbers_are_the_report(store: Path) -> None:
             assert f"{int(step) + 1} █" in first and f" {n}\n" in first
         rules = shown(app, "#rules")
         assert all(rule in rules for rule in expected["rule_counts"])
-        breakdown = cells(app.screen.query_one("#breakdown", DataTable))
+        breakdown = cells(app.screen.query_one("#breakdown", Grid))
         by_domain = {r[0].removeprefix("domain "): int(r[1]) for r in breakdown if r[0].startswith("domain ")}
         assert by_domain == {d: c["samples"] for d, c in expected["by_domain"].items()}
 
@@ -159,7 +156,7 @@ def test_a_cell_opens_its_samples(store: Path, samples: list[Sample]) -> None:
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, SamplesScreen)
-        rows = cells(app.screen.query_one("#samples", DataTable))
+        rows = cells(app.screen.query_one("#samples", Grid))
         assert len(rows) == expected > 0
         assert all(r[2] == "invalid" and r[5] == "1" for r in rows)
         assert "invalid trace, correct answer, first attempts" in shown(app, "#samples-title")
@@ -178,7 +175,7 @@ def test_first_error_jump_lands_on_the_first_non_valid_step(store: Path, samples
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, SampleScreen)
-        steps = screen.query_one("#steps", DataTable)
+        steps = screen.query_one("#steps", Grid)
         assert steps.cursor_row == bad[0]  # opens on the first error
         assert cells(steps)[bad[0]][0] == str(target.verdicts.steps[bad[0]].index + 1)  # 1-based
         assert shown(app, "#step-detail").startswith(f"step {bad[0] + 1} {statuses[bad[0]]}")
@@ -258,12 +255,12 @@ def test_search_finds_samples_by_a_word_of_their_text(store: Path, samples: list
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, SamplesScreen)
-        rows = cells(screen.query_one("#samples", DataTable))
+        rows = cells(screen.query_one("#samples", Grid))
         assert len(rows) == expected and {r[6] for r in rows} == {"deduction"}
         assert f"text contains {word!r}" in shown(app, "#samples-title")
         await pilot.press("escape")  # drops the search, keeps the screen
         await settle(app, pilot)
-        assert screen.query_one("#samples", DataTable).row_count == len(samples)
+        assert screen.query_one("#samples", Grid).row_count == len(samples)
 
     run_app(store, script)
 
@@ -277,7 +274,7 @@ def test_samples_bindings_filter_sort_and_export(store: Path, samples: list[Samp
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, SamplesScreen)
-        table = screen.query_one("#samples", DataTable)
+        table = screen.query_one("#samples", Grid)
         await pilot.press("f")  # first quadrant: valid trace, correct answer
         await settle(app, pilot)
         want = [
@@ -387,7 +384,7 @@ def test_palette_filters_by_rule(store: Path, samples: list[Sample]) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, SamplesScreen)
         assert app.screen.filters.rule == "strips.precondition"
-        assert app.screen.query_one("#samples", DataTable).row_count == want > 0
+        assert app.screen.query_one("#samples", Grid).row_count == want > 0
 
     run_app(store, script)
 
@@ -408,12 +405,12 @@ def test_usable_at_80x24(store: Path) -> None:
         await open_main_run(app, pilot)
         await pilot.press("s")
         await settle(app, pilot)
-        table = app.screen.query_one("#samples", DataTable)
-        widths = [c.get_render_width(table) for c in table.columns.values()]
+        table = app.screen.query_one("#samples", Grid)
+        widths = [c.render_width for c in table.columns]
         assert sum(widths[:4]) <= 80  # position, instance, trace, first error
         await pilot.press("down", "down", "enter")
         await settle(app, pilot)
-        steps = app.screen.query_one("#steps", DataTable)
+        steps = app.screen.query_one("#steps", Grid)
         assert steps.region.height > 2 and steps.cursor_row in range(
             steps.scroll_offset.y, steps.scroll_offset.y + steps.region.height
         )
@@ -526,7 +523,7 @@ def test_runs_list_follows_a_store_being_written(tmp_path: Path) -> None:
         Runner(OTHER, db).run()
 
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
-        table = app.screen.query_one("#runs", DataTable)
+        table = app.screen.query_one("#runs", Grid)
         assert [r[1] for r in cells(table)] == ["tui-other"]
         with Store(path) as db:
             Runner(MAIN, db).run()
@@ -545,7 +542,7 @@ def test_samples_page_by_page(store: Path, samples: list[Sample], monkeypatch: p
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
         app.open_samples(samples[0].run_id, Filters())
         await settle(app, pilot)
-        table = app.screen.query_one("#samples", DataTable)
+        table = app.screen.query_one("#samples", Grid)
 
         def first_position() -> str:
             return cells(table)[0][0]
@@ -569,7 +566,7 @@ def test_samples_page_by_page(store: Path, samples: list[Sample], monkeypatch: p
         await pilot.press("g", "up")
         await settle(app, pilot)
         assert first_position() == "6" and table.cursor_row == 4
-        ids = [str(table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value) for i in range(5)]
+        ids = [table.row_key(i) for i in range(5)]
         assert ids == [s.id for s in samples[5:10]]
 
     run_app(store, script)
@@ -583,7 +580,7 @@ def test_dashboard_breaks_down_by_round(store: Path, samples: list[Sample]) -> N
 
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
         await open_main_run(app, pilot)
-        breakdown = app.screen.query_one("#breakdown", DataTable)
+        breakdown = app.screen.query_one("#breakdown", Grid)
         rows = {r[0]: r for r in cells(breakdown)}
         for round_ in (0, 1):
             mine = [s.verdicts for s in samples if s.round == round_ and s.verdicts is not None]
@@ -599,7 +596,7 @@ def test_dashboard_breaks_down_by_round(store: Path, samples: list[Sample]) -> N
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, SamplesScreen) and app.screen.filters == Filters(round=1)
-        assert app.screen.query_one("#samples", DataTable).row_count == sum(s.round == 1 for s in samples)
+        assert app.screen.query_one("#samples", Grid).row_count == sum(s.round == 1 for s in samples)
 
     run_app(store, script)
 
@@ -646,7 +643,7 @@ def test_mouse_on_tab_names_and_keys(store: Path, samples: list[Sample]) -> None
         column = bar.render().plain.index(" picture ") + 2
         await pilot.click("#tabs", offset=(column, 0))
         assert screen.tab == "picture"
-        steps = screen.query_one("#steps", DataTable)
+        steps = screen.query_one("#steps", Grid)
         await pilot.press("g")
         assert steps.cursor_row == 0
         keys = screen.query_one(KeyBar)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -21,12 +22,15 @@ from modulo.report import Cell, Report
 from modulo.tui.compare import CompareScreen
 from modulo.tui.dashboard import DashboardScreen
 from modulo.tui.data import QUADRANTS, Filters, StoreView
+from modulo.tui.idle_gc import IdleCollector
 from modulo.tui.runs import RunsScreen
 from modulo.tui.sample import SampleScreen
 from modulo.tui.samples import SamplesScreen
 from modulo.tui.widgets import ChoiceScreen, HelpScreen, bindings_of
 
 THEMES = ("textual-dark", "textual-light")
+IDLE_CHECK_SECONDS = 0.5
+"""How often the idle garbage collector looks whether a full collection is due (modulo.tui.idle_gc)."""
 
 
 class ModuloApp(App[None]):
@@ -50,9 +54,20 @@ class ModuloApp(App[None]):
         self.round_tables: dict[str, dict[int, Cell]] = {}
         """Run id → the table of each LLM-Modulo round, computed with (and as fresh as) its report."""
         self.theme = THEMES[0]
+        self.collector = IdleCollector()
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen())
+        self.collector.start()
+        self.set_interval(IDLE_CHECK_SECONDS, self.collector.tick)
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.touched()
+        await super().on_event(event)
 
     # navigation used by every screen and the palette
 

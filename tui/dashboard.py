@@ -18,9 +18,10 @@ from textual.widgets import Static
 
 from modulo.report import Cell, Report
 from modulo.tui.data import Filters
+from modulo.tui.grid import Grid
 from modulo.tui.probes import run_probes
 from modulo.tui.view import bars, cell_summary, percent, phi_text, rate
-from modulo.tui.widgets import KeyBar, Table, TitleBar
+from modulo.tui.widgets import KeyBar, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -51,6 +52,7 @@ class DashboardScreen(Screen[None]):
         Binding("r", "refresh", "refresh (runs being written)"),
         Binding("escape", "app.pop_screen", "back"),
     ]
+    AUTO_FOCUS = "#table2x2"
     DEFAULT_CSS = """
     #dash-title { height: auto; padding: 0 1; }
     #top { height: auto; }
@@ -77,9 +79,9 @@ class DashboardScreen(Screen[None]):
         with VerticalScroll(id="dash"):
             yield Static("computing the report…", id="dash-title")
             with Horizontal(id="top"):
-                yield Table(id="table2x2", cursor_type="cell")
+                yield Grid(id="table2x2", cursor_type="cell")
                 yield Static(id="rates")
-            yield Table(id="breakdown", cursor_type="row", zebra_stripes=True)
+            yield Grid(id="breakdown", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="plots"):
                 yield Static(id="first-errors", classes="plot")
                 yield Static(id="rules", classes="plot")
@@ -91,11 +93,11 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "dashboard"
-        table = self.query_one("#table2x2", Table)
+        table = self.query_one("#table2x2", Grid)
         table.add_column("first attempts", key="row", width=16)
         table.add_column("answer correct", key="correct", width=18)
         table.add_column("answer not correct", key="wrong", width=18)
-        breakdown = self.query_one("#breakdown", Table)
+        breakdown = self.query_one("#breakdown", Grid)
         for name in ("group", "n", "trace valid [95% CI]", "answer correct [95% CI]", "phi"):
             breakdown.add_column(name, key=name)
         self.on_resize()
@@ -123,9 +125,10 @@ class DashboardScreen(Screen[None]):
                 ),
             )
         )
-        table = self.query_one("#table2x2", Table)
+        table = self.query_one("#table2x2", Grid)
         table.clear()
         n = t.total
+        rows: list[tuple[list[str | Text], str]] = []
         for label, key, correct, wrong in (
             ("trace valid", "valid", t.valid_correct, t.valid_incorrect),
             ("trace invalid", "invalid", t.invalid_correct, t.invalid_incorrect),
@@ -138,12 +141,13 @@ class DashboardScreen(Screen[None]):
             ),
         ):
             inside = key in ("valid", "invalid")
-            table.add_row(
+            cells: list[str | Text] = [
                 Text(label, style="bold" if inside else "dim"),
                 f"{correct} ({percent(correct, n)})" if inside else str(correct),
                 f"{wrong} ({percent(wrong, n)})" if inside else str(wrong),
-                key=key,
-            )
+            ]
+            rows.append((cells, key))
+        table.add_rows(rows)
         table.move_cursor(row=0, column=1)
         table.focus()
         self.query_one("#rates", Static).update(cell_summary(cell))
@@ -165,9 +169,10 @@ class DashboardScreen(Screen[None]):
         self.query_one("#probes", Static).update(run_probes(report.probes))
 
     def _breakdown(self, report: Report) -> None:
-        breakdown = self.query_one("#breakdown", Table)
+        breakdown = self.query_one("#breakdown", Grid)
         breakdown.clear()
         self.breakdown_keys = []
+        rows: list[tuple[list[str | Text], None]] = []
         groups = [
             ("domain", report.by_domain),
             ("generator", report.by_generator),
@@ -183,26 +188,14 @@ class DashboardScreen(Screen[None]):
                 else:
                     filters = Filters(generator=key, round=0)
                 self.breakdown_keys.append(filters)
-                breakdown.add_row(
-                    f"{kind} {key}",
-                    str(cell.samples),
-                    rate(cell.trace_valid),
-                    rate(cell.answer_correct),
-                    phi_text(cell.phi),
-                )
+                rows.append((_group_row(f"{kind} {key}", cell), None))
+        breakdown.add_rows(rows)
 
     def _add_rounds(self, cells: dict[int, Cell]) -> None:
         """Each LLM-Modulo round as a breakdown row (all its verified samples, not first attempts only)."""
-        breakdown = self.query_one("#breakdown", Table)
-        for round_, cell in cells.items():
-            self.breakdown_keys.append(Filters(round=round_))
-            breakdown.add_row(
-                f"round {round_ + 1} (all its samples)",
-                str(cell.samples),
-                rate(cell.trace_valid),
-                rate(cell.answer_correct),
-                phi_text(cell.phi),
-            )
+        self.breakdown_keys += [Filters(round=round_) for round_ in cells]
+        rows = [(_group_row(f"round {n + 1} (all its samples)", cell), None) for n, cell in cells.items()]
+        self.query_one("#breakdown", Grid).add_rows(rows)
 
     def _rounds(self, report: Report) -> RichTable | Text:
         if len(report.loop) <= 1:
@@ -217,14 +210,14 @@ class DashboardScreen(Screen[None]):
     def action_open_cell(self) -> None:
         focused = self.focused
         if focused is not None and focused.id == "breakdown":
-            row = self.query_one("#breakdown", Table).cursor_row
+            row = self.query_one("#breakdown", Grid).cursor_row
             if 0 <= row < len(self.breakdown_keys):
                 self.app.open_samples(self.run_id, self.breakdown_keys[row])
             return
-        table = self.query_one("#table2x2", Table)
+        table = self.query_one("#table2x2", Grid)
         if not table.row_count:
             return
-        row_key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        row_key = table.cursor_key or ""
         column = table.cursor_column
         answer = "correct" if column <= 1 else "wrong"
         quadrant = CELLS[(row_key, answer)]
@@ -234,10 +227,10 @@ class DashboardScreen(Screen[None]):
             filters = Filters(quadrant=quadrant, round=0, answer=condition)
         self.app.open_samples(self.run_id, filters)
 
-    def on_data_table_cell_selected(self, event: Table.CellSelected) -> None:
+    def on_grid_cell_selected(self, event: Grid.CellSelected) -> None:
         self.action_open_cell()
 
-    def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
+    def on_grid_row_selected(self, event: Grid.RowSelected) -> None:
         self.action_open_cell()
 
     def action_refresh(self) -> None:
@@ -249,3 +242,8 @@ class DashboardScreen(Screen[None]):
 
     def action_compare(self) -> None:
         self.app.pick_comparison(self.run_id)
+
+
+def _group_row(name: str, cell: Cell) -> list[str | Text]:
+    """A breakdown row: the group, its size, its two rates and phi."""
+    return [name, str(cell.samples), rate(cell.trace_valid), rate(cell.answer_correct), phi_text(cell.phi)]

@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from modulo.tui.data import RunRow
-from modulo.tui.widgets import KeyBar, Table, TitleBar
+from modulo.tui.grid import Grid
+from modulo.tui.widgets import KeyBar, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -37,6 +38,7 @@ class RunsScreen(Screen[None]):
         Binding("c", "compare", "compare marked"),
         Binding("r", "refresh", "refresh"),
     ]
+    AUTO_FOCUS = "#runs"
     DEFAULT_CSS = """
     #runs-title { height: 1; padding: 0 1; }
     #runs { height: 1fr; }
@@ -54,7 +56,7 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static("reading the store…", id="runs-title")
-        yield Table(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Grid(id="runs", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -78,7 +80,7 @@ class RunsScreen(Screen[None]):
         self.app.call_from_thread(self._show, runs)
 
     def _show(self, runs: list[RunRow]) -> None:
-        table = self.query_one("#runs", Table)
+        table = self.query_one("#runs", Grid)
         self.listed = runs
         cursor = table.cursor_row
         table.clear(columns=True)
@@ -86,8 +88,7 @@ class RunsScreen(Screen[None]):
         for at, name in enumerate(COLUMNS):  # widths of our own: nothing is cut that fits
             widest = max([len(name), *(_cell_len(r[at]) for r in rows)])
             table.add_column(name, width=min(widest, 40), key=name or "mark")
-        for run, cells in zip(runs, rows, strict=True):
-            table.add_row(*cells, key=run.run.id)
+        table.add_rows((cells, run.run.id) for run, cells in zip(runs, rows, strict=True))
         if runs:
             table.move_cursor(row=min(cursor, len(runs) - 1))
             if not self.prefetched:  # the newest run is the one most often opened: compute its report
@@ -118,17 +119,14 @@ class RunsScreen(Screen[None]):
         ]
 
     def _current(self) -> str | None:
-        table = self.query_one("#runs", Table)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.query_one("#runs", Grid).cursor_key
 
     def action_open(self) -> None:
         run_id = self._current()
         if run_id is not None:
             self.app.open_run(run_id)
 
-    def on_data_table_row_selected(self, event: Table.RowSelected) -> None:
+    def on_grid_row_selected(self, event: Grid.RowSelected) -> None:
         self.action_open()
 
     def action_mark(self) -> None:

@@ -22,6 +22,7 @@ from modulo.model import Sample
 from modulo.registry import RegistryError, get_domain
 from modulo.sample_summary import trace_state
 from modulo.spans import StepSpan, step_spans
+from modulo.tui.grid import Grid
 from modulo.tui.probes import sample_probes
 from modulo.tui.view import (
     STATUS_STYLE,
@@ -32,7 +33,7 @@ from modulo.tui.view import (
     show,
     verdict_rows,
 )
-from modulo.tui.widgets import KeyBar, TabBar, Table, TitleBar
+from modulo.tui.widgets import KeyBar, TabBar, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -53,6 +54,7 @@ class SampleScreen(Screen[None]):
         Binding("r", "child", "next round (repair)"),
         Binding("escape", "app.pop_screen", "back"),
     ]
+    AUTO_FOCUS = "#steps"
     DEFAULT_CSS = """
     #sample-title { height: auto; padding: 0 1; }
     #body { height: 1fr; }
@@ -83,7 +85,7 @@ class SampleScreen(Screen[None]):
         yield Static("reading the sample…", id="sample-title")
         with Horizontal(id="body"):
             with Vertical(id="left"):
-                yield Table(id="steps", cursor_type="row")
+                yield Grid(id="steps", cursor_type="row")
                 yield Static(id="step-detail")
             with Vertical(id="right"):
                 yield TabBar(TABS, self.tab, id="tabs")
@@ -106,7 +108,7 @@ class SampleScreen(Screen[None]):
 
     def _keep_in_view(self) -> None:
         """The selected step stays on screen when the layout changes."""
-        table = self.query_one("#steps", Table)
+        table = self.query_one("#steps", Grid)
         table.move_cursor(row=table.cursor_row)
 
     def _read(self) -> None:
@@ -131,20 +133,25 @@ class SampleScreen(Screen[None]):
         self.sample = sample
         self.spans = step_spans(sample)
         self.query_one("#sample-title", Static).update(self._title(sample))
-        table = self.query_one("#steps", Table)
+        table = self.query_one("#steps", Grid)
         table.clear(columns=True)
         rows = verdict_rows(sample)
         rule = max([4, *(len(v.rule or "") for v, _ in rows)])
         widths = (("#", len(str(len(rows))) + 1), ("status", 11), ("rule", min(rule, 24)), ("step", None))
         for name, width in widths:
             table.add_column(name, key=name, width=width)
-        for verdict, text in rows:
-            table.add_row(
-                str(verdict.index + 1),
-                Text(verdict.status, style=STATUS_STYLE[verdict.status]),
-                show(verdict.rule, ""),
-                text,
+        table.add_rows(
+            (
+                [
+                    str(verdict.index + 1),
+                    Text(verdict.status, style=STATUS_STYLE[verdict.status]),
+                    show(verdict.rule, ""),
+                    text,
+                ],
+                None,
             )
+            for verdict, text in rows
+        )
         self.query_one("#pane-answer", Static).update(answer_text(sample))
         self.query_one("#pane-prompt", Static).update(
             Text("\n\n").join(Text.assemble((f"[{m.role}]\n", "bold"), m.content) for m in sample.prompt)
@@ -246,13 +253,13 @@ class SampleScreen(Screen[None]):
     # steps
 
     def goto(self, row: int) -> None:
-        table = self.query_one("#steps", Table)
+        table = self.query_one("#steps", Grid)
         if 0 <= row < table.row_count:
             table.move_cursor(row=row)
             self._detail(row)
 
-    def on_data_table_row_highlighted(self, event: Table.RowHighlighted) -> None:
-        if event.data_table.id == "steps":
+    def on_grid_row_highlighted(self, event: Grid.RowHighlighted) -> None:
+        if event.grid.id == "steps":
             self._detail(event.cursor_row)
 
     def _detail(self, row: int) -> None:
@@ -288,7 +295,7 @@ class SampleScreen(Screen[None]):
             self.notify("no step of this trace is non-valid")
 
     def action_next_error(self) -> None:
-        row = self.query_one("#steps", Table).cursor_row
+        row = self.query_one("#steps", Grid).cursor_row
         later = [e for e in self._errors() if e > row]
         if later:
             self.goto(later[0])
@@ -296,7 +303,7 @@ class SampleScreen(Screen[None]):
             self.notify("no later error")
 
     def action_previous_error(self) -> None:
-        row = self.query_one("#steps", Table).cursor_row
+        row = self.query_one("#steps", Grid).cursor_row
         earlier = [e for e in self._errors() if e < row]
         if earlier:
             self.goto(earlier[-1])
@@ -319,7 +326,7 @@ class SampleScreen(Screen[None]):
         if self.maximized is not None:
             self.minimize()
         else:
-            self.maximize(self.focused or self.query_one("#steps", Table))
+            self.maximize(self.focused or self.query_one("#steps", Grid))
 
     def action_parent(self) -> None:
         if self.sample is not None and self.sample.parent_id:

@@ -18,8 +18,9 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from modulo.tui.data import PAGE_SIZE, QUADRANTS, SORTS, Filters, Page, Row
+from modulo.tui.grid import Grid
 from modulo.tui.view import TRACE_STYLE, show
-from modulo.tui.widgets import AskScreen, ChoiceScreen, KeyBar, Table, TitleBar
+from modulo.tui.widgets import AskScreen, ChoiceScreen, KeyBar, TitleBar
 
 if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 QUADRANT_CYCLE = [None, *QUADRANTS]
 
 
-class SampleTable(Table):
+class SampleTable(Grid):
     """The samples table: moving down from its last row (or up from its first) turns the page."""
 
     def action_cursor_down(self) -> None:
@@ -59,6 +60,7 @@ class SamplesScreen(Screen[None]):
         Binding("w", "export", "export JSONL"),
         Binding("escape", "back", "back / cancel search"),
     ]
+    AUTO_FOCUS = "#samples"
     DEFAULT_CSS = """
     #samples-title { height: auto; padding: 0 1; }
     #samples { height: 1fr; }
@@ -120,8 +122,8 @@ class SamplesScreen(Screen[None]):
         self.page_data = page
         table = self.query_one("#samples", SampleTable)
         table.clear()
-        for position, row in enumerate(page.rows, start=page.first + 1):
-            table.add_row(*self._cells(position, row), key=row.id)
+        first = page.first + 1
+        table.add_rows((self._cells(at, row), row.id) for at, row in enumerate(page.rows, start=first))
         if page.rows:
             table.move_cursor(row=max(0, min(cursor, len(page.rows) - 1)))
         self._title()
@@ -173,17 +175,14 @@ class SamplesScreen(Screen[None]):
         self.turn(step)
 
     def current(self) -> str | None:
-        table = self.query_one("#samples", SampleTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.query_one("#samples", SampleTable).cursor_key
 
     def action_open(self) -> None:
         sample_id = self.current()
         if sample_id is not None:
             self.app.open_sample(sample_id)
 
-    def on_data_table_row_selected(self, event: SampleTable.RowSelected) -> None:
+    def on_grid_row_selected(self, event: Grid.RowSelected) -> None:
         self.action_open()
 
     def action_back(self) -> None:

@@ -1,5 +1,5 @@
-"""Widgets shared by the screens: a title bar and a key bar, a table with vi keys, and the modal dialogs
-(help, filter, export).
+"""Widgets shared by the screens: a title bar, a key bar, a tab bar, and the modal dialogs (help, filter,
+export). The tables are `modulo.tui.grid.Grid`.
 
 The title and key bars are one widget each. Textual's Header and Footer compose a widget per key and
 per title part and restyle them all whenever the focus or the screen changes: on the sample screen that
@@ -16,8 +16,10 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from modulo.tui.grid import Grid
 
 
 class TitleBar(Static):
@@ -140,21 +142,10 @@ class TabBar(Static):
                 return
 
 
-class Table(DataTable[str | Text]):
-    """A DataTable with `j`/`k` (down/up) and `g`/`G` (top/bottom) beside the arrow keys."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "down", show=False),
-        Binding("k", "cursor_up", "up", show=False),
-        Binding("g", "scroll_top", "top", show=False),
-        Binding("G", "scroll_bottom", "bottom", show=False),
-    ]
-
-
 def bindings_of(screen: Screen[object]) -> list[tuple[str, str]]:
     """(key, description) of every binding the screen, its widgets' classes and the app answer to."""
     seen: dict[str, str] = {}
-    sources: list[Any] = [type(screen), Table, type(screen.app)]
+    sources: list[Any] = [type(screen), Grid, type(screen.app)]
     for source in sources:
         for binding in source.BINDINGS:
             key = _readable(binding.key) if isinstance(binding, Binding) else ""
