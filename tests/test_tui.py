@@ -24,12 +24,13 @@ from tui_store import build
 
 from modulo.model import Sample
 from modulo.store import Store
-from modulo.tui.app import ModuloApp
+from modulo.tui.app import ModuloApp, ModuloCommands
 from modulo.tui.dashboard import DashboardScreen
 from modulo.tui.data import PAGE_SIZE, Filters, StoreView
 from modulo.tui.grid import Grid
 from modulo.tui.sample import SampleScreen
 from modulo.tui.samples import SamplesScreen
+from modulo.tui.textview import TextView
 from modulo.tui.widgets import HelpScreen, KeyBar
 
 
@@ -65,8 +66,12 @@ async def settle(app: ModuloApp, pilot: Pilot[None]) -> None:
 
 
 def shown(app: ModuloApp, selector: str) -> str:
-    """The text a Static shows (rich tables rendered as text)."""
-    content = app.screen.query_one(selector, Static).content
+    """The text a Static or TextView shows (rich tables rendered as text)."""
+    widget = app.screen.query_one(selector)
+    if isinstance(widget, TextView):
+        return widget.text.plain
+    assert isinstance(widget, Static)
+    content = widget.content
     if isinstance(content, str | Text):
         return str(content)
     console = Console(width=200, record=True, file=io.StringIO())
@@ -200,7 +205,7 @@ def test_sample_screen_shows_text_picture_answer_and_chain(store: Path, samples:
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
         app.open_sample(parent.id)
         await settle(app, pilot)
-        assert shown(app, "#pane-text") == parent.text
+        assert shown(app, "#scroll-text") == parent.text
         assert "S" in shown(app, "#pane-picture") and "G" in shown(app, "#pane-picture")
         answer = shown(app, "#pane-answer")
         assert parent.verdicts is not None and parent.verdicts.answer.status in answer
@@ -234,7 +239,7 @@ def test_raw_text_spans_are_coloured_by_verdict(samples: list[Sample]) -> None:
         for step in sample.trace.steps:
             covered = sample.text[spans[step.index].start : spans[step.index].end]
             assert covered.rstrip(".") == step.text.rstrip(".")
-        text = highlighted(sample.text, "response", sample, spans, None)
+        text = highlighted(sample.text, "response", sample, spans)
         bad = next((v for v in sample.verdicts.steps if v.status != "valid"), sample.verdicts.steps[0])
         span = spans[bad.index]
         styles = {str(s.style) for s in text.spans if s.start == span.start and s.end == span.end}
@@ -385,6 +390,33 @@ def test_palette_filters_by_rule(store: Path, samples: list[Sample]) -> None:
         assert isinstance(app.screen, SamplesScreen)
         assert app.screen.filters.rule == "strips.precondition"
         assert app.screen.query_one("#samples", Grid).row_count == want > 0
+
+    run_app(store, script)
+
+
+def test_filter_values_are_read_off_the_ui_thread(store: Path) -> None:
+    """The palette never waits for the run's filter values: unread, it says so and has them read; the
+    filter menu opens once they are read."""
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await open_main_run(app, pilot)
+        await app.workers.wait_for_complete()
+        app.view._choices.clear()  # as after the store changed
+        run_id = app.screen.run_id  # type: ignore[attr-defined]
+        entries = [name for name, _, _ in ModuloCommands(app.screen)._entries()]
+        assert "filter by value: reading the run's values…" in entries
+        assert not any(name.startswith("filter by rule") for name in entries)
+        await app.workers.wait_for_complete()
+        assert app.view.cached_choices(run_id) is not None
+        entries = [name for name, _, _ in ModuloCommands(app.screen)._entries()]
+        assert "filter by rule strips.precondition" in entries
+        app.view._choices.clear()
+        await pilot.press("s")
+        await settle(app, pilot)
+        app.view._choices.clear()
+        await pilot.press("F")
+        await settle(app, pilot)
+        assert app.screen.query_one("#choice-list").option_count > 6  # type: ignore[attr-defined]
 
     run_app(store, script)
 

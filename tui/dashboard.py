@@ -63,6 +63,7 @@ class DashboardScreen(Screen[None]):
     #breakdown { height: auto; max-height: 20; margin: 1 1 0 1; }
     .plots { height: auto; }
     .plot { width: 1fr; height: auto; padding: 0 1; border-top: solid $accent; }
+    .plot { text-wrap: nowrap; text-overflow: clip; }  /* bars fit; wrapping them was half the open */
     #dash.narrow .plots { layout: vertical; }
     """
 
@@ -167,6 +168,7 @@ class DashboardScreen(Screen[None]):
         )
         self.query_one("#rounds", Static).update(self._rounds(report))
         self.query_one("#probes", Static).update(run_probes(report.probes))
+        self.app.prefetch(self.run_id, choices=True)  # the palette's filters, the samples' filter menu
 
     def _breakdown(self, report: Report) -> None:
         breakdown = self.query_one("#breakdown", Grid)

@@ -312,6 +312,10 @@ class StoreView:
             self._choices = {key: self._read_choices(run_id)}
         return self._choices[key]
 
+    def cached_choices(self, run_id: str) -> dict[str, list[str]] | None:
+        """`choices` if they were read since the store last changed, else None (never reads)."""
+        return self._choices.get((run_id, self.signature()))
+
     def _read_choices(self, run_id: str) -> dict[str, list[str]]:
 
         def distinct(column: str) -> list[str]:

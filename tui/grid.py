@@ -184,7 +184,7 @@ class Grid(ScrollView, can_focus=True):
             for column in self.columns:
                 column.widest = 0
         self.cursor_row = self.cursor_column = 0
-        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.scroll_to(0, 0, animate=False, immediate=True, force=True)
         self._changed()
 
     def get_row_at(self, row: int) -> list[Text]:
@@ -230,6 +230,7 @@ class Grid(ScrollView, can_focus=True):
             spacing=Spacing(top=1),
             animate=False,
             immediate=True,
+            force=True,
             x_axis=self.cursor_type == "cell",
         )
 

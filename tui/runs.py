@@ -23,9 +23,6 @@ REFRESH_SECONDS = 3.0
 COLUMNS = ("", "run", "status", "verified / total", "started", "id", "domains", "generator", "verified by")
 """In this order so that at 80 columns the essentials come first."""
 
-PREFETCH_AFTER_SECONDS = 0.5
-"""How long after the runs list is first drawn the newest run's report starts computing."""
-
 STATUS_STYLE = {"running": "bold yellow", "finished": "green", "interrupted": "red"}
 
 
@@ -92,9 +89,8 @@ class RunsScreen(Screen[None]):
         if runs:
             table.move_cursor(row=min(cursor, len(runs) - 1))
             if not self.prefetched:  # the newest run is the one most often opened: compute its report
-                self.prefetched = True  # once the list is drawn (a worker holding the GIL slows drawing)
-                newest = runs[0].run.id
-                self.set_timer(PREFETCH_AFTER_SECONDS, lambda: self.app.load_report(newest))
+                self.prefetched = True
+                self.app.prefetch(runs[0].run.id, report=True)
         running = sum(r.status == "running" for r in runs)
         title = f"{len(runs)} run(s) in {self.app.view.path.name}"
         if running:

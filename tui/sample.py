@@ -24,7 +24,9 @@ from modulo.sample_summary import trace_state
 from modulo.spans import StepSpan, step_spans
 from modulo.tui.grid import Grid
 from modulo.tui.probes import sample_probes
+from modulo.tui.textview import TextView
 from modulo.tui.view import (
+    SELECTED_STYLE,
     STATUS_STYLE,
     TRACE_STYLE,
     answer_text,
@@ -39,6 +41,10 @@ if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
 
 TABS = ["text", "reasoning", "picture", "answer", "prompt", "chain", "probes"]
+LONG_TEXTS = {"text", "reasoning", "prompt"}
+"""Tabs drawn by a TextView (wrapped once, drawn a line at a time); the others are Statics."""
+PANE = {"response": "text", "reasoning": "reasoning"}
+"""Step span source → the tab showing that text."""
 
 
 class SampleScreen(Screen[None]):
@@ -91,8 +97,11 @@ class SampleScreen(Screen[None]):
                 yield TabBar(TABS, self.tab, id="tabs")
                 with ContentSwitcher(initial=f"scroll-{self.tab}", id="panes"):
                     for name in TABS:
-                        with VerticalScroll(id=f"scroll-{name}"):
-                            yield Static(id=f"pane-{name}")
+                        if name in LONG_TEXTS:
+                            yield TextView(id=f"scroll-{name}")
+                        else:
+                            with VerticalScroll(id=f"scroll-{name}"):
+                                yield Static(id=f"pane-{name}")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -153,14 +162,14 @@ class SampleScreen(Screen[None]):
             for verdict, text in rows
         )
         self.query_one("#pane-answer", Static).update(answer_text(sample))
-        self.query_one("#pane-prompt", Static).update(
+        self.query_one("#scroll-prompt", TextView).show(
             Text("\n\n").join(Text.assemble((f"[{m.role}]\n", "bold"), m.content) for m in sample.prompt)
             if sample.prompt
             else Text("no prompt stored", style="dim")
         )
         self._show_chain(sample, children)
         self.query_one("#pane-picture", Static).update(Text("drawing…", style="dim"))
-        self._texts(None)
+        self._texts()
         errors = error_positions(sample)
         if errors:
             self.goto(errors[0])
@@ -222,33 +231,27 @@ class SampleScreen(Screen[None]):
             text.append(critique[-1].content)
         return text
 
-    def _texts(self, selected: int | None) -> None:
-        """Raw response and reasoning, spans coloured, the selected step's span marked and scrolled to."""
+    def _texts(self) -> None:
+        """Raw response and reasoning, each step's span in its verdict's colour."""
         sample = self.sample
         if sample is None:
             return
         for source, raw in (("response", sample.text), ("reasoning", sample.reasoning)):
-            pane = "text" if source == "response" else "reasoning"
+            pane = self.query_one(f"#scroll-{PANE[source]}", TextView)
             if raw is None:
-                self.query_one(f"#pane-{pane}", Static).update(Text("no reasoning text", style="dim"))
-                continue
-            self.query_one(f"#pane-{pane}", Static).update(
-                highlighted(raw, source, sample, self.spans, selected)
-            )
-        if selected is not None and selected in self.spans:
-            self.call_after_refresh(self._scroll_to_span, selected)
+                pane.show(Text("no reasoning text", style="dim"))
+            else:
+                pane.show(highlighted(raw, source, sample, self.spans))
 
-    def _scroll_to_span(self, selected: int) -> None:
-        """Scroll the raw text to the step's span (after layout, when the pane's width is known)."""
-        sample, span = self.sample, self.spans.get(selected)
-        if sample is None or span is None:
-            return
-        pane = "text" if span.source == "response" else "reasoning"
-        raw = sample.text if span.source == "response" else sample.reasoning or ""
-        scroll = self.query_one(f"#scroll-{pane}", VerticalScroll)
-        width = max(20, scroll.size.width - 2)
-        line = sum(len(part) // width + 1 for part in raw[: span.start].split("\n")) - 1
-        scroll.scroll_to(y=max(0, line - 3), animate=False)
+    def _mark(self, selected: int) -> None:
+        """The selected step's span marked in its text, and scrolled to; nothing marked in the other."""
+        span = self.spans.get(selected)
+        for source, pane in PANE.items():
+            view = self.query_one(f"#scroll-{pane}", TextView)
+            if span is not None and span.source == source:
+                view.mark(span.start, span.end, SELECTED_STYLE)
+            else:
+                view.unmark()
 
     # steps
 
@@ -282,7 +285,7 @@ class SampleScreen(Screen[None]):
         ):
             detail.append("\n(not found in the raw text: not highlighted)", style="dim")
         self.query_one("#step-detail", Static).update(detail)
-        self._texts(verdict.index)
+        self._mark(verdict.index)
 
     def _errors(self) -> list[int]:
         return error_positions(self.sample) if self.sample is not None else []

@@ -76,6 +76,7 @@ class SamplesScreen(Screen[None]):
         self.descending = False
         self.page_data = Page([], 0, 0)
         self.status = ""
+        self.prefetched = False
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -127,6 +128,9 @@ class SamplesScreen(Screen[None]):
         if page.rows:
             table.move_cursor(row=max(0, min(cursor, len(page.rows) - 1)))
         self._title()
+        if not self.prefetched:  # once the first page is drawn: the filter menu's values
+            self.prefetched = True
+            self.app.prefetch(self.run_id, choices=True)
 
     def _title(self) -> None:
         page = self.page_data
@@ -210,7 +214,11 @@ class SamplesScreen(Screen[None]):
         self.set_filters(Filters())
 
     def action_filter(self) -> None:
-        choices = self.app.view.choices(self.run_id)
+        self.app.load_choices(self.run_id, self._filter_menu)
+
+    def _filter_menu(self, choices: dict[str, list[str]]) -> None:
+        if not self.is_current:  # left before the values were read
+            return
         options = [(f"quadrant={key}", f"quadrant: {label}") for key, (label, _) in QUADRANTS.items()]
         options += [("answer=correct", "answer: correct"), ("answer=wrong", "answer: not correct")]
         for name, values in choices.items():

@@ -24,6 +24,8 @@ STATUS_STYLE = {
 }
 """Colour of each step verdict."""
 
+SELECTED_STYLE = "bold underline reverse"
+"""Laid over the selected step's span in the raw text."""
 SPAN_STYLE = {
     "valid": "on dark_green",
     "invalid": "on red3",
@@ -111,19 +113,14 @@ def difference_line(label: str, d: Difference) -> Text:
     return text
 
 
-def highlighted(
-    raw: str, source: str, sample: Sample, spans: dict[int, StepSpan], selected: int | None
-) -> Text:
-    """The raw text with each step's span in its verdict's colour; the selected step underlined and bold."""
+def highlighted(raw: str, source: str, sample: Sample, spans: dict[int, StepSpan]) -> Text:
+    """The raw text with each step's span in its verdict's colour (the selected one is marked on top,
+    with SELECTED_STYLE)."""
     text = Text(raw)
     statuses = {v.index: v.status for v in (sample.verdicts.steps if sample.verdicts else [])}
     for index, span in spans.items():
-        if span.source != source:
-            continue
-        style = SPAN_STYLE.get(statuses.get(index, ""), "on grey23")
-        if index == selected:
-            style += " bold underline reverse"
-        text.stylize(style, span.start, span.end)
+        if span.source == source:
+            text.stylize(SPAN_STYLE.get(statuses.get(index, ""), "on grey23"), span.start, span.end)
     return text
 
 
