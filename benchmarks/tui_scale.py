@@ -8,9 +8,9 @@ terminal would be sent) timing, from the key press to the last frame it caused (
 wall column ends at that frame, the CPU column, of all threads, also holds the benchmark's waiting):
 
   first paint      app start → the runs list drawn (also: `import modulo.tui.app` in a fresh process)
-  help             `?` on the runs screen
-  dashboard        Enter on the newest run, at once after first paint (report not prefetched yet) and
-                   again after the prefetch had time to finish
+  dashboard        Enter on the newest run, at once after first paint (report not prefetched yet: the
+                   last frame is the report, computed meanwhile) and again once it was
+  help             `?` on the dashboard
   palette          ctrl+p on the dashboard
   open samples     `s`: the first page of 100 000 samples; `]` next page; `j` one row down
   sort             `o` the menu, Enter on "first error", `O` reverse
@@ -122,11 +122,11 @@ async def session(path: Path) -> Timings:
 
         await timed("floor: push a blank screen (Textual)", blank)
         await untimed("escape")
-        await timed("help (?)", lambda: press("question_mark"))
-        await untimed("escape")
         await timed("dashboard (cold)", lambda: press("enter"))
         await untimed("escape")
         await timed("dashboard (prefetched)", lambda: press("enter"))
+        await timed("help (?)", lambda: press("question_mark"))
+        await untimed("escape")
         await pilot.pause(1.0)  # the filter values' prefetch
         await settle()
         await timed("palette (ctrl+p)", lambda: press("ctrl+p"))

@@ -303,11 +303,8 @@ def test_samples_bindings_filter_sort_and_export(store: Path, samples: list[Samp
         assert [int(v) for v in (r[3] for r in cells(table)) if v != "–"] == sorted(numbers, reverse=True)
         await pilot.press("F")  # filter menu: pick "domain: blocksworld"
         await pilot.pause()
-        menu = app.screen.query_one("#choice-list")
-        index = next(
-            i for i in range(menu.option_count) if menu.get_option_at_index(i).id == "domain=blocksworld"
-        )  # type: ignore[attr-defined]
-        menu.highlighted = index  # type: ignore[attr-defined]
+        menu = app.screen.query_one("#choice-list", Grid)
+        menu.move_cursor(row=[menu.row_key(i) for i in range(menu.row_count)].index("domain=blocksworld"))
         await pilot.press("enter")
         await settle(app, pilot)
         assert table.row_count == sum(s.instance.domain == "blocksworld" for s in samples)
@@ -416,7 +413,7 @@ def test_filter_values_are_read_off_the_ui_thread(store: Path) -> None:
         app.view._choices.clear()
         await pilot.press("F")
         await settle(app, pilot)
-        assert app.screen.query_one("#choice-list").option_count > 6  # type: ignore[attr-defined]
+        assert app.screen.query_one("#choice-list", Grid).row_count > 6
 
     run_app(store, script)
 

@@ -16,8 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Label, Static
 
 from modulo.tui.grid import Grid
 
@@ -196,17 +195,17 @@ class HelpScreen(ModalScreen[None]):
 
 
 class ChoiceScreen(ModalScreen[str | None]):
-    """Pick one of a list (filters, runs to compare); returns the option id, or None on escape."""
+    """Pick one of a list (filters, runs to compare); returns the option id, or None on escape. The list is
+    a Grid: an OptionList measured every option's height when it opened (a hundred filter values took
+    as long as the rest of the screen)."""
 
-    BINDINGS = [
-        Binding("escape", "dismiss_none", "cancel"),
-        Binding("j", "down", "down", show=False),
-        Binding("k", "up", "up", show=False),
-    ]
+    BINDINGS = [Binding("escape", "dismiss_none", "cancel")]
+    AUTO_FOCUS = "#choice-list"
     DEFAULT_CSS = """
     ChoiceScreen { align: center middle; }
     #choice { width: 90%; max-width: 100; height: 80%; border: round $accent; background: $surface; }
     #choice-title { padding: 0 1; text-style: bold; }
+    #choice-list { height: 1fr; }
     """
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
@@ -217,19 +216,18 @@ class ChoiceScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="choice"):
             yield Label(self.title_text, id="choice-title")
-            yield OptionList(*[Option(label, id=key) for key, label in self.options], id="choice-list")
+            yield Grid(id="choice-list", cursor_type="row")
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+    def on_mount(self) -> None:
+        grid = self.query_one("#choice-list", Grid)
+        grid.add_column("choose with Enter (escape: cancel)")
+        grid.add_rows(([label], key) for key, label in self.options)
+
+    def on_grid_row_selected(self, event: Grid.RowSelected) -> None:
+        self.dismiss(event.row_key)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
-
-    def action_down(self) -> None:
-        self.query_one(OptionList).action_cursor_down()
-
-    def action_up(self) -> None:
-        self.query_one(OptionList).action_cursor_up()
 
 
 class AskScreen(ModalScreen[str | None]):
