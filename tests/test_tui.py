@@ -28,7 +28,7 @@ from modulo.tui.app import ModuloApp, ModuloCommands
 from modulo.tui.dashboard import DashboardScreen
 from modulo.tui.data import PAGE_SIZE, Filters, StoreView
 from modulo.tui.grid import Grid
-from modulo.tui.sample import SampleScreen
+from modulo.tui.sample import TABS, SampleScreen
 from modulo.tui.samples import SamplesScreen
 from modulo.tui.textview import TextView
 from modulo.tui.widgets import HelpScreen, KeyBar
@@ -206,17 +206,22 @@ def test_sample_screen_shows_text_picture_answer_and_chain(store: Path, samples:
         app.open_sample(parent.id)
         await settle(app, pilot)
         assert shown(app, "#scroll-text") == parent.text
-        assert "S" in shown(app, "#pane-picture") and "G" in shown(app, "#pane-picture")
-        answer = shown(app, "#pane-answer")
-        assert parent.verdicts is not None and parent.verdicts.answer.status in answer
-        assert "trace_plan_consistent" in answer
-        assert repaired.id in shown(app, "#pane-chain")
+        assert shown(app, "#pane-picture") == ""  # a hidden tab is drawn when shown
         await pilot.press("t")
         assert isinstance(app.screen, SampleScreen) and app.screen.tab == "reasoning"
         assert app.screen.query_one("#panes", ContentSwitcher).current == "scroll-reasoning"
+        await pilot.press("t")
+        assert "S" in shown(app, "#pane-picture") and "G" in shown(app, "#pane-picture")
+        await pilot.press("t")
+        answer = shown(app, "#pane-answer")
+        assert parent.verdicts is not None and parent.verdicts.answer.status in answer
+        assert "trace_plan_consistent" in answer
+        await pilot.press("t", "t")
+        assert app.screen.tab == "chain" and repaired.id in shown(app, "#pane-chain")
         await pilot.press("r")  # to the round that answers this one's critique
         await settle(app, pilot)
         assert isinstance(app.screen, SampleScreen) and app.screen.sample_id == repaired.id
+        app.screen.show_tab("chain")
         assert "critique this round answered" in shown(app, "#pane-chain")
         await pilot.press("p")
         await settle(app, pilot)
@@ -716,6 +721,10 @@ def test_probe_results_on_the_dashboard_and_the_sample(tmp_path: Path) -> None:
         assert aoc["name"] in panel and f"{aoc['value']:.3f}" in panel
         app.open_sample(sample_id)
         await settle(app, pilot)
+        probes_at = sum(len(name) + 3 for name in TABS[: TABS.index("probes")]) + 1  # " name " + " " each
+        await pilot.click("#tabs", offset=(probes_at, 0))
+        await pilot.pause()
+        assert app.screen.tab == "probes"  # type: ignore[attr-defined]
         tab = shown(app, "#pane-probes")
         assert "early-answering" in tab and f"{len(items)} items" in tab
         for key in items:

@@ -208,15 +208,16 @@ class Grid(ScrollView, can_focus=True):
 
     def move_cursor(self, *, row: int | None = None, column: int | None = None) -> None:
         """Put the cursor on `row` / `column` (clamped to the table) and scroll it into view."""
-        before = self.cursor_row
+        before = (self.cursor_row, self.cursor_column)
         if row is not None:
             self.cursor_row = max(0, min(row, len(self._rows) - 1))
         if column is not None:
             self.cursor_column = max(0, min(column, len(self.columns) - 1))
         self._scroll_to_cursor()
-        self.refresh()
-        if self.cursor_row != before and self._rows:
-            self.post_message(self.RowHighlighted(self, self.cursor_row))
+        if (self.cursor_row, self.cursor_column) != before:
+            self.refresh()
+            if self.cursor_row != before[0] and self._rows:
+                self.post_message(self.RowHighlighted(self, self.cursor_row))
 
     def _scroll_to_cursor(self) -> None:
         if not self._rows or not self.is_mounted:

@@ -90,7 +90,8 @@ class RunsScreen(Screen[None]):
             table.move_cursor(row=min(cursor, len(runs) - 1))
             if not self.prefetched:  # the newest run is the one most often opened: compute its report
                 self.prefetched = True
-                self.app.prefetch(runs[0].run.id, report=True)
+                domains = {task.domain for row in runs for task in row.run.config.tasks}
+                self.app.prefetch(runs[0].run.id, report=True, domains=sorted(domains))
         running = sum(r.status == "running" for r in runs)
         title = f"{len(runs)} run(s) in {self.app.view.path.name}"
         if running:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -85,6 +86,10 @@ class SampleScreen(Screen[None]):
         self.tab = TABS[0]
         self.spans: dict[int, StepSpan] = {}
         self.children_ids: list[str] = []
+        self.detailed: int | None = None
+        """The step row whose detail is shown."""
+        self.hidden: dict[str, RenderableType] = {}
+        """What the Static tabs not shown will show (see `_pane`)."""
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -126,14 +131,14 @@ class SampleScreen(Screen[None]):
         sample = self.preloaded or self.app.view.sample(self.sample_id)
         children = [] if sample is None else self.app.view.children(sample)
         probed = self.app.view.probe_items(self.sample_id)
-        self.app.call_from_thread(self.query_one("#pane-probes", Static).update, sample_probes(probed))
+        self.app.call_from_thread(self._pane, "probes", sample_probes(probed))
         if self.preloaded is None:
             self.app.call_from_thread(self._show, sample, children)
         elif sample is not None:
             self.app.call_from_thread(self._show_chain, sample, children)
         if sample is not None:
             picture = _picture(sample)
-            self.app.call_from_thread(self.query_one("#pane-picture", Static).update, picture)
+            self.app.call_from_thread(self._pane, "picture", picture)
 
     def _show(self, sample: Sample | None, children: list[str]) -> None:
         if sample is None:
@@ -161,14 +166,14 @@ class SampleScreen(Screen[None]):
             )
             for verdict, text in rows
         )
-        self.query_one("#pane-answer", Static).update(answer_text(sample))
+        self._pane("answer", answer_text(sample))
         self.query_one("#scroll-prompt", TextView).show(
             Text("\n\n").join(Text.assemble((f"[{m.role}]\n", "bold"), m.content) for m in sample.prompt)
             if sample.prompt
             else Text("no prompt stored", style="dim")
         )
         self._show_chain(sample, children)
-        self.query_one("#pane-picture", Static).update(Text("drawing…", style="dim"))
+        self._pane("picture", Text("drawing…", style="dim"))
         self._texts()
         errors = error_positions(sample)
         if errors:
@@ -188,7 +193,7 @@ class SampleScreen(Screen[None]):
 
     def _show_chain(self, sample: Sample, children: list[str]) -> None:
         self.children_ids = children
-        self.query_one("#pane-chain", Static).update(self._chain(sample))
+        self._pane("chain", self._chain(sample))
 
     def _title(self, sample: Sample) -> Text:
         state = trace_state(sample.verdicts) if sample.verdicts is not None else "not verified"
@@ -262,7 +267,7 @@ class SampleScreen(Screen[None]):
             self._detail(row)
 
     def on_grid_row_highlighted(self, event: Grid.RowHighlighted) -> None:
-        if event.grid.id == "steps":
+        if event.grid.id == "steps" and event.cursor_row != self.detailed:  # `goto` shows it at once
             self._detail(event.cursor_row)
 
     def _detail(self, row: int) -> None:
@@ -271,6 +276,7 @@ class SampleScreen(Screen[None]):
         rows = verdict_rows(self.sample)
         if not 0 <= row < len(rows):
             return
+        self.detailed = row
         verdict, step_text = rows[row]
         detail = Text.assemble(
             (f"step {verdict.index + 1} ", "bold"),
@@ -316,7 +322,18 @@ class SampleScreen(Screen[None]):
     def action_next_tab(self) -> None:
         self.show_tab(TABS[(TABS.index(self.tab) + 1) % len(TABS)])
 
+    def _pane(self, name: str, content: RenderableType) -> None:
+        """Show `content` in a Static tab now if it is the tab shown, else when it is: updating a hidden
+        Static laid the whole screen out again (three times while a sample opened)."""
+        if name == self.tab:
+            self.query_one(f"#pane-{name}", Static).update(content)
+            self.hidden.pop(name, None)
+        else:
+            self.hidden[name] = content
+
     def show_tab(self, name: str) -> None:
+        if name in self.hidden:
+            self.query_one(f"#pane-{name}", Static).update(self.hidden.pop(name))
         self.tab = name
         self.query_one("#tabs", TabBar).show(name)
         self.query_one("#panes", ContentSwitcher).current = f"scroll-{name}"
