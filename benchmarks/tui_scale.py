@@ -21,6 +21,9 @@ wall column ends at that frame, the CPU column, of all threads, also holds the b
   tab, zoom        `t` the next tab, `z` the steps fill the screen
   back, clear      Escape to the samples, `x` clear the filters (a whole page redrawn)
   search           `/` + a word: the scan over every text, with progress (not an "action": a scan)
+  thinking         on DeepSeek-R1's PlanBench answers imported with --verify-reasoning (when
+                   ../shared/data is there): the sample with the longest thinking (17 000 characters,
+                   286 claims) opened, its thinking tab, `j`, `n`, `G`, the picture tab
 
 It prints median and range per measure over R repeats, and the ratio baseline / first paint. The store's
 bytes are checked unchanged at the end.
@@ -163,6 +166,70 @@ async def session(path: Path) -> Timings:
     return times
 
 
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "planbench"
+R1_RESULTS = SHARED / "results" / "blocksworld_3__deepseek-r1-api__zero_shot.json"
+
+
+def thinking_store(workdir: Path) -> Path | None:
+    """DeepSeek-R1 on PlanBench Blocksworld, its thinking judged claim by claim (`modulo import planbench
+    --verify-reasoning`, as a user imports it): 100 samples whose thinking runs to 17 000 characters.
+    None when the shared data is not there."""
+    if not R1_RESULTS.exists():
+        return None
+    path = workdir / "thinking-r1.sqlite"
+    if not path.exists():
+        base = SHARED / "llm_planning_analysis"
+        subprocess.run(
+            [
+                sys.executable, "-m", "modulo", "import", "planbench", str(R1_RESULTS), "--verify-reasoning",
+                "--store", str(path), "--json",
+                "--domain-file", str(base / "instances/blocksworld/generated_domain.pddl"),
+                "--instances", str(base / "instances/blocksworld/generated_basic_3"),
+                "--config", str(base / "configs/blocksworld_3.yaml"),
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+    return path
+
+
+async def thinking_session(path: Path) -> Timings:
+    """The sample with the longest thinking: open it, its thinking tab, moves through its claims."""
+    times: Timings = {}
+    view = StoreView(path)
+    [(longest,)] = view.rows("SELECT id FROM samples ORDER BY length(reasoning) DESC LIMIT 1")
+    app = TerminalApp(path)
+    async with app.run_test(size=(200, 50)) as pilot:
+
+        async def settle() -> None:
+            for _ in range(3):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+
+        async def timed(name: str, action: Callable[[], Awaitable[None]]) -> None:
+            at, cpu = time.perf_counter(), time.process_time()
+            await action()
+            await settle()
+            drawn = [frame for frame in app.frames if frame > at]
+            times[name] = ((drawn[-1] if drawn else time.perf_counter()) - at, time.process_time() - cpu)
+
+        async def press(*keys: str) -> None:
+            await pilot.press(*keys)
+
+        async def open_longest() -> None:
+            app.open_sample(longest)  # what Enter on its row calls
+
+        await pilot.pause(1.0)  # the runs list and its prefetches
+        await settle()
+        await timed("thinking: open the sample", open_longest)
+        await timed("thinking: its tab (t)", lambda: press("t"))
+        await timed("thinking: next claim (j)", lambda: press("j"))
+        await timed("thinking: next error (n)", lambda: press("n"))
+        await timed("thinking: last claim (G)", lambda: press("G"))
+        await timed("thinking: picture tab (t)", lambda: press("t"))
+    return times
+
+
 def queries(path: Path) -> dict[str, float]:
     """The data layer alone (no drawing): seconds per query behind each action, on a fresh connection."""
     view = StoreView(path)
@@ -217,6 +284,7 @@ def main() -> None:
     imports: list[float] = []
     sessions: list[Timings] = []
     data: list[dict[str, float]] = []
+    thinking = thinking_store(workdir)
     for _ in range(args.repeats):  # interleaved: baseline, import, session, baseline, ...
         wall, cpu, _, _ = measure([sys.executable, "-m", "modulo", "report", "--json", "--store", str(path)])
         baseline.append((wall, cpu))
@@ -224,6 +292,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "import modulo.tui.app"], check=True)
         imports.append(time.perf_counter() - at)
         sessions.append(asyncio.run(session(path)))
+        if thinking is not None:
+            sessions[-1].update(asyncio.run(thinking_session(thinking)))
         data.append(queries(path))
     if hashlib.sha256(path.read_bytes()).hexdigest() != before:
         raise SystemExit("the store's bytes changed during the sessions")

@@ -73,6 +73,8 @@ class SampleScreen(Screen[None]):
     #body.narrow { layout: vertical; }
     #body.narrow #left { height: 1fr; }
     #body.narrow #right { height: 1fr; }
+    #scroll-picture { overflow-x: auto; }
+    #pane-picture { width: auto; text-wrap: nowrap; }  /* a drawing: scrolled sideways, never wrapped */
     """
 
     app: ModuloApp
