@@ -49,6 +49,7 @@ from rich.console import RenderableType  # noqa: E402
 from textual._compositor import CompositorUpdate  # noqa: E402
 from textual.app import ComposeResult  # noqa: E402
 from textual.binding import Binding  # noqa: E402
+from textual.pilot import Pilot  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 
 from modulo.tui.app import ModuloApp  # noqa: E402
@@ -85,81 +86,88 @@ class TerminalApp(ModuloApp):
             self.frames.append(time.perf_counter())
 
 
+class Recorder:
+    """Times actions in one session of a TerminalApp."""
+
+    def __init__(self, app: TerminalApp, pilot: Pilot[None]) -> None:
+        self.app, self.pilot = app, pilot
+        self.times: Timings = {}
+
+    async def settle(self) -> None:
+        """Until every worker is done and its result drawn."""
+        for _ in range(3):
+            await self.app.workers.wait_for_complete()
+            await self.pilot.pause()
+
+    async def timed(self, name: str, action: Callable[[], Awaitable[object]]) -> None:
+        """Wall: from the key press to the last frame it caused (the benchmark's own waiting for workers
+        after that is left out); CPU: of the whole, waiting included."""
+        at, cpu = time.perf_counter(), time.process_time()
+        await action()
+        await self.settle()
+        cpu_used = time.process_time() - cpu
+        drawn = [frame for frame in self.app.frames if frame > at]
+        self.times[name] = ((drawn[-1] if drawn else time.perf_counter()) - at, cpu_used)
+
+    async def key(self, name: str, *keys: str) -> None:
+        """Time pressing `keys`."""
+        await self.timed(name, lambda: self.pilot.press(*keys))
+
+    async def untimed(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+        await self.settle()
+
+
 async def session(path: Path) -> Timings:
     """One UI session on the store: seconds per measure."""
-    times: Timings = {}
     started, cpu_started = time.perf_counter(), time.process_time()
     app = TerminalApp(path)
     async with app.run_test(size=(200, 50)) as pilot:
-
-        async def settle() -> None:
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause()
-
-        async def timed(name: str, action: Callable[[], Awaitable[None]]) -> None:
-            """Wall: from the key press to the last frame it caused (the benchmark's own waiting for
-            workers after that is left out); CPU: of the whole, waiting included."""
-            at, cpu = time.perf_counter(), time.process_time()
-            await action()
-            await settle()
-            cpu_used = time.process_time() - cpu
-            drawn = [frame for frame in app.frames if frame > at]
-            times[name] = ((drawn[-1] if drawn else time.perf_counter()) - at, cpu_used)
-
+        record = Recorder(app, pilot)
+        times = record.times
         await pilot.pause()
-        while not app.screen.query("#runs") or not app.screen.query_one("#runs").row_count:  # type: ignore[attr-defined]
+        while not app.screen.query("#runs") or not app.screen.query_one("#runs").row_count:
             await pilot.pause(0.005)
         times["first paint"] = (time.perf_counter() - started, time.process_time() - cpu_started)
-        await settle()
-
-        async def blank() -> None:
-            await app.push_screen(Blank())
-
-        async def press(*keys: str) -> None:
-            await pilot.press(*keys)
-
-        async def untimed(*keys: str) -> None:
-            await pilot.press(*keys)
-            await settle()
-
-        await timed("floor: push a blank screen (Textual)", blank)
+        await record.settle()
+        key, untimed = record.key, record.untimed
+        await record.timed("floor: push a blank screen (Textual)", lambda: app.push_screen(Blank()))
         await untimed("escape")
-        await timed("dashboard (cold)", lambda: press("enter"))
+        await key("dashboard (cold)", "enter")
         await untimed("escape")
-        await timed("dashboard (prefetched)", lambda: press("enter"))
-        await timed("help (?)", lambda: press("question_mark"))
+        await key("dashboard (prefetched)", "enter")
+        await key("help (?)", "question_mark")
         await untimed("escape")
         await pilot.pause(1.0)  # the filter values' prefetch
-        await settle()
-        await timed("palette (ctrl+p)", lambda: press("ctrl+p"))
+        await record.settle()
+        await key("palette (ctrl+p)", "ctrl+p")
         await untimed("escape")
-        await timed("open samples", lambda: press("s"))
-        await timed("next page", lambda: press("right_square_bracket"))
-        await timed("move down (j)", lambda: press("j"))
-        await timed("sort menu (o)", lambda: press("o"))
+        await key("open samples", "s")
+        await key("next page", "right_square_bracket")
+        await key("move down (j)", "j")
+        await key("sort menu (o)", "o")
         await untimed("down")
-        await timed("sort by first error (enter)", lambda: press("enter"))
-        await timed("reverse order (O)", lambda: press("O"))
-        await timed("filter menu (F)", lambda: press("F"))
+        await key("sort by first error (enter)", "enter")
+        await key("reverse order (O)", "O")
+        await key("filter menu (F)", "F")
         await untimed("escape")
-        await timed("quadrant filter (f)", lambda: press("f"))
+        await key("quadrant filter (f)", "f")
         await untimed("f", "f")  # invalid trace, correct answer: a sample with errors to jump between
-        await timed("open sample", lambda: press("enter"))
-        await timed("next error (n)", lambda: press("n"))
-        await timed("first error (e)", lambda: press("e"))
-        await timed("next tab (t)", lambda: press("t"))
-        await timed("zoom (z)", lambda: press("z"))
+        await key("open sample", "enter")
+        await key("next error (n)", "n")
+        await key("first error (e)", "e")
+        await key("next tab (t)", "t")
+        await key("zoom (z)", "z")
         await untimed("z")
-        await timed("back", lambda: press("escape"))
-        await timed("clear filters (x)", lambda: press("x"))
+        await key("back", "escape")
+        await key("clear filters (x)", "x")
 
         async def search() -> None:
             await pilot.press("slash")
             await pilot.pause()
             await pilot.press(*"polly", "enter")
 
-        await timed("search (scan of every text)", search)
+        await record.timed("search (scan of every text)", search)
         screen = app.screen
         assert isinstance(screen, SamplesScreen) and screen.filters.search == "polly", screen
         times["search matches"] = (float(screen.page_data.total), 0.0)
@@ -195,39 +203,24 @@ def thinking_store(workdir: Path) -> Path | None:
 
 async def thinking_session(path: Path) -> Timings:
     """The sample with the longest thinking: open it, its thinking tab, moves through its claims."""
-    times: Timings = {}
     view = StoreView(path)
     [(longest,)] = view.rows("SELECT id FROM samples ORDER BY length(reasoning) DESC LIMIT 1")
     app = TerminalApp(path)
     async with app.run_test(size=(200, 50)) as pilot:
-
-        async def settle() -> None:
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause()
-
-        async def timed(name: str, action: Callable[[], Awaitable[None]]) -> None:
-            at, cpu = time.perf_counter(), time.process_time()
-            await action()
-            await settle()
-            drawn = [frame for frame in app.frames if frame > at]
-            times[name] = ((drawn[-1] if drawn else time.perf_counter()) - at, time.process_time() - cpu)
-
-        async def press(*keys: str) -> None:
-            await pilot.press(*keys)
+        record = Recorder(app, pilot)
+        await pilot.pause(1.0)  # the runs list and its prefetches
+        await record.settle()
 
         async def open_longest() -> None:
             app.open_sample(longest)  # what Enter on its row calls
 
-        await pilot.pause(1.0)  # the runs list and its prefetches
-        await settle()
-        await timed("thinking: open the sample", open_longest)
-        await timed("thinking: its tab (t)", lambda: press("t"))
-        await timed("thinking: next claim (j)", lambda: press("j"))
-        await timed("thinking: next error (n)", lambda: press("n"))
-        await timed("thinking: last claim (G)", lambda: press("G"))
-        await timed("thinking: picture tab (t)", lambda: press("t"))
-    return times
+        await record.timed("thinking: open the sample", open_longest)
+        await record.key("thinking: its tab (t)", "t")
+        await record.key("thinking: next claim (j)", "j")
+        await record.key("thinking: next error (n)", "n")
+        await record.key("thinking: last claim (G)", "G")
+        await record.key("thinking: picture tab (t)", "t")
+    return record.times
 
 
 def queries(path: Path) -> dict[str, float]:
