@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from tui_store import build, freeze  # noqa: E402
 
 from modulo.tui.app import ModuloApp  # noqa: E402
+from modulo.tui.grid import Grid  # noqa: E402
 
 
 async def shoot(store: Path) -> None:
@@ -29,6 +30,8 @@ async def shoot(store: Path) -> None:
                     await app.workers.wait_for_complete()
                     await pilot.pause()
 
+        while not app.screen.query("#runs") or not app.screen.query_one("#runs", Grid).row_count:
+            await pilot.pause(0.05)  # the runs are read in a worker
         await press("enter")
         app.save_screenshot("tui-dashboard.svg", str(ROOT / "docs"))
         await press("s", "j", "j", "j", "enter")

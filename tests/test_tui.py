@@ -31,7 +31,7 @@ from modulo.tui.grid import Grid
 from modulo.tui.sample import TABS, SampleScreen
 from modulo.tui.samples import SamplesScreen
 from modulo.tui.textview import TextView
-from modulo.tui.widgets import HelpScreen, KeyBar
+from modulo.tui.widgets import HelpScreen, KeyBar, TabBar
 
 
 @pytest.fixture(scope="module")
@@ -421,6 +421,30 @@ def test_filter_values_are_read_off_the_ui_thread(store: Path) -> None:
         assert app.screen.query_one("#choice-list", Grid).row_count > 6
 
     run_app(store, script)
+
+
+def test_every_tab_is_shown_and_clickable_when_the_pane_is_narrow(store: Path, samples: list[Sample]) -> None:
+    """At 120 columns the tab names do not fit: each is cut to the same length, still telling the tabs
+    apart, and a click on each opens it."""
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        app.open_sample(samples[0].id)
+        await settle(app, pilot)
+        bar = app.screen.query_one("#tabs", TabBar)
+        drawn = bar.render().plain
+        labels = drawn.split()
+        assert len(labels) == len(TABS) and len(set(labels)) == len(TABS)
+        assert all(name.startswith(label) for name, label in zip(TABS, labels, strict=True))
+        assert len(drawn.rstrip()) <= bar.size.width < sum(len(name) + 3 for name in TABS)
+        at = 0
+        for name, label in zip(TABS, labels, strict=True):
+            at = drawn.index(f" {label} ", at)
+            await pilot.click("#tabs", offset=(at + 1, 0))
+            await pilot.pause()
+            assert app.screen.tab == name  # type: ignore[attr-defined]
+            at += len(label)
+
+    run_app(store, script, size=(120, 40))
 
 
 def test_theme_toggles(store: Path) -> None:

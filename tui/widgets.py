@@ -120,18 +120,34 @@ class TabBar(Static):
         self.active = name
         self.refresh()
 
+    def _layout(self) -> tuple[list[str], int]:
+        """The labels and the gap between tabs: the names, or when they do not all fit, each cut to the
+        same length (still telling the tabs apart), the gap dropped before the names get shorter than
+        four characters; every tab stays visible and clickable."""
+        width = self.size.width
+        longest = max(map(len, self.names))
+        for cut, gap in [(cut, gap) for cut in range(longest, 3, -1) for gap in (1, 0)] + [(3, 0)]:
+            labels = [name[:cut] for name in self.names]
+            fits = not width or sum(len(label) + 2 + gap for label in labels) <= width
+            if fits and len(set(labels)) == len(labels):
+                return labels, gap
+        return labels, 0
+
     def _cells(self) -> list[tuple[int, int, str]]:
+        """(first column, end column, tab name) of each tab drawn."""
+        labels, gap = self._layout()
         cells, at = [], 0
-        for name in self.names:
-            cells.append((at, at + len(name) + 2, name))
-            at += len(name) + 3
+        for name, label in zip(self.names, labels, strict=True):
+            cells.append((at, at + len(label) + 2, name))
+            at += len(label) + 2 + gap
         return cells
 
     def render(self) -> Text:
+        labels, gap = self._layout()
         text = Text()
-        for _, _, name in self._cells():
-            text.append(f" {name} ", style="bold reverse" if name == self.active else "dim")
-            text.append(" ")
+        for name, label in zip(self.names, labels, strict=True):
+            text.append(f" {label} ", style="bold reverse" if name == self.active else "dim")
+            text.append(" " * gap)
         return text
 
     def on_click(self, event: events.Click) -> None:
