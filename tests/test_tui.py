@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -583,13 +584,47 @@ def test_runs_list_follows_a_store_being_written(tmp_path: Path) -> None:
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
         table = app.screen.query_one("#runs", Grid)
         assert [r[1] for r in cells(table)] == ["tui-other"]
+        chosen = table.cursor_key
         with Store(path) as db:
             Runner(MAIN, db).run()
         await pilot.pause(3.5)  # the refresh timer, no key pressed
         await settle(app, pilot)
         assert [r[1] for r in cells(table)] == ["tui-fixture", "tui-other"]
+        assert table.cursor_key == chosen  # the new run came in above: the cursor stays on its run
 
     run_app(path, script)
+
+
+def test_a_slower_earlier_page_never_replaces_a_later_one(store: Path) -> None:
+    """`f` twice: the first filter's page arrives after the second's and is dropped; the rows shown are
+    those of the filter in the title."""
+    run_id = Store(store, readonly=True).find_run("tui-fixture").id
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        app.open_samples(run_id, Filters())
+        await settle(app, pilot)
+        real = app.view.page
+
+        def page(run: str, filters: Filters, *args: Any, **kwargs: Any) -> Any:
+            if filters.quadrant == "valid-correct":
+                time.sleep(0.6)  # the first filter's query is the slower one
+            return real(run, filters, *args, **kwargs)
+
+        app.view.page = page  # type: ignore[method-assign]
+        await pilot.press("f")
+        await pilot.pause(0.05)
+        await pilot.press("f")
+        await pilot.pause(1.0)
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SamplesScreen) and screen.filters.quadrant == "valid-wrong"
+        want = real(run_id, screen.filters)
+        shown_ids = [screen.query_one("#samples", Grid).row_key(i) for i in range(len(want.rows))]
+        assert screen.page_data.total == want.total
+        assert shown_ids == [row.id for row in want.rows]
+        assert screen.query_one("#samples", Grid).row_count == len(want.rows)
+
+    run_app(store, script)
 
 
 def test_samples_page_by_page(store: Path, samples: list[Sample], monkeypatch: pytest.MonkeyPatch) -> None:

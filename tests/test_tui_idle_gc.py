@@ -70,3 +70,33 @@ def test_the_app_restores_the_collector(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_user_who_never_pauses_still_gets_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawing leaves cyclic garbage behind every key: a due collection waits for an idle moment only
+    MAX_WAIT_SECONDS."""
+    collector = IdleCollector()
+    collector.start()
+    try:
+        make_young_collections(idle_gc.YOUNG_COLLECTIONS)
+        collector.touched()
+        assert not collector.tick()  # due, but the user is typing
+        monkeypatch.setattr(idle_gc, "MAX_WAIT_SECONDS", 0.0)
+        collector.touched()
+        full = full_collections()
+        assert collector.tick() and full_collections() == full + 1
+    finally:
+        collector.stop()
+
+
+def test_overlapping_apps_restore_pythons_policy_once_both_stopped() -> None:
+    before = gc.get_threshold()
+    first, second = IdleCollector(), IdleCollector()
+    first.start()
+    second.start()
+    first.stop()
+    assert gc.get_threshold()[2] == idle_gc.NEVER and gc.get_freeze_count() > 0  # the second still runs
+    first.stop()  # twice: no effect
+    assert gc.get_threshold()[2] == idle_gc.NEVER
+    second.stop()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -113,3 +113,28 @@ def test_rewraps_on_resize_and_keeps_the_mark_in_view() -> None:
         assert view.scroll_y <= line < view.scroll_y + view.size.height
 
     run(script, (80, 10))
+
+
+def test_a_crlf_text_keeps_its_offsets() -> None:
+    """Text from an API often ends lines with \r\n, which rich's Text deletes: the raw text's offsets
+    (step spans) must still mark exactly the step."""
+    from modulo.model import Instance, Sample
+    from modulo.spans import StepSpan
+    from modulo.tui.view import highlighted
+
+    raw = "Step 1: unstack A\r\nStep 2: put down A\x0c\r\nStep 3: pick up C\r\n"
+    start = raw.index("pick up C")
+    spans = {0: StepSpan(source="response", start=start, end=start + len("pick up C"))}
+    sample = Sample(id="x", run_id="r", instance=Instance(domain="d", id="i"), generator="g", text=raw)
+
+    async def script(app: ViewApp, view: TextView, pilot: Pilot[None]) -> None:
+        text = highlighted(raw, "response", sample, spans)
+        assert len(text.plain) == len(raw)
+        view.show(text)
+        view.mark(start, start + len("pick up C"), "reverse")
+        await pilot.pause()
+        line = view.line_of(start) - int(view.scroll_y)
+        marked = "".join(s.text for s in view.render_line(line) if s.style is not None and s.style.reverse)
+        assert marked == "pick up C"
+
+    run(script, (50, 10))

@@ -79,7 +79,7 @@ class RunsScreen(Screen[None]):
     def _show(self, runs: list[RunRow]) -> None:
         table = self.query_one("#runs", Grid)
         self.listed = runs
-        cursor = table.cursor_row
+        cursor_key = table.cursor_key  # the cursor stays on its run when runs are added above it
         table.clear(columns=True)
         rows = [self._cells(row) for row in runs]
         for at, name in enumerate(COLUMNS):  # widths of our own: nothing is cut that fits
@@ -87,7 +87,8 @@ class RunsScreen(Screen[None]):
             table.add_column(name, width=min(widest, 40), key=name or "mark")
         table.add_rows((cells, run.run.id) for run, cells in zip(runs, rows, strict=True))
         if runs:
-            table.move_cursor(row=min(cursor, len(runs) - 1))
+            keys = [run.run.id for run in runs]
+            table.move_cursor(row=keys.index(cursor_key) if cursor_key in keys else 0)
             if not self.prefetched:  # the newest run is the one most often opened: compute its report
                 self.prefetched = True
                 domains = {task.domain for row in runs for task in row.run.config.tasks}

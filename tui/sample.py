@@ -33,6 +33,7 @@ from modulo.tui.view import (
     answer_text,
     error_positions,
     highlighted,
+    same_length,
     show,
     verdict_rows,
 )
@@ -377,7 +378,7 @@ def _picture(sample: Sample) -> Text:
 def _colour(sample: Sample, drawing: str) -> Text:
     """Maze pictures with walls, start, goal, closed nodes and plan coloured; in other pictures, each trace
     step's numbered line (`  3. …`) in its verdict's colour."""
-    text = Text(drawing)
+    text = Text(same_length(drawing))
     if sample.instance.domain == "maze":
         for char, style in (
             ("#", "grey50"),

@@ -6,7 +6,7 @@ past the last row of a page reads the next one. `/` scans the raw texts in a wor
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,19 @@ if TYPE_CHECKING:
     from modulo.tui.app import ModuloApp
 
 QUADRANT_CYCLE = [None, *QUADRANTS]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A page asked for, with the filters and order it was asked with."""
+
+    number: int
+    filters: Filters
+    sort: str
+    descending: bool
+    offset: int
+    cursor: int
+    total: int | None
 
 
 class SampleTable(Grid):
@@ -77,6 +90,8 @@ class SamplesScreen(Screen[None]):
         self.page_data = Page([], 0, 0)
         self.status = ""
         self.prefetched = False
+        self.requested = 0
+        """How many pages were asked for (the latest is the one shown)."""
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -104,22 +119,28 @@ class SamplesScreen(Screen[None]):
     # loading
 
     def load(self, offset: int, cursor: int = 0, total: int | None = None) -> None:
-        """Read the page starting at `offset` (in a worker), then put the cursor on row `cursor`."""
-        self.run_worker(lambda: self._read(offset, cursor, total), thread=True, exclusive=True, group="page")
+        """Read the page starting at `offset` (in a worker), then put the cursor on row `cursor`. Only the
+        latest request is shown: a slower earlier one (another filter, another page) is dropped."""
+        self.requested += 1
+        request = PageRequest(self.requested, self.filters, self.sort, self.descending, offset, cursor, total)
+        self.run_worker(lambda: self._read(request), thread=True, exclusive=True, group="page")
 
-    def _read(self, offset: int, cursor: int, total: int | None) -> None:
+    def _read(self, request: PageRequest) -> None:
         page = self.app.view.page(
             self.run_id,
-            self.filters,
-            self.sort,
-            descending=self.descending,
-            offset=offset,
+            request.filters,
+            request.sort,
+            descending=request.descending,
+            offset=request.offset,
             limit=PAGE_SIZE,
-            total=total,
+            total=request.total,
         )
-        self.app.call_from_thread(self._show, page, cursor)
+        self.app.call_from_thread(self._show, page, request)
 
-    def _show(self, page: Page, cursor: int) -> None:
+    def _show(self, page: Page, request: PageRequest) -> None:
+        if request.number != self.requested:  # a later request is on its way
+            return
+        cursor = request.cursor
         self.page_data = page
         table = self.query_one("#samples", SampleTable)
         table.clear()
@@ -267,11 +288,20 @@ class SamplesScreen(Screen[None]):
         def progress(done: int, total: int) -> None:
             self.app.call_from_thread(self._progress, word, done, total)
 
+        searched = self.filters
         found = self.app.view.search(
-            self.run_id, self.filters, word, progress=progress, cancelled=lambda: worker.is_cancelled
+            self.run_id, searched, word, progress=progress, cancelled=lambda: worker.is_cancelled
         )
         if found is not None:
-            self.app.call_from_thread(self.set_filters, found)
+            self.app.call_from_thread(self._found, searched, found)
+
+    def _found(self, searched: Filters, found: Filters) -> None:
+        """Show the search's matches, unless the filters changed while it scanned (its matches are those
+        of the filters it scanned)."""
+        if self.filters == searched:
+            self.set_filters(found)
+        else:
+            self.notify("the filters changed during the search: its result was dropped", severity="warning")
 
     def _progress(self, word: str, done: int, total: int) -> None:
         self.status = f"searching for {word!r}: {done}/{total} texts read (escape to stop)"

@@ -113,10 +113,20 @@ def difference_line(label: str, d: Difference) -> Text:
     return text
 
 
+_DROPPED_BY_RICH = {ord(c): " " for c in "\a\b\v\f\r"}
+"""Control characters rich's Text deletes (a `\r\n` from a model's API among them)."""
+
+
+def same_length(raw: str) -> str:
+    """`raw` with the characters rich would delete made spaces, so that offsets into the stored text (step
+    spans) stay offsets into the Text drawn."""
+    return raw.translate(_DROPPED_BY_RICH)
+
+
 def highlighted(raw: str, source: str, sample: Sample, spans: dict[int, StepSpan]) -> Text:
     """The raw text with each step's span in its verdict's colour (the selected one is marked on top,
     with SELECTED_STYLE)."""
-    text = Text(raw)
+    text = Text(same_length(raw))
     statuses = {v.index: v.status for v in (sample.verdicts.steps if sample.verdicts else [])}
     for index, span in spans.items():
         if span.source == source:
