@@ -448,6 +448,22 @@ def test_every_tab_is_shown_and_clickable_when_the_pane_is_narrow(store: Path, s
     run_app(store, script, size=(120, 40))
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 35), (200, 50)])
+def test_the_dashboard_opens_at_its_top(store: Path, size: tuple[int, int]) -> None:
+    """The run's title line is on screen when the dashboard opens (focusing the table before the page
+    was laid out once scrolled it two lines down)."""
+
+    async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
+        await pilot.pause(1.0)  # the newest run's report prefetched: the dashboard is drawn at once
+        await settle(app, pilot)
+        assert app.reports
+        await open_main_run(app, pilot)
+        assert app.screen.query_one("#dash").scroll_y == 0
+        assert app.screen.focused is app.screen.query_one("#table2x2")
+
+    run_app(store, script, size=size)
+
+
 def test_theme_toggles(store: Path) -> None:
     async def script(app: ModuloApp, pilot: Pilot[None]) -> None:
         assert app.theme == "textual-dark"

@@ -52,7 +52,8 @@ class DashboardScreen(Screen[None]):
         Binding("r", "refresh", "refresh (runs being written)"),
         Binding("escape", "app.pop_screen", "back"),
     ]
-    AUTO_FOCUS = "#table2x2"
+    AUTO_FOCUS = ""
+    """Nothing: `_show` focuses the 2×2 (focusing it before the page was laid out scrolled the title off)."""
     DEFAULT_CSS = """
     #dash-title { height: auto; padding: 0 1; }
     #top { height: auto; }
