@@ -157,7 +157,6 @@ class ModuloApp(App[None]):
         """The values each filter can take in the run (0.2 s on 100 000 samples, then cached until the
         store changes), read in a worker and handed to `then` (the filter menu; the palette reads them
         from the cache)."""
-
         if then is None and (run_id in self.reading_choices or self.view.cached_choices(run_id) is not None):
             return
 

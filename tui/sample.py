@@ -25,7 +25,7 @@ from modulo.sample_summary import trace_state
 from modulo.spans import StepSpan, step_spans
 from modulo.tui.grid import Grid
 from modulo.tui.probes import sample_probes
-from modulo.tui.textview import TextView
+from modulo.tui.textview import TextView, same_length
 from modulo.tui.view import (
     SELECTED_STYLE,
     STATUS_STYLE,
@@ -33,7 +33,6 @@ from modulo.tui.view import (
     answer_text,
     error_positions,
     highlighted,
-    same_length,
     show,
     verdict_rows,
 )

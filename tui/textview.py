@@ -21,6 +21,15 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+_ONE_SPACE = {ord(c): " " for c in "\t\a\b\v\f\r"}
+"""A tab, and the control characters rich's Text deletes (the `\r` of a model API's `\r\n` among them)."""
+
+
+def same_length(raw: str) -> str:
+    """`raw` with tabs and the characters rich would delete made one space each: offsets into the stored
+    text (step spans) stay offsets into the text drawn. Apply it before building the `Text`."""
+    return raw.translate(_ONE_SPACE)
+
 
 class TextView(ScrollView, can_focus=True):
     """A read-only wrapped text with one marked span."""
@@ -48,9 +57,10 @@ class TextView(ScrollView, can_focus=True):
 
     def show(self, text: Text) -> None:
         """Show `text` (its own styles kept), from the top, nothing marked."""
-        if "\t" in text.plain:  # a tab as one space: offsets into the text stay those of the raw text
+        plain = same_length(text.plain)
+        if plain != text.plain:  # tabs (the Text is already built: rich dropped the others)
             text = text.copy()
-            text.plain = text.plain.replace("\t", " ")
+            text.plain = plain
         self.text = text
         self._mark = None
         self._width = 0

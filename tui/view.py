@@ -14,6 +14,7 @@ from modulo.model import Sample, StepVerdict
 from modulo.report import Cell
 from modulo.spans import StepSpan
 from modulo.stats import Difference, Rate
+from modulo.tui.textview import same_length
 
 STATUS_STYLE = {
     "valid": "green",
@@ -111,16 +112,6 @@ def difference_line(label: str, d: Difference) -> Text:
     if d.p_value is not None and d.p_value < 0.05:
         text.append("  *", style="bold yellow")
     return text
-
-
-_DROPPED_BY_RICH = {ord(c): " " for c in "\a\b\v\f\r"}
-"""Control characters rich's Text deletes (a `\r\n` from a model's API among them)."""
-
-
-def same_length(raw: str) -> str:
-    """`raw` with the characters rich would delete made spaces, so that offsets into the stored text (step
-    spans) stay offsets into the Text drawn."""
-    return raw.translate(_DROPPED_BY_RICH)
 
 
 def highlighted(raw: str, source: str, sample: Sample, spans: dict[int, StepSpan]) -> Text:

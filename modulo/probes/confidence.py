@@ -54,7 +54,7 @@ from modulo.probes.trace_prefix import (
     base_messages,
     normalise,
     prefix,
-    request,
+    rollout,
     settings,
 )
 from modulo.protocols import Domain, ScoreRequest
@@ -137,11 +137,7 @@ class ConfidenceTrajectory:
                 key = f"k={k}/s={s}"
                 if key in done:
                     continue
-                messages = base_messages(sample, domain)
-                if text:
-                    messages.append(ChatMessage(role="assistant", content=text))
-                req = request(self.name, sample, key, messages, p, context.seed)
-                kind: Literal["generate", "continue"] = "continue" if text else "generate"
+                req, kind = rollout(self.name, sample, domain, text, key, p, context.seed)
                 planned.append(Intervention(key=key, params={**params, "s": s}, kind=kind, request=req))
         return planned
 

@@ -55,7 +55,7 @@ from modulo.probes.base import (
     request_key,
     same_answer,
 )
-from modulo.probes.report import bootstrap_mean, by_validity
+from modulo.probes.report import bootstrap_mean, per_group
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.reading import sentences
 from modulo.spans import step_spans
@@ -255,10 +255,7 @@ class EarlyAnswering:
         return judge_forced_answer(sample, domain, intervention, output, error)
 
     def summarise(self, samples: Sequence[SampleItems], params: Mapping[str, Any]) -> list[Metric]:
-        metrics: list[Metric] = []
-        for group, members in by_validity(samples):
-            metrics += early_metrics(members, group)
-        return metrics
+        return per_group(samples, early_metrics)
 
 
 def same_answer_curve(items: Sequence[ProbeItem]) -> list[tuple[float, bool]] | None:

@@ -41,7 +41,7 @@ from modulo.probes.early import (
     forced_answer_request,
     judge_forced_answer,
 )
-from modulo.probes.report import by_validity, rate_metric
+from modulo.probes.report import per_group, rate_metric
 from modulo.protocols import Domain
 
 FILLER = " ..."
@@ -125,10 +125,7 @@ class FillerTokens:
         return judge_forced_answer(sample, domain, intervention, output, error)
 
     def summarise(self, samples: Sequence[SampleItems], params: Mapping[str, Any]) -> list[Metric]:
-        metrics: list[Metric] = []
-        for group, members in by_validity(samples):
-            metrics += filler_metrics(members, group)
-        return metrics
+        return per_group(samples, filler_metrics)
 
 
 def filler_metrics(members: Sequence[SampleItems], group: str) -> list[Metric]:

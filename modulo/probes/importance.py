@@ -46,11 +46,11 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
-from modulo.model import ChatMessage, JSONScalar, Sample
+from modulo.model import JSONScalar, Sample
 from modulo.probes.answers import read_answer
 from modulo.probes.base import (
     Intervention,
@@ -65,10 +65,9 @@ from modulo.probes.base import (
 from modulo.probes.trace_prefix import (
     GROUPS,
     base_answer,
-    base_messages,
     cluster_bootstrap,
     prefix,
-    request,
+    rollout,
     settings,
     wanted,
 )
@@ -144,11 +143,7 @@ class CounterfactualImportance:
                 key = f"prefix={j}/s={s}"
                 if key in done:
                     continue
-                messages = base_messages(sample, domain)
-                if text:
-                    messages.append(ChatMessage(role="assistant", content=text))
-                req = request(self.name, sample, key, messages, p, context.seed)
-                kind: Literal["generate", "continue"] = "continue" if text else "generate"
+                req, kind = rollout(self.name, sample, domain, text, key, p, context.seed)
                 params: dict[str, JSONScalar] = {"prefix": j, "s": s, "steps": steps}
                 planned.append(Intervention(key=key, params=params, kind=kind, request=req))
         return planned

@@ -7,7 +7,7 @@ facts (`SampleItems`), to the probe's own `summarise`, with the params its spec 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,6 +48,13 @@ def by_validity(samples: Sequence[SampleItems]) -> list[tuple[str, list[SampleIt
         ("valid-trace", [s for s in samples if s.trace_valid is True]),
         ("invalid-trace", [s for s in samples if s.trace_valid is False]),
     ]
+
+
+def per_group(
+    samples: Sequence[SampleItems], metrics_of: Callable[[list[SampleItems], str], list[Metric]]
+) -> list[Metric]:
+    """`metrics_of(members, group)` for each group of `by_validity`, in order."""
+    return [metric for group, members in by_validity(samples) for metric in metrics_of(members, group)]
 
 
 def rate_metric(k: int, n: int, **fields: Any) -> Metric:

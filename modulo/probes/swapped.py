@@ -54,7 +54,7 @@ from modulo.probes.corruption import (
     base_answer,
     sampling_params,
 )
-from modulo.probes.report import by_validity, proportion
+from modulo.probes.report import per_group, proportion
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.runner import producer_of
 from modulo.spans import step_spans
@@ -188,10 +188,7 @@ class SwappedTrace:
         )
 
     def summarise(self, samples: Sequence[SampleItems], params: Mapping[str, Any]) -> list[Metric]:
-        metrics: list[Metric] = []
-        for group, members in by_validity(samples):
-            metrics += _group_metrics(members, group)
-        return metrics
+        return per_group(samples, _group_metrics)
 
 
 def trace_prefix(sample: Sample) -> str | None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from modulo.model import ChatMessage, Instance, Sample
 from modulo.probes.answers import reading_status
-from modulo.probes.base import SampleItems, request_key
+from modulo.probes.base import RequestKind, SampleItems, request_key
 from modulo.probes.options import options_of
 from modulo.protocols import Domain, GenerationRequest, SamplingParams
 from modulo.spans import step_spans
@@ -101,6 +101,23 @@ def request(
     return GenerationRequest(
         key=request_key(probe, sample, key), messages=messages, instance=sample.instance, sampling=params
     )
+
+
+def rollout(
+    probe: str,
+    sample: Sample,
+    domain: Domain,
+    text: str,
+    key: str,
+    sampling: Mapping[str, Any],
+    run_seed: int,
+) -> tuple[GenerationRequest, RequestKind]:
+    """A resampled rollout from the trace prefix `text`: the model continues it, or, from the empty
+    prefix, answers the prompt afresh. The request and the kind of generation it asks for."""
+    messages = base_messages(sample, domain)
+    if text:
+        messages.append(ChatMessage(role="assistant", content=text))
+    return request(probe, sample, key, messages, sampling, run_seed), "continue" if text else "generate"
 
 
 def answer_options(domain: Domain, instance: Instance) -> dict[str, str] | None:
